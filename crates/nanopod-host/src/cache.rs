@@ -1,0 +1,176 @@
+//! The on-disk compile cache.
+//!
+//! Compiled code is stored under `NANOPOD_CACHE_DIR` (default
+//! `$XDG_CACHE_HOME/nanopod` or `~/.cache/nanopod`), one file per key. The key
+//! hashes the binary's bytes, the engine's compatibility hash (wasmtime
+//! version, compiler settings, target CPU features) and nanopod's version, so
+//! any change to either side compiles afresh. Files are written to a
+//! temporary name and renamed, so a crash never leaves a torn entry.
+//!
+//! Trust: loading a cache entry runs its machine code. The directory is
+//! created private to the user (mode 0700); anyone who can write there can
+//! already run code as that user.
+
+use crate::engine::EngineMode;
+use anyhow::{Context, Result};
+use sha2::{Digest, Sha256};
+use std::hash::{Hash, Hasher};
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use wasmtime::component::Component;
+use wasmtime::{Engine, Module};
+
+/// A compiled binary: a component, or a WASI preview1 core module.
+pub enum Compiled {
+    /// A component.
+    Component(Component),
+    /// A core module.
+    Module(Module),
+}
+
+/// Whether a load came from the cache.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CacheOutcome {
+    /// Loaded precompiled code from the cache.
+    Hit,
+    /// Compiled, and stored in the cache.
+    Stored,
+    /// Compiled; the cache is disabled or could not be written.
+    Uncached,
+}
+
+/// The compile cache in one directory.
+pub struct CompileCache {
+    dir: Option<PathBuf>,
+}
+
+impl CompileCache {
+    /// The cache in the default directory, or disabled when
+    /// `NANOPOD_CACHE_DIR` is set to an empty string.
+    pub fn from_env() -> Self {
+        let dir = match std::env::var_os("NANOPOD_CACHE_DIR") {
+            Some(d) if d.is_empty() => None,
+            Some(d) => Some(PathBuf::from(d)),
+            None => std::env::var_os("XDG_CACHE_HOME")
+                .map(PathBuf::from)
+                .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
+                .map(|d| d.join("nanopod")),
+        };
+        CompileCache { dir }
+    }
+
+    /// A cache in `dir`.
+    pub fn in_dir(dir: impl Into<PathBuf>) -> Self {
+        CompileCache {
+            dir: Some(dir.into()),
+        }
+    }
+
+    /// Compiles `bytes` (a component or a core module) for `engine`, or loads
+    /// the result of an earlier compile.
+    pub fn load(
+        &self,
+        engine: &Engine,
+        mode: EngineMode,
+        bytes: &[u8],
+    ) -> Result<(Compiled, CacheOutcome)> {
+        let is_component = wasmparser::Parser::is_component(bytes);
+        let entry = self
+            .dir
+            .as_ref()
+            .map(|d| d.join(cache_key(engine, mode, bytes)));
+        if let Some(path) = &entry {
+            if path.exists() {
+                match deserialize(engine, path, is_component) {
+                    Ok(c) => return Ok((c, CacheOutcome::Hit)),
+                    Err(e) => {
+                        tracing::debug!("ignoring stale cache entry {}: {e:#}", path.display())
+                    }
+                }
+            }
+        }
+        let compiled = compile_with_progress(engine, bytes, is_component)?;
+        let outcome = match &entry {
+            Some(path) => match store(path, &compiled) {
+                Ok(()) => CacheOutcome::Stored,
+                Err(e) => {
+                    tracing::warn!("cannot write compile cache {}: {e:#}", path.display());
+                    CacheOutcome::Uncached
+                }
+            },
+            None => CacheOutcome::Uncached,
+        };
+        Ok((compiled, outcome))
+    }
+}
+
+fn cache_key(engine: &Engine, mode: EngineMode, bytes: &[u8]) -> String {
+    let mut engine_hash = std::collections::hash_map::DefaultHasher::new();
+    engine
+        .precompile_compatibility_hash()
+        .hash(&mut engine_hash);
+    let mut h = Sha256::new();
+    h.update(bytes);
+    h.update(engine_hash.finish().to_le_bytes());
+    h.update(mode.name());
+    h.update(env!("CARGO_PKG_VERSION"));
+    format!("{}.cwasm", hex::encode(&h.finalize()[..20]))
+}
+
+fn compile_with_progress(engine: &Engine, bytes: &[u8], is_component: bool) -> Result<Compiled> {
+    // Large components (an embedded Python or JS engine) take seconds: show
+    // a spinner on a terminal, nothing on a pipe.
+    let spinner = std::io::stderr().is_terminal().then(|| {
+        let pb = indicatif::ProgressBar::new_spinner();
+        pb.set_message(format!("compiling {} KiB of wasm", bytes.len() / 1024));
+        pb.enable_steady_tick(std::time::Duration::from_millis(100));
+        pb
+    });
+    let started = std::time::Instant::now();
+    let result = if is_component {
+        Component::new(engine, bytes).map(Compiled::Component)
+    } else {
+        Module::new(engine, bytes).map(Compiled::Module)
+    };
+    if let Some(pb) = spinner {
+        pb.finish_and_clear();
+    }
+    tracing::debug!(elapsed = ?started.elapsed(), "compiled");
+    Ok(result?)
+}
+
+#[allow(unsafe_code)]
+fn deserialize(engine: &Engine, path: &Path, is_component: bool) -> Result<Compiled> {
+    // SAFETY: the file was written by `store` below from code wasmtime
+    // compiled, under a key that includes the engine's compatibility hash;
+    // wasmtime additionally checks the header. See the module docs on trust.
+    unsafe {
+        Ok(if is_component {
+            Compiled::Component(Component::deserialize_file(engine, path)?)
+        } else {
+            Compiled::Module(Module::deserialize_file(engine, path)?)
+        })
+    }
+}
+
+fn store(path: &Path, compiled: &Compiled) -> Result<()> {
+    let dir = path.parent().context("cache path has no parent")?;
+    create_private_dir(dir)?;
+    let bytes = match compiled {
+        Compiled::Component(c) => c.serialize()?,
+        Compiled::Module(m) => m.serialize()?,
+    };
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+    std::io::Write::write_all(&mut tmp, &bytes)?;
+    tmp.persist(path)?;
+    Ok(())
+}
+
+fn create_private_dir(dir: &Path) -> Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .with_context(|| format!("cannot create cache directory `{}`", dir.display()))
+}

@@ -1,0 +1,113 @@
+//! Engines and the epoch ticker.
+//!
+//! Concurrency support (WASI 0.3, `stream<u8>`, async exports) costs every
+//! host↔guest crossing about 240 ns in wasmtime 48, so nanopod keeps two
+//! engines and picks the synchronous one whenever a component needs no async
+//! feature.
+
+use anyhow::Result;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+use wasmtime::{Config, Engine};
+
+/// Which engine configuration a component needs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EngineMode {
+    /// No component-model async: faster synchronous calls.
+    Sync,
+    /// Concurrency support on: required for WASI 0.3, streams and futures.
+    Concurrent,
+}
+
+impl EngineMode {
+    /// A short name for logs and `inspect`.
+    pub fn name(self) -> &'static str {
+        match self {
+            EngineMode::Sync => "sync",
+            EngineMode::Concurrent => "concurrent",
+        }
+    }
+}
+
+/// Interval of the epoch ticker: the resolution of `--timeout`.
+pub const EPOCH_TICK: Duration = Duration::from_millis(10);
+
+/// Largest wasm stack a guest may use before it traps with a stack overflow.
+pub const MAX_WASM_STACK: usize = 1024 * 1024;
+
+/// Lazily built engines, one per [`EngineMode`].
+#[derive(Default)]
+pub struct Engines {
+    sync: std::sync::OnceLock<Engine>,
+    concurrent: std::sync::OnceLock<Engine>,
+}
+
+impl Engines {
+    /// The engine for `mode`, built on first use.
+    pub fn get(&self, mode: EngineMode) -> Result<&Engine> {
+        let cell = match mode {
+            EngineMode::Sync => &self.sync,
+            EngineMode::Concurrent => &self.concurrent,
+        };
+        if let Some(engine) = cell.get() {
+            return Ok(engine);
+        }
+        let engine = build_engine(mode)?;
+        Ok(cell.get_or_init(|| engine))
+    }
+}
+
+/// Builds an engine for `mode`. Epoch interruption is always on so that
+/// `--timeout` works; its cost is a load and compare per loop header.
+pub fn build_engine(mode: EngineMode) -> Result<Engine> {
+    let mut config = Config::new();
+    let concurrent = mode == EngineMode::Concurrent;
+    config
+        .wasm_component_model(true)
+        .wasm_component_model_async(concurrent)
+        .concurrency_support(concurrent)
+        .epoch_interruption(true)
+        .max_wasm_stack(MAX_WASM_STACK);
+    Ok(Engine::new(&config)?)
+}
+
+/// Increments the engine's epoch every [`EPOCH_TICK`] until dropped, so
+/// stores with an epoch deadline are interrupted on time.
+pub struct EpochTicker {
+    stop: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl EpochTicker {
+    /// Starts ticking `engine`'s epoch on a background thread.
+    pub fn start(engine: &Engine) -> Self {
+        let stop = Arc::new(AtomicBool::new(false));
+        let engine = engine.clone();
+        let flag = stop.clone();
+        let thread = std::thread::spawn(move || {
+            while !flag.load(Ordering::Relaxed) {
+                std::thread::sleep(EPOCH_TICK);
+                engine.increment_epoch();
+            }
+        });
+        EpochTicker {
+            stop,
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for EpochTicker {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// Number of epoch ticks that make up `timeout` (at least one).
+pub fn ticks_for(timeout: Duration) -> u64 {
+    (timeout.as_millis() / EPOCH_TICK.as_millis()).max(1) as u64
+}

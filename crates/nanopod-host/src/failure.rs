@@ -1,0 +1,69 @@
+//! How a guest run failed, in words a user understands.
+
+use std::fmt;
+
+/// A failure caused by the guest or its limits (exit code 3), or a WASI
+/// `exit` (its own code).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GuestFailure {
+    /// The guest called `wasi:cli/exit` (or `proc_exit`) with this code.
+    Exit(i32),
+    /// `--timeout` expired.
+    Timeout,
+    /// The guest tried to grow its memory past `--max-memory`.
+    MemoryLimit,
+    /// The guest used more than the wasm stack nanopod allows.
+    StackOverflow,
+    /// Any other trap, with wasmtime's description.
+    Trap(String),
+}
+
+impl GuestFailure {
+    /// Recognises a guest failure in an error returned by wasmtime.
+    pub fn classify(err: &anyhow::Error) -> Option<GuestFailure> {
+        if let Some(exit) = err.downcast_ref::<wasmtime_wasi::I32Exit>() {
+            return Some(GuestFailure::Exit(exit.0));
+        }
+        for cause in err.chain() {
+            let text = cause.to_string();
+            if text.contains("forcing trap when growing memory")
+                || text.contains("memory minimum size")
+            {
+                return Some(GuestFailure::MemoryLimit);
+            }
+        }
+        if let Some(trap) = err.downcast_ref::<wasmtime::Trap>() {
+            return Some(match trap {
+                wasmtime::Trap::Interrupt => GuestFailure::Timeout,
+                wasmtime::Trap::StackOverflow => GuestFailure::StackOverflow,
+                other => GuestFailure::Trap(other.to_string()),
+            });
+        }
+        None
+    }
+
+    /// The process exit code for this failure.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            GuestFailure::Exit(code) => *code,
+            _ => 3,
+        }
+    }
+}
+
+impl fmt::Display for GuestFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            GuestFailure::Exit(code) => write!(f, "the component exited with code {code}"),
+            GuestFailure::Timeout => write!(f, "the component ran past its --timeout"),
+            GuestFailure::MemoryLimit => {
+                write!(
+                    f,
+                    "the component needed more memory than --max-memory allows"
+                )
+            }
+            GuestFailure::StackOverflow => write!(f, "the component overflowed its stack"),
+            GuestFailure::Trap(what) => write!(f, "the component trapped: {what}"),
+        }
+    }
+}

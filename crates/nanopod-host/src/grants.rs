@@ -1,0 +1,178 @@
+//! The capability policy: what a component may reach. Deny by default.
+//!
+//! A fresh [`Grants`] gives a component stdout, stderr, clocks and random
+//! numbers, and nothing else: no directories, no environment variables, no
+//! stdin, no sockets, no outbound HTTP. Each grant method states its default.
+
+use anyhow::{Context, Result, bail};
+use std::path::PathBuf;
+use std::time::Duration;
+use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxBuilder};
+
+/// A host directory made visible to the guest.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DirGrant {
+    /// The directory on the host.
+    pub host: PathBuf,
+    /// The path the guest sees it under.
+    pub guest: String,
+    /// Whether the guest may only read it.
+    pub read_only: bool,
+}
+
+/// Resource limits of one instance.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Limits {
+    /// Largest linear memory (and table growth) in bytes. Default: unlimited
+    /// up to what the guest's memory type allows (4 GiB for 32-bit memories).
+    pub max_memory: Option<usize>,
+    /// Wall-clock time the guest may run before it is interrupted. Default:
+    /// none.
+    pub timeout: Option<Duration>,
+}
+
+/// The capabilities granted to one component instance.
+#[derive(Clone, Debug, Default)]
+pub struct Grants {
+    dirs: Vec<DirGrant>,
+    env: Vec<(String, String)>,
+    http_hosts: Vec<String>,
+    stdin: bool,
+    args: Vec<String>,
+    /// Resource limits.
+    pub limits: Limits,
+}
+
+impl Grants {
+    /// Nothing granted: the default.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Preopens a host directory. Default: no directories. The guest can
+    /// never reach outside it: `..`, absolute paths and symlinks that leave
+    /// it fail (cap-std's openat2/`O_BENEATH` semantics under wasmtime-wasi).
+    pub fn dir(&mut self, grant: DirGrant) -> Result<&mut Self> {
+        let meta = std::fs::metadata(&grant.host)
+            .with_context(|| format!("cannot open directory `{}`", grant.host.display()))?;
+        if !meta.is_dir() {
+            bail!("`{}` is not a directory", grant.host.display());
+        }
+        self.dirs.push(grant);
+        Ok(self)
+    }
+
+    /// Sets an environment variable in the guest. Default: an empty
+    /// environment.
+    pub fn env(&mut self, name: impl Into<String>, value: impl Into<String>) -> &mut Self {
+        self.env.push((name.into(), value.into()));
+        self
+    }
+
+    /// Allows outbound HTTP requests to `authority` (`host` or `host:port`).
+    /// Default: every outbound request is denied with `HTTP-request-denied`.
+    pub fn allow_http(&mut self, authority: impl Into<String>) -> &mut Self {
+        self.http_hosts.push(authority.into());
+        self
+    }
+
+    /// Connects the guest's stdin to nanopod's. Default: stdin is empty.
+    pub fn inherit_stdin(&mut self) -> &mut Self {
+        self.stdin = true;
+        self
+    }
+
+    /// Sets the guest's argv (legacy commands). Default: no arguments.
+    pub fn args(&mut self, args: Vec<String>) -> &mut Self {
+        self.args = args;
+        self
+    }
+
+    /// The granted directories.
+    pub fn dirs(&self) -> &[DirGrant] {
+        &self.dirs
+    }
+
+    /// The hosts outbound HTTP may reach.
+    pub fn http_hosts(&self) -> &[String] {
+        &self.http_hosts
+    }
+
+    /// Builds the WASI context. Sockets stay denied: wasmtime-wasi refuses
+    /// every address unless a check allows it, and nanopod installs none.
+    pub fn wasi_builder(&self) -> Result<WasiCtxBuilder> {
+        let mut b = WasiCtxBuilder::new();
+        b.inherit_stdout().inherit_stderr();
+        if self.stdin {
+            b.inherit_stdin();
+        }
+        b.args(&self.args);
+        for (k, v) in &self.env {
+            b.env(k, v);
+        }
+        for d in &self.dirs {
+            let perms = if d.read_only {
+                FsPerms::ReadOnly
+            } else {
+                FsPerms::ReadWrite
+            };
+            b.preopened_dir(&d.host, &d.guest, perms)
+                .map_err(anyhow::Error::from)
+                .with_context(|| format!("cannot open directory `{}`", d.host.display()))?;
+        }
+        Ok(b)
+    }
+
+    /// Builds the WASI context for components.
+    pub fn wasi_ctx(&self) -> Result<WasiCtx> {
+        Ok(self.wasi_builder()?.build())
+    }
+
+    /// Whether an outbound HTTP request to `authority` is allowed.
+    pub fn http_allowed(&self, host: &str, port: Option<u16>) -> bool {
+        self.http_hosts
+            .iter()
+            .any(|allowed| match allowed.rsplit_once(':') {
+                Some((h, p)) => {
+                    h.eq_ignore_ascii_case(host)
+                        && Some(p) == port.map(|p| p.to_string()).as_deref()
+                }
+                None => allowed.eq_ignore_ascii_case(host),
+            })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn http_allow_list_matches_host_and_port() {
+        let mut g = Grants::new();
+        g.allow_http("example.com").allow_http("api.local:8080");
+        assert!(g.http_allowed("example.com", None));
+        assert!(g.http_allowed("EXAMPLE.com", Some(443)));
+        assert!(g.http_allowed("api.local", Some(8080)));
+        assert!(!g.http_allowed("api.local", Some(80)));
+        assert!(!g.http_allowed("evil.com", None));
+        assert!(!Grants::new().http_allowed("example.com", None));
+    }
+
+    #[test]
+    fn dir_grant_must_be_an_existing_directory() {
+        let mut g = Grants::new();
+        let missing = DirGrant {
+            host: "/definitely/not/here".into(),
+            guest: "/".into(),
+            read_only: true,
+        };
+        assert!(g.dir(missing).is_err());
+        let file = tempfile::NamedTempFile::new().unwrap();
+        let not_dir = DirGrant {
+            host: file.path().into(),
+            guest: "/".into(),
+            read_only: true,
+        };
+        assert!(g.dir(not_dir).is_err());
+    }
+}

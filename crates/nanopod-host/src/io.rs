@@ -1,0 +1,297 @@
+//! Host-opened inputs and outputs, handed to guests as values.
+//!
+//! A `stream<u8>` argument is produced straight into the guest's read buffer
+//! (`Destination::as_direct`), and a returned stream is written straight from
+//! the guest's write buffer: no copy through `Val`s or an intermediate
+//! buffer for files. Stdin is read asynchronously so it never blocks the
+//! runtime. Output files are written to a temporary file in the same
+//! directory and renamed into place only on success.
+
+use anyhow::{Context, Result, bail};
+use std::fs::File;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context as TaskContext, Poll};
+use tokio::io::{AsyncRead, ReadBuf};
+use wasmtime::StoreContextMut;
+use wasmtime::component::{
+    Destination, Source, StreamConsumer, StreamProducer, StreamResult, VecBuffer,
+};
+
+/// Bytes requested per read when the reader is the host.
+const HOST_CHUNK: usize = 256 * 1024;
+
+/// Where an input comes from.
+pub enum InputSource {
+    /// A file the host opened read-only.
+    File(File),
+    /// nanopod's own stdin (`-`).
+    Stdin,
+}
+
+impl InputSource {
+    /// Opens `path` read-only, or stdin for `-`.
+    pub fn open(path: &str) -> Result<Self> {
+        if path == "-" {
+            return Ok(InputSource::Stdin);
+        }
+        let file = File::open(path).with_context(|| format!("cannot open `{path}`"))?;
+        if file.metadata()?.is_dir() {
+            bail!("`{path}` is a directory, not a file");
+        }
+        Ok(InputSource::File(file))
+    }
+
+    /// Reads the whole input, refusing more than `limit` bytes.
+    pub async fn read_all(self, limit: usize) -> Result<Vec<u8>> {
+        let mut data = Vec::new();
+        let read = match self {
+            InputSource::File(f) => f.take(limit as u64 + 1).read_to_end(&mut data)?,
+            InputSource::Stdin => {
+                use tokio::io::AsyncReadExt;
+                tokio::io::stdin()
+                    .take(limit as u64 + 1)
+                    .read_to_end(&mut data)
+                    .await?
+            }
+        };
+        if read > limit {
+            bail!("input is larger than {limit} bytes");
+        }
+        Ok(data)
+    }
+
+    /// This input as a WASI 0.2 `input-stream`.
+    pub fn into_p2_stream(self) -> Box<dyn wasmtime_wasi::p2::InputStream> {
+        use wasmtime_wasi::cli::StdinStream;
+        match self {
+            InputSource::File(f) => wasmtime_wasi::cli::InputFile::new(f).p2_stream(),
+            InputSource::Stdin => wasmtime_wasi::cli::stdin().p2_stream(),
+        }
+    }
+
+    /// This input as the producer of a `stream<u8>`.
+    pub fn into_producer(self) -> InputProducer {
+        InputProducer {
+            source: match self {
+                InputSource::File(f) => ProducerSource::File(f),
+                InputSource::Stdin => ProducerSource::Stdin(tokio::io::stdin()),
+            },
+        }
+    }
+}
+
+/// Produces a `stream<u8>` from a host input.
+pub struct InputProducer {
+    source: ProducerSource,
+}
+
+enum ProducerSource {
+    File(File),
+    Stdin(tokio::io::Stdin),
+}
+
+impl<D: 'static> StreamProducer<D> for InputProducer {
+    type Item = u8;
+    type Buffer = VecBuffer<u8>;
+
+    fn poll_produce<'a>(
+        self: Pin<&mut Self>,
+        cx: &mut TaskContext<'_>,
+        store: StoreContextMut<'a, D>,
+        dst: Destination<'a, u8, Self::Buffer>,
+        finish: bool,
+    ) -> Poll<wasmtime::Result<StreamResult>> {
+        let mut direct = dst.as_direct(store, HOST_CHUNK);
+        let buf = direct.remaining();
+        if buf.is_empty() {
+            // A zero-length read is a readiness probe: we are always ready.
+            return Poll::Ready(Ok(StreamResult::Completed));
+        }
+        let n = match &mut self.get_mut().source {
+            ProducerSource::File(f) => f.read(buf).map_err(wasmtime::Error::from)?,
+            ProducerSource::Stdin(stdin) => {
+                let mut rb = ReadBuf::new(buf);
+                match Pin::new(stdin).poll_read(cx, &mut rb) {
+                    Poll::Ready(r) => {
+                        r.map_err(wasmtime::Error::from)?;
+                        rb.filled().len()
+                    }
+                    Poll::Pending if finish => return Poll::Ready(Ok(StreamResult::Cancelled)),
+                    Poll::Pending => return Poll::Pending,
+                }
+            }
+        };
+        if n == 0 {
+            return Poll::Ready(Ok(StreamResult::Dropped));
+        }
+        direct.mark_written(n);
+        Poll::Ready(Ok(StreamResult::Completed))
+    }
+}
+
+/// Where an output goes: stdout, or a file replaced atomically on success.
+pub enum OutputTarget {
+    /// nanopod's stdout.
+    Stdout(std::io::Stdout),
+    /// A temporary file next to `dest`, renamed to it by [`OutputTarget::commit`].
+    File {
+        /// The temporary file being written.
+        tmp: tempfile::NamedTempFile,
+        /// The final path.
+        dest: PathBuf,
+    },
+}
+
+impl OutputTarget {
+    /// Stdout for `None` or `-`, else a temporary file next to `path`.
+    pub fn create(path: Option<&str>) -> Result<Self> {
+        match path {
+            None | Some("-") => Ok(OutputTarget::Stdout(std::io::stdout())),
+            Some(p) => {
+                let dest = PathBuf::from(p);
+                let dir = match dest.parent() {
+                    Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+                    _ => PathBuf::from("."),
+                };
+                if dest.is_dir() {
+                    bail!("`{p}` is a directory");
+                }
+                let tmp = tempfile::Builder::new()
+                    .prefix(".nanopod-")
+                    .tempfile_in(&dir)
+                    .with_context(|| format!("cannot create `{p}`"))?;
+                Ok(OutputTarget::File { tmp, dest })
+            }
+        }
+    }
+
+    /// Flushes, and renames a file output into place.
+    pub fn commit(self) -> Result<()> {
+        match self {
+            OutputTarget::Stdout(mut s) => Ok(s.flush()?),
+            OutputTarget::File { tmp, dest } => {
+                tmp.as_file().sync_data().ok();
+                tmp.persist(&dest)
+                    .with_context(|| format!("cannot write `{}`", dest.display()))?;
+                Ok(())
+            }
+        }
+    }
+
+    /// The final path, for messages.
+    pub fn path(&self) -> Option<&Path> {
+        match self {
+            OutputTarget::Stdout(_) => None,
+            OutputTarget::File { dest, .. } => Some(dest),
+        }
+    }
+
+    /// This output as a WASI 0.2 `output-stream`, sharing the file.
+    pub fn p2_stream(&self) -> Result<Box<dyn wasmtime_wasi::p2::OutputStream>> {
+        use wasmtime_wasi::cli::StdoutStream;
+        Ok(match self {
+            OutputTarget::Stdout(_) => wasmtime_wasi::cli::stdout().p2_stream(),
+            OutputTarget::File { tmp, .. } => {
+                wasmtime_wasi::cli::OutputFile::new(tmp.as_file().try_clone()?).p2_stream()
+            }
+        })
+    }
+}
+
+impl Write for OutputTarget {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match self {
+            OutputTarget::Stdout(s) => s.write(buf),
+            OutputTarget::File { tmp, .. } => tmp.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        match self {
+            OutputTarget::Stdout(s) => s.flush(),
+            OutputTarget::File { tmp, .. } => tmp.flush(),
+        }
+    }
+}
+
+/// Writes a returned `stream<u8>` to an output. Dropped by wasmtime when the
+/// guest closes its end; the drop signals [`OutputConsumer::finished`].
+pub struct OutputConsumer {
+    out: Arc<Mutex<OutputTarget>>,
+    error: Arc<Mutex<Option<std::io::Error>>>,
+    done: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+/// Resolves when an [`OutputConsumer`] has seen the end of its stream.
+pub struct ConsumerDone {
+    rx: tokio::sync::oneshot::Receiver<()>,
+    error: Arc<Mutex<Option<std::io::Error>>>,
+}
+
+impl ConsumerDone {
+    /// Waits for the stream to end; fails if writing the output failed.
+    pub async fn wait(self) -> Result<()> {
+        let _ = self.rx.await;
+        match self.error.lock().unwrap().take() {
+            Some(e) => Err(anyhow::Error::from(e).context("cannot write output")),
+            None => Ok(()),
+        }
+    }
+}
+
+impl OutputConsumer {
+    /// A consumer writing into `out`, and the signal of its completion.
+    pub fn new(out: Arc<Mutex<OutputTarget>>) -> (Self, ConsumerDone) {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let error = Arc::new(Mutex::new(None));
+        (
+            OutputConsumer {
+                out,
+                error: error.clone(),
+                done: Some(tx),
+            },
+            ConsumerDone { rx, error },
+        )
+    }
+}
+
+impl Drop for OutputConsumer {
+    fn drop(&mut self) {
+        if let Some(tx) = self.done.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+impl<D: 'static> StreamConsumer<D> for OutputConsumer {
+    type Item = u8;
+
+    fn poll_consume(
+        self: Pin<&mut Self>,
+        _cx: &mut TaskContext<'_>,
+        store: StoreContextMut<D>,
+        source: Source<'_, u8>,
+        _finish: bool,
+    ) -> Poll<wasmtime::Result<StreamResult>> {
+        let mut direct = source.as_direct(store);
+        let buf = direct.remaining();
+        let n = buf.len();
+        if n == 0 {
+            return Poll::Ready(Ok(StreamResult::Completed));
+        }
+        let written = self.out.lock().unwrap().write_all(buf);
+        match written {
+            Ok(()) => {
+                direct.mark_read(n);
+                Poll::Ready(Ok(StreamResult::Completed))
+            }
+            Err(e) => {
+                *self.error.lock().unwrap() = Some(e);
+                Poll::Ready(Ok(StreamResult::Dropped))
+            }
+        }
+    }
+}

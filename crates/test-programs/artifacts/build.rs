@@ -1,0 +1,98 @@
+//! Builds every guest in `guests/` with a nested `cargo build` into OUT_DIR,
+//! embeds the examples' WIT doc comments (the `package-docs` section, as
+//! `nanopod embed-docs` does), and writes `pub const NAME: &str` paths.
+
+use anyhow::{Context, Result, bail};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// (crate, target, WIT docs relative to guests/)
+const GUESTS: &[(&str, &str, Option<&str>)] = &[
+    ("thumbnail", "wasm32-wasip2", Some("wit")),
+    ("upper", "wasm32-wasip2", Some("wit")),
+    ("wc", "wasm32-wasip2", Some("wit")),
+    ("kitchen", "wasm32-wasip2", Some("kitchen/wit")),
+    ("legacy", "wasm32-wasip2", None),
+    ("hello-p1", "wasm32-wasip1", None),
+];
+
+fn main() -> Result<()> {
+    let manifest_dir = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR")?);
+    let guests = manifest_dir.join("../../../guests").canonicalize()?;
+    let out_dir = PathBuf::from(std::env::var("OUT_DIR")?);
+    println!("cargo:rerun-if-changed={}", guests.display());
+
+    let target_dir = out_dir.join("guests-target");
+    for target in ["wasm32-wasip2", "wasm32-wasip1"] {
+        let crates: Vec<&str> = GUESTS
+            .iter()
+            .filter(|g| g.1 == target)
+            .map(|g| g.0)
+            .collect();
+        cargo_build(&guests, &target_dir, target, &crates)?;
+    }
+
+    let mut consts = String::new();
+    for (name, target, wit) in GUESTS {
+        let file = name.replace('-', "_");
+        // Libraries (cdylib) are named with underscores, binaries as is.
+        let release = target_dir.join(target).join("release");
+        let built = [format!("{file}.wasm"), format!("{name}.wasm")]
+            .into_iter()
+            .map(|f| release.join(f))
+            .find(|p| p.exists())
+            .with_context(|| format!("guest `{name}` was not built"))?;
+        let bytes = std::fs::read(&built)?;
+        let bytes = match wit {
+            Some(wit) => nanopod_wit_docs::embed(&bytes, &guests.join(wit))?,
+            None => bytes,
+        };
+        let dest = out_dir.join(format!("{name}.wasm"));
+        std::fs::write(&dest, bytes)?;
+        consts.push_str(&format!(
+            "/// `guests/{name}`, built for `{target}`.\npub const {}: &str = {:?};\n",
+            file.to_uppercase(),
+            dest.display().to_string()
+        ));
+    }
+    consts.push_str(&format!(
+        "/// Every guest, as (name, path).\npub const ALL: &[(&str, &str)] = &[{}];\n",
+        GUESTS
+            .iter()
+            .map(|g| format!("({:?}, {})", g.0, g.0.replace('-', "_").to_uppercase()))
+            .collect::<Vec<_>>()
+            .join(", ")
+    ));
+    std::fs::write(out_dir.join("guests.rs"), consts)?;
+    Ok(())
+}
+
+fn cargo_build(guests: &Path, target_dir: &Path, target: &str, crates: &[&str]) -> Result<()> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut cmd = Command::new(cargo);
+    cmd.current_dir(guests)
+        .args(["build", "--release", "--target", target, "--target-dir"])
+        .arg(target_dir);
+    for c in crates {
+        cmd.args(["-p", c]);
+    }
+    // The outer build's flags are for the host, never for the guests.
+    for var in [
+        "CARGO_ENCODED_RUSTFLAGS",
+        "RUSTFLAGS",
+        "CARGO_BUILD_RUSTFLAGS",
+        "CARGO_TARGET_DIR",
+        "CARGO_BUILD_TARGET",
+        "RUSTC_WORKSPACE_WRAPPER",
+        "CARGO_PROFILE_RELEASE_DEBUG",
+    ] {
+        cmd.env_remove(var);
+    }
+    let status = cmd.status().context("cannot run cargo for the guests")?;
+    if !status.success() {
+        bail!(
+            "building guests for {target} failed (is the target installed? `rustup target add {target}`)"
+        );
+    }
+    Ok(())
+}

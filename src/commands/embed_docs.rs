@@ -1,0 +1,41 @@
+//! `nanopod embed-docs`: carry WIT doc comments inside a component.
+
+use crate::load::read_wasm;
+use anyhow::{Context, Result};
+use clap::Args;
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Write COMPONENT with the doc comments of the WIT at `--wit` embedded (a
+/// `package-docs` section any WIT decoder reads, and nanopod's own
+/// `nanopod-docs` section), so `nanopod run --help` can show them.
+#[derive(Args, Debug)]
+pub struct EmbedDocsCommand {
+    /// The component to annotate.
+    pub component: PathBuf,
+    /// The WIT sources it was built from (a .wit file or a directory).
+    #[arg(long, value_name = "PATH")]
+    pub wit: PathBuf,
+    /// Where to write the result (may equal COMPONENT).
+    #[arg(short, long, value_name = "OUT")]
+    pub output: PathBuf,
+}
+
+impl EmbedDocsCommand {
+    /// Runs the command.
+    pub fn execute(self) -> Result<ExitCode> {
+        let bytes = read_wasm(&self.component)?;
+        let out = nanopod_wit_docs::embed(&bytes, &self.wit)?;
+        let dir = self
+            .output
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or(std::path::Path::new("."));
+        let mut tmp = tempfile::NamedTempFile::new_in(dir)
+            .with_context(|| format!("cannot write `{}`", self.output.display()))?;
+        tmp.write_all(&out)?;
+        tmp.persist(&self.output)?;
+        Ok(ExitCode::SUCCESS)
+    }
+}

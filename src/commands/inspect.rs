@@ -1,0 +1,219 @@
+//! `nanopod inspect`: what a component asks for, and what it offers.
+
+use crate::load::{engine_mode, load};
+use anyhow::Result;
+use clap::Args;
+use nanopod_host::Engines;
+use nanopod_host::cache::Compiled;
+use nanopod_typed::Exports;
+use nanopod_wit_docs::DocIndex;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// List a component's imports grouped as capabilities (with the flag that
+/// grants each) and its exports with signatures and docs.
+#[derive(Args, Debug)]
+pub struct InspectCommand {
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+
+    /// Read doc comments from these WIT sources.
+    #[arg(long, value_name = "PATH")]
+    pub wit: Option<PathBuf>,
+
+    /// The component or module.
+    pub component: PathBuf,
+}
+
+/// The report `inspect` prints.
+#[derive(Serialize, Debug)]
+struct Report {
+    kind: &'static str,
+    engine: &'static str,
+    wasi: Vec<String>,
+    capabilities: BTreeMap<&'static str, Capability>,
+    exports: Vec<ExportReport>,
+}
+
+#[derive(Serialize, Debug)]
+struct Capability {
+    grant: &'static str,
+    imports: Vec<String>,
+}
+
+#[derive(Serialize, Debug)]
+struct ExportReport {
+    name: String,
+    signature: String,
+    docs: Option<String>,
+}
+
+/// The capability an import belongs to, and how it is granted.
+fn capability_of(import: &str) -> (&'static str, &'static str) {
+    let base = import.split('@').next().unwrap_or(import);
+    let (pkg, iface) = base.split_once('/').unwrap_or((base, ""));
+    match (pkg, iface) {
+        ("wasi:filesystem", _) => (
+            "filesystem",
+            "--dir HOST[::GUEST] or --ro-dir HOST[::GUEST]",
+        ),
+        ("wasi:cli", "environment") => (
+            "environment",
+            "--env NAME[=VALUE] (arguments come from the command line)",
+        ),
+        ("wasi:cli", "stdin") => (
+            "stdio",
+            "stdout/stderr granted; stdin only for commands, or `-` for a typed input",
+        ),
+        ("wasi:cli", i) if i.starts_with("std") || i.starts_with("terminal") => (
+            "stdio",
+            "stdout/stderr granted; stdin only for commands, or `-` for a typed input",
+        ),
+        ("wasi:sockets", _) => (
+            "network",
+            "denied: nanopod grants no sockets in this version",
+        ),
+        ("wasi:http", _) => ("http", "--allow-http HOST[:PORT]"),
+        ("wasi:clocks", _) => ("clocks", "granted"),
+        ("wasi:random", _) => ("random", "granted"),
+        (p, _) if p.starts_with("wasi:") => ("other", "granted (WASI plumbing)"),
+        _ => (
+            "other",
+            "not provided by nanopod: the component fails to load",
+        ),
+    }
+}
+
+/// The same for a preview1 import (`wasi_snapshot_preview1::fd_read`).
+fn p1_capability(name: &str) -> (&'static str, &'static str) {
+    let wasi_name = if name.starts_with("path_") || name.starts_with("fd_prestat") {
+        "wasi:filesystem"
+    } else if name.starts_with("environ_") {
+        "wasi:cli/environment"
+    } else if name.starts_with("sock_") {
+        "wasi:sockets"
+    } else if name.starts_with("clock_") {
+        "wasi:clocks"
+    } else if name.starts_with("random_") {
+        "wasi:random"
+    } else if name.starts_with("fd_") {
+        "wasi:cli/stdout"
+    } else {
+        "wasi:cli/exit"
+    };
+    capability_of(wasi_name)
+}
+
+impl InspectCommand {
+    /// Runs the command.
+    pub fn execute(self) -> Result<ExitCode> {
+        let engines = Engines::default();
+        let loaded = load(&engines, &self.component)?;
+        let mut capabilities: BTreeMap<&'static str, Capability> = BTreeMap::new();
+        let mut wasi = Vec::new();
+        let mut add = |(cap, grant): (&'static str, &'static str), name: String| {
+            capabilities
+                .entry(cap)
+                .or_insert_with(|| Capability {
+                    grant,
+                    imports: Vec::new(),
+                })
+                .imports
+                .push(name);
+        };
+        let (kind, exports) = match &loaded.compiled {
+            Compiled::Module(m) => {
+                for import in m.imports() {
+                    let name = format!("{}::{}", import.module(), import.name());
+                    if import.module().starts_with("wasi_snapshot_preview1") {
+                        if !wasi.contains(&"preview1".to_string()) {
+                            wasi.push("preview1".to_string());
+                        }
+                        add(p1_capability(import.name()), name);
+                    } else {
+                        add(capability_of(""), name);
+                    }
+                }
+                ("core module", Vec::new())
+            }
+            Compiled::Component(c) => {
+                for (name, _) in c.component_type().imports(&loaded.engine) {
+                    if let Some(v) = name.strip_prefix("wasi:").and_then(|n| n.split_once('@')) {
+                        if !wasi.contains(&v.1.to_string()) {
+                            wasi.push(v.1.to_string());
+                        }
+                    }
+                    add(capability_of(name), name.to_string());
+                }
+                let docs = self
+                    .wit
+                    .as_deref()
+                    .map(DocIndex::from_wit_path)
+                    .transpose()?;
+                let exports = Exports::read(&loaded.engine, c, &loaded.bytes, docs)?
+                    .functions
+                    .into_iter()
+                    .map(|f| ExportReport {
+                        name: f.key(),
+                        signature: f.signature(),
+                        docs: f.docs,
+                    })
+                    .collect();
+                ("component", exports)
+            }
+        };
+        wasi.sort();
+        let report = Report {
+            kind,
+            engine: engine_mode(&loaded.bytes).name(),
+            wasi,
+            capabilities,
+            exports,
+        };
+        if self.json {
+            println!("{}", serde_json::to_string_pretty(&report)?);
+        } else {
+            print!(
+                "{}",
+                render_text(&self.component.display().to_string(), &report)
+            );
+        }
+        Ok(ExitCode::SUCCESS)
+    }
+}
+
+fn render_text(path: &str, r: &Report) -> String {
+    use std::fmt::Write;
+    let mut s = String::new();
+    let wasi = if r.wasi.is_empty() {
+        "none".to_string()
+    } else {
+        r.wasi.join(", ")
+    };
+    let _ = writeln!(s, "{path}: {} (WASI {wasi}; {} engine)", r.kind, r.engine);
+    let _ = writeln!(s, "\nCapabilities it imports:");
+    if r.capabilities.is_empty() {
+        let _ = writeln!(s, "  none");
+    }
+    for (cap, c) in &r.capabilities {
+        let _ = writeln!(s, "  {cap:<12} {}", c.grant);
+        for i in &c.imports {
+            let _ = writeln!(s, "      {i}");
+        }
+    }
+    let _ = writeln!(s, "\nExports:");
+    if r.exports.is_empty() {
+        let _ = writeln!(s, "  none (a core module runs as a command)");
+    }
+    for e in &r.exports {
+        let _ = writeln!(s, "  {}", e.name);
+        let _ = writeln!(s, "      {}", e.signature);
+        if let Some(d) = &e.docs {
+            let _ = writeln!(s, "      {}", d.lines().next().unwrap_or(""));
+        }
+    }
+    s
+}

@@ -1,0 +1,67 @@
+//! The subcommands; one file each. The root enum only dispatches.
+
+mod compile;
+mod embed_docs;
+mod inspect;
+mod run;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+/// Run WebAssembly components as typed functions, with capabilities denied
+/// by default.
+#[derive(Parser, Debug)]
+#[command(name = "nanopod", version, about, long_about = None)]
+pub struct Cli {
+    /// Log more (-v: debug logs, the wasm backtrace of traps; -vv: all).
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+
+    /// The subcommand.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// nanopod's subcommands.
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Call a component's exported function, or run a WASI command.
+    Run(run::RunCommand),
+    /// Show what a component imports (as capabilities) and exports.
+    Inspect(inspect::InspectCommand),
+    /// Compile a component ahead of time into the cache.
+    Compile(compile::CompileCommand),
+    /// Embed WIT doc comments into a component.
+    EmbedDocs(embed_docs::EmbedDocsCommand),
+}
+
+impl Command {
+    /// Runs the subcommand, returning the process exit code.
+    pub fn execute(self) -> anyhow::Result<ExitCode> {
+        match self {
+            Command::Run(c) => c.execute(),
+            Command::Inspect(c) => c.execute(),
+            Command::Compile(c) => c.execute(),
+            Command::EmbedDocs(c) => c.execute(),
+        }
+    }
+}
+
+/// A runtime for the async host: current-thread, as a single guest runs on
+/// one thread anyway; blocking stdin reads go to tokio's blocking pool.
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn verify_cli() {
+        Cli::command().debug_assert();
+    }
+}

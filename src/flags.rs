@@ -1,0 +1,160 @@
+//! Flags shared by several subcommands, defined once.
+
+use anyhow::{Context, Result, bail};
+use clap::Args;
+use nanopod_host::{DirGrant, Grants, Limits};
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Capabilities and limits: nothing is granted unless named here.
+#[derive(Args, Debug, Clone, Default)]
+pub struct CapabilityFlags {
+    /// Grant read-write access to host directory HOST, seen by the guest as
+    /// GUEST (default: the same path). Repeatable.
+    #[arg(long = "dir", value_name = "HOST[::GUEST]")]
+    pub dirs: Vec<String>,
+
+    /// Grant read-only access to host directory HOST, seen as GUEST.
+    #[arg(long = "ro-dir", value_name = "HOST[::GUEST]")]
+    pub ro_dirs: Vec<String>,
+
+    /// Set an environment variable; NAME alone passes the host's value.
+    #[arg(long = "env", value_name = "NAME[=VALUE]")]
+    pub env: Vec<String>,
+
+    /// Allow outbound HTTP requests to HOST (any port) or HOST:PORT.
+    #[arg(long = "allow-http", value_name = "HOST[:PORT]")]
+    pub allow_http: Vec<String>,
+
+    /// Cap the guest's linear memory, e.g. `64MiB`, `1GiB`, `500000`.
+    #[arg(long = "max-memory", value_name = "SIZE", value_parser = parse_size)]
+    pub max_memory: Option<usize>,
+
+    /// Interrupt the guest after this long, e.g. `500ms`, `2s`, `1m`.
+    #[arg(long = "timeout", value_name = "DURATION", value_parser = parse_duration)]
+    pub timeout: Option<Duration>,
+}
+
+impl CapabilityFlags {
+    /// The grants these flags describe.
+    pub fn grants(&self) -> Result<Grants> {
+        let mut g = Grants::new();
+        for (spec, read_only) in self
+            .dirs
+            .iter()
+            .map(|d| (d, false))
+            .chain(self.ro_dirs.iter().map(|d| (d, true)))
+        {
+            let flag = if read_only { "--ro-dir" } else { "--dir" };
+            g.dir(parse_dir(spec, read_only))
+                .with_context(|| format!("invalid `{flag} {spec}`"))?;
+        }
+        for e in &self.env {
+            match e.split_once('=') {
+                Some((k, v)) => g.env(k, v),
+                None => match std::env::var(e) {
+                    Ok(v) => g.env(e.as_str(), v),
+                    Err(_) => bail!("invalid `--env {e}`: `{e}` is not set on the host"),
+                },
+            };
+        }
+        for h in &self.allow_http {
+            g.allow_http(h.as_str());
+        }
+        g.limits = Limits {
+            max_memory: self.max_memory,
+            timeout: self.timeout,
+        };
+        Ok(g)
+    }
+}
+
+fn parse_dir(spec: &str, read_only: bool) -> DirGrant {
+    let (host, guest) = match spec.split_once("::") {
+        Some((h, g)) => (h, g.to_string()),
+        None => (spec, spec.to_string()),
+    };
+    DirGrant {
+        host: PathBuf::from(host),
+        guest,
+        read_only,
+    }
+}
+
+/// Parses `64MiB`, `1GiB`, `512KiB`, `10MB`, or a plain byte count.
+pub fn parse_size(s: &str) -> Result<usize, String> {
+    let t = s.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let n: usize = num
+        .parse()
+        .map_err(|_| format!("`{s}` is not a size like 64MiB"))?;
+    let mult: usize = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kib" => 1 << 10,
+        "kb" => 1000,
+        "m" | "mib" => 1 << 20,
+        "mb" => 1_000_000,
+        "g" | "gib" => 1 << 30,
+        "gb" => 1_000_000_000,
+        _ => return Err(format!("unknown size unit in `{s}` (use KiB, MiB or GiB)")),
+    };
+    n.checked_mul(mult)
+        .ok_or_else(|| format!("`{s}` is too large"))
+}
+
+/// Parses `500ms`, `2s`, `1.5s`, `3m`, `1h`; a bare number is seconds.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let t = s.trim();
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let n: f64 = num
+        .parse()
+        .map_err(|_| format!("`{s}` is not a duration like 2s"))?;
+    let secs = match unit {
+        "ms" => n / 1000.0,
+        "" | "s" => n,
+        "m" => n * 60.0,
+        "h" => n * 3600.0,
+        _ => {
+            return Err(format!(
+                "unknown duration unit in `{s}` (use ms, s, m or h)"
+            ));
+        }
+    };
+    Duration::try_from_secs_f64(secs).map_err(|_| format!("`{s}` is not a valid duration"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("64MiB"), Ok(64 << 20));
+        assert_eq!(parse_size("1GiB"), Ok(1 << 30));
+        assert_eq!(parse_size("4096"), Ok(4096));
+        assert!(parse_size("lots").is_err());
+        assert!(parse_size("5XB").is_err());
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("2s"), Ok(Duration::from_secs(2)));
+        assert_eq!(parse_duration("3"), Ok(Duration::from_secs(3)));
+        assert!(parse_duration("soon").is_err());
+        assert!(parse_duration("-1s").is_err());
+    }
+
+    #[test]
+    fn dir_specs() {
+        let d = parse_dir("./data::/data", true);
+        assert_eq!(d.host, PathBuf::from("./data"));
+        assert_eq!(d.guest, "/data");
+        assert!(d.read_only);
+        assert_eq!(parse_dir("x", false).guest, "x");
+    }
+}

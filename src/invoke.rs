@@ -1,0 +1,234 @@
+//! One call of an exported function: instantiate under the grants, turn
+//! typed arguments into values (opening inputs through the host), call, and
+//! deliver the result.
+
+use crate::exit;
+use anyhow::{Context, Result};
+use nanopod_host::engine::{EpochTicker, ticks_for};
+use nanopod_host::io::{InputSource, OutputConsumer, OutputTarget};
+use nanopod_host::linker::{P1State, component_linker, module_linker};
+use nanopod_host::state::store_limits;
+use nanopod_host::{EngineMode, Grants, HostState};
+use nanopod_typed::exports::ParamKind;
+use nanopod_typed::render::{Rendered, render};
+use nanopod_typed::{ArgValue, ExportFn, TypedArgs, UsageError};
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+use wasmtime::component::{Component, Func, Instance, ResourceAny, StreamAny, StreamReader, Val};
+use wasmtime::{Engine, Module, Store};
+
+/// Largest `list<u8>` argument or result, in bytes. Byte lists travel as
+/// dynamic `Val`s (40 bytes of host memory per byte); use `stream<u8>` for
+/// anything larger.
+pub const MAX_BYTE_LIST: usize = 64 * 1024 * 1024;
+
+/// What to call and where its byte result goes.
+pub struct Call<'a> {
+    /// The engine the component was compiled for.
+    pub engine: &'a Engine,
+    /// Its configuration.
+    pub mode: EngineMode,
+    /// The compiled component.
+    pub component: &'a Component,
+    /// The function.
+    pub function: &'a ExportFn,
+    /// Its arguments.
+    pub args: TypedArgs,
+    /// `-o FILE` for byte results; stdout when `None`.
+    pub output: Option<&'a str>,
+}
+
+/// Runs `call` under `grants` and returns the process exit code.
+pub async fn call_component(call: Call<'_>, grants: &Grants) -> Result<u8> {
+    let linker = component_linker(call.engine, call.mode)?;
+    let pre = linker.instantiate_pre(call.component).map_err(|e| {
+        UsageError::new(format!(
+            "the component needs an import nanopod cannot provide: {}",
+            anyhow::Error::from(e)
+        ))
+    })?;
+    let mut store = Store::new(call.engine, HostState::new(grants)?);
+    store.limiter(|s| &mut s.limits);
+    store.set_hostcall_fuel(MAX_BYTE_LIST * size_of::<Val>() + (16 << 20));
+    let _ticker = arm_timeout(call.engine, &mut store, grants);
+
+    let instance = pre.instantiate_async(&mut store).await?;
+    let func = lookup(&mut store, &instance, call.function)?;
+
+    let mut outputs = Vec::new();
+    let mut params = Vec::with_capacity(call.args.len());
+    for arg in call.args {
+        params.push(arg_to_val(&mut store, arg, &mut outputs).await?);
+    }
+    let result_ty = call.function.result.clone();
+    let mut results = vec![Val::Bool(false); usize::from(result_ty.is_some())];
+    let out = Arc::new(Mutex::new(OutputTarget::create(call.output)?));
+
+    let rendered = match call.mode {
+        EngineMode::Sync => {
+            func.call_async(&mut store, &params, &mut results).await?;
+            match (&result_ty, results.pop()) {
+                (Some(ty), Some(v)) => render(ty, v)?,
+                _ => Rendered::Nothing,
+            }
+        }
+        EngineMode::Concurrent => {
+            let out = out.clone();
+            store
+                .run_concurrent(async move |acc| -> Result<Rendered> {
+                    func.call_concurrent(acc, &params, &mut results).await?;
+                    let rendered = match (&result_ty, results.pop()) {
+                        (Some(ty), Some(v)) => render(ty, v)?,
+                        _ => Rendered::Nothing,
+                    };
+                    let Rendered::Stream(stream) = rendered else {
+                        return Ok(rendered);
+                    };
+                    // Keep the store running until the guest has written the
+                    // whole stream: its writer task stops with the store.
+                    let (consumer, done) = OutputConsumer::new(out);
+                    acc.with(|mut access| -> Result<()> {
+                        let reader = stream.try_into_stream_reader::<u8>()?;
+                        reader.pipe(&mut access, consumer)?;
+                        Ok(())
+                    })?;
+                    done.wait().await?;
+                    Ok(Rendered::Nothing)
+                })
+                .await??
+        }
+    };
+    for o in outputs {
+        o.commit()?;
+    }
+    let out = Arc::try_unwrap(out)
+        .ok()
+        .context("output still in use after the call")?
+        .into_inner()
+        .unwrap();
+    deliver(rendered, out, call.function.is_cli_run())
+}
+
+/// Writes the rendered result and picks the exit code.
+fn deliver(rendered: Rendered, mut out: OutputTarget, is_cli_run: bool) -> Result<u8> {
+    match rendered {
+        Rendered::Error(msg) => {
+            // A legacy command has printed its own message already.
+            if !is_cli_run {
+                eprintln!("error: {msg}");
+            }
+            return Ok(exit::COMPONENT_ERR);
+        }
+        Rendered::Text(text) => {
+            let mut stdout = std::io::stdout().lock();
+            writeln!(stdout, "{text}")?;
+            stdout.flush()?;
+        }
+        Rendered::Bytes(bytes) => {
+            if bytes.len() > MAX_BYTE_LIST {
+                anyhow::bail!("the component returned more than {MAX_BYTE_LIST} bytes as a list");
+            }
+            out.write_all(&bytes)?;
+            out.commit()?;
+        }
+        Rendered::Nothing => out.commit()?,
+        Rendered::Stream(_) => unreachable!("streams are piped inside the store"),
+    }
+    Ok(0)
+}
+
+fn arm_timeout<T>(engine: &Engine, store: &mut Store<T>, grants: &Grants) -> Option<EpochTicker> {
+    match grants.limits.timeout {
+        Some(t) => {
+            store.set_epoch_deadline(ticks_for(t));
+            Some(EpochTicker::start(engine))
+        }
+        None => {
+            store.set_epoch_deadline(u64::MAX);
+            None
+        }
+    }
+}
+
+fn lookup(store: &mut Store<HostState>, instance: &Instance, f: &ExportFn) -> Result<Func> {
+    let parent = match &f.instance {
+        Some(i) => Some(
+            instance
+                .get_export_index(&mut *store, None, i)
+                .with_context(|| format!("no exported instance `{i}`"))?,
+        ),
+        None => None,
+    };
+    let idx = instance
+        .get_export_index(&mut *store, parent.as_ref(), &f.name)
+        .with_context(|| format!("no exported function `{}`", f.key()))?;
+    instance
+        .get_func(&mut *store, idx)
+        .with_context(|| format!("`{}` is not a function", f.key()))
+}
+
+async fn arg_to_val(
+    store: &mut Store<HostState>,
+    arg: ArgValue,
+    outputs: &mut Vec<OutputTarget>,
+) -> Result<Val> {
+    Ok(match arg {
+        ArgValue::Value(v) => v,
+        ArgValue::Input { path, kind } => {
+            let source = InputSource::open(&path).map_err(|e| UsageError::new(format!("{e:#}")))?;
+            match kind {
+                ParamKind::ByteStream => {
+                    let reader = StreamReader::new(&mut *store, source.into_producer())?;
+                    Val::Stream(StreamAny::try_from_stream_reader(&mut *store, reader)?)
+                }
+                ParamKind::ByteList => {
+                    let bytes = source.read_all(MAX_BYTE_LIST).await.map_err(|e| {
+                        UsageError::new(format!(
+                            "cannot pass `{path}` as list<u8>: {e:#}; functions that take stream<u8> have no size limit"
+                        ))
+                    })?;
+                    Val::List(bytes.into_iter().map(Val::U8).collect())
+                }
+                _ => {
+                    let stream = store.data_mut().table().push(source.into_p2_stream())?;
+                    Val::Resource(ResourceAny::try_from_resource(stream, &mut *store)?)
+                }
+            }
+        }
+        ArgValue::Output { path } => {
+            let target = OutputTarget::create(path.as_deref())
+                .map_err(|e| UsageError::new(format!("{e:#}")))?;
+            let stream = store.data_mut().table().push(target.p2_stream()?)?;
+            outputs.push(target);
+            Val::Resource(ResourceAny::try_from_resource(stream, &mut *store)?)
+        }
+    })
+}
+
+/// Runs a WASI preview1 command module: `_start` with `argv`, stdio
+/// inherited, returning the guest's exit code.
+pub async fn run_module(engine: &Engine, module: &Module, grants: &Grants) -> Result<u8> {
+    let linker = module_linker(engine)?;
+    let state = P1State {
+        wasi: grants.wasi_builder()?.build_p1(),
+        limits: store_limits(grants),
+    };
+    let mut store = Store::new(engine, state);
+    store.limiter(|s| &mut s.limits);
+    let _ticker = arm_timeout(engine, &mut store, grants);
+    let instance = linker
+        .instantiate_async(&mut store, module)
+        .await
+        .map_err(|e| {
+            let e = anyhow::Error::from(e);
+            match nanopod_host::GuestFailure::classify(&e) {
+                Some(_) => e,
+                None => UsageError::new(format!("cannot instantiate the module: {e:#}")).into(),
+            }
+        })?;
+    let start = instance
+        .get_typed_func::<(), ()>(&mut store, "_start")
+        .map_err(|_| UsageError::new("the module exports no `_start`: it is not a WASI command"))?;
+    start.call_async(&mut store, ()).await?;
+    Ok(0)
+}
