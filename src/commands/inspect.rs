@@ -113,7 +113,7 @@ impl InspectCommand {
         let engines = Engines::default();
         let loaded = load(&engines, &self.component)?;
         let mut capabilities: BTreeMap<&'static str, Capability> = BTreeMap::new();
-        let mut wasi = Vec::new();
+        let mut wasi = std::collections::BTreeSet::new();
         let mut add = |(cap, grant): (&'static str, &'static str), name: String| {
             capabilities
                 .entry(cap)
@@ -129,9 +129,7 @@ impl InspectCommand {
                 for import in m.imports() {
                     let name = format!("{}::{}", import.module(), import.name());
                     if import.module().starts_with("wasi_snapshot_preview1") {
-                        if !wasi.contains(&"preview1".to_string()) {
-                            wasi.push("preview1".to_string());
-                        }
+                        wasi.insert("preview1".to_string());
                         add(p1_capability(import.name()), name);
                     } else {
                         add(capability_of(""), name);
@@ -141,10 +139,10 @@ impl InspectCommand {
             }
             Compiled::Component(c) => {
                 for (name, _) in c.component_type().imports(&loaded.engine) {
-                    if let Some(v) = name.strip_prefix("wasi:").and_then(|n| n.split_once('@')) {
-                        if !wasi.contains(&v.1.to_string()) {
-                            wasi.push(v.1.to_string());
-                        }
+                    if let Some((_, version)) =
+                        name.strip_prefix("wasi:").and_then(|n| n.split_once('@'))
+                    {
+                        wasi.insert(version.to_string());
                     }
                     add(capability_of(name), name.to_string());
                 }
@@ -165,11 +163,10 @@ impl InspectCommand {
                 ("component", exports)
             }
         };
-        wasi.sort();
         let report = Report {
             kind,
             engine: engine_mode(&loaded.bytes).name(),
-            wasi,
+            wasi: wasi.into_iter().collect(),
             capabilities,
             exports,
         };
@@ -212,7 +209,7 @@ fn render_text(path: &str, r: &Report) -> String {
         let _ = writeln!(s, "  {}", e.name);
         let _ = writeln!(s, "      {}", e.signature);
         if let Some(d) = &e.docs {
-            let _ = writeln!(s, "      {}", d.lines().next().unwrap_or(""));
+            let _ = writeln!(s, "      {}", nanopod_typed::help::first_paragraph(d));
         }
     }
     s

@@ -79,14 +79,12 @@ impl CompileCache {
             .dir
             .as_ref()
             .map(|d| d.join(cache_key(engine, mode, bytes)));
-        if let Some(path) = &entry {
-            if path.exists() {
-                match deserialize(engine, path, is_component) {
-                    Ok(c) => return Ok((c, CacheOutcome::Hit)),
-                    Err(e) => {
-                        tracing::debug!("ignoring stale cache entry {}: {e:#}", path.display())
-                    }
-                }
+        if let Some(path) = &entry
+            && path.exists()
+        {
+            match deserialize(engine, path, is_component) {
+                Ok(c) => return Ok((c, CacheOutcome::Hit)),
+                Err(e) => tracing::debug!("ignoring stale cache entry {}: {e:#}", path.display()),
             }
         }
         let compiled = compile_with_progress(engine, bytes, is_component)?;

@@ -36,7 +36,10 @@ impl GuestFailure {
             return Some(match trap {
                 wasmtime::Trap::Interrupt => GuestFailure::Timeout,
                 wasmtime::Trap::StackOverflow => GuestFailure::StackOverflow,
-                other => GuestFailure::Trap(other.to_string()),
+                other => {
+                    let text = other.to_string();
+                    GuestFailure::Trap(text.trim_start_matches("wasm trap: ").to_string())
+                }
             });
         }
         None

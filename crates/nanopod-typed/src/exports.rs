@@ -422,15 +422,11 @@ fn wasi_stream_name(resolve: &Resolve, ty: wit_parser::Type) -> Option<&str> {
     };
     let mut def = &resolve.types[id];
     // Follow `use` aliases and handles to the resource itself.
-    loop {
-        match &def.kind {
-            wit_parser::TypeDefKind::Type(wit_parser::Type::Id(next))
-            | wit_parser::TypeDefKind::Handle(wit_parser::Handle::Own(next))
-            | wit_parser::TypeDefKind::Handle(wit_parser::Handle::Borrow(next)) => {
-                def = &resolve.types[*next];
-            }
-            _ => break,
-        }
+    while let wit_parser::TypeDefKind::Type(wit_parser::Type::Id(next))
+    | wit_parser::TypeDefKind::Handle(wit_parser::Handle::Own(next))
+    | wit_parser::TypeDefKind::Handle(wit_parser::Handle::Borrow(next)) = &def.kind
+    {
+        def = &resolve.types[*next];
     }
     let wit_parser::TypeOwner::Interface(iface) = def.owner else {
         return None;

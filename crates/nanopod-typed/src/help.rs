@@ -15,8 +15,8 @@ pub fn overview(component: &str, exports: &Exports) -> String {
     for f in &exports.functions {
         let _ = writeln!(s, "  {}", f.key());
         let _ = writeln!(s, "      {}", f.signature());
-        if let Some(first) = f.docs.as_deref().and_then(|d| d.lines().next()) {
-            let _ = writeln!(s, "      {first}");
+        if let Some(docs) = &f.docs {
+            let _ = writeln!(s, "      {}", first_paragraph(docs));
         }
     }
     if !exports.has_docs {
@@ -95,4 +95,15 @@ fn result_hint(result: &str) -> &'static str {
     } else {
         "printed to stdout (strings as is, other values as WAVE)"
     }
+}
+
+/// The first paragraph of a doc comment, on one line.
+pub fn first_paragraph(docs: &str) -> String {
+    docs.trim()
+        .split("\n\n")
+        .next()
+        .unwrap_or("")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
 }

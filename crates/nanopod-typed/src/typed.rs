@@ -203,11 +203,8 @@ fn is_literal(ty: &Type) -> bool {
 
 /// Converts one word to a value of type `ty`.
 pub fn convert_value(ty: &Type, text: &str) -> Result<Val, String> {
-    fn num<T: std::str::FromStr>(text: &str) -> Result<T, String>
-    where
-        T::Err: std::fmt::Display,
-    {
-        text.trim().parse::<T>().map_err(|e| e.to_string())
+    fn num<T: std::str::FromStr + Bounded>(text: &str) -> Result<T, String> {
+        text.trim().parse::<T>().map_err(|_| T::expected())
     }
     Ok(match ty {
         Type::Bool => match text {
@@ -249,6 +246,34 @@ pub fn convert_value(ty: &Type, text: &str) -> Result<Val, String> {
         }
         _ => wave(ty, text)?,
     })
+}
+
+/// What a numeric type accepts, for error messages.
+trait Bounded {
+    fn expected() -> String;
+}
+
+macro_rules! bounded_int {
+    ($($t:ty),*) => {$(
+        impl Bounded for $t {
+            fn expected() -> String {
+                format!("expected an integer from {} to {}", <$t>::MIN, <$t>::MAX)
+            }
+        }
+    )*};
+}
+bounded_int!(u8, u16, u32, u64, i8, i16, i32, i64);
+
+impl Bounded for f32 {
+    fn expected() -> String {
+        "expected a number such as 1.5, -2, 1e3, inf or nan".into()
+    }
+}
+
+impl Bounded for f64 {
+    fn expected() -> String {
+        f32::expected()
+    }
 }
 
 fn wave(ty: &Type, text: &str) -> Result<Val, String> {

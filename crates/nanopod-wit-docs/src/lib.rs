@@ -356,10 +356,11 @@ fn section_start(wasm: &[u8], contents_start: usize) -> Result<usize> {
         if wasm[start] != 0 {
             continue;
         }
-        if let Ok((size, n)) = read_leb(&wasm[start + 1..contents_start]) {
-            if n == header - 1 && start + 1 + n + size <= wasm.len() {
-                return Ok(start);
-            }
+        if let Ok((size, n)) = read_leb(&wasm[start + 1..contents_start])
+            && n == header - 1
+            && start + 1 + n + size <= wasm.len()
+        {
+            return Ok(start);
         }
     }
     bail!("cannot locate custom section header")
@@ -470,7 +471,11 @@ mod tests {
     "#;
 
     fn section() -> Vec<u8> {
-        let dir = std::env::temp_dir().join(format!("wit-docs-test-{}", std::process::id()));
+        let dir = std::env::temp_dir().join(format!(
+            "wit-docs-test-{}-{:?}",
+            std::process::id(),
+            std::thread::current().id()
+        ));
         std::fs::create_dir_all(&dir).unwrap();
         let file = dir.join("t.wit");
         std::fs::write(&file, WIT).unwrap();

@@ -1,0 +1,142 @@
+//! `inspect`, `compile`, `embed-docs` and the compile cache.
+
+use crate::support::*;
+use test_programs_artifacts::{HELLO_P1, KITCHEN, LEGACY, WC};
+
+fn inspect_json(path: &str) -> serde_json::Value {
+    let o = run(&["inspect", "--json", path]);
+    assert_exit(&o, 0);
+    serde_json::from_slice(&o.stdout).unwrap()
+}
+
+#[test]
+fn inspect_groups_imports_as_capabilities_with_their_flags() {
+    let v = inspect_json(guest(LEGACY));
+    assert_eq!(v["kind"], "component");
+    assert_eq!(v["engine"], "sync");
+    let caps = &v["capabilities"];
+    assert_eq!(
+        caps["filesystem"]["grant"],
+        "--dir HOST[::GUEST] or --ro-dir HOST[::GUEST]"
+    );
+    assert!(
+        caps["environment"]["grant"]
+            .as_str()
+            .unwrap()
+            .starts_with("--env")
+    );
+    assert!(
+        caps["network"]["grant"]
+            .as_str()
+            .unwrap()
+            .starts_with("denied")
+    );
+    assert!(
+        v["wasi"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|x| x.as_str().unwrap().starts_with("0.2"))
+    );
+    let exports = v["exports"].as_array().unwrap();
+    assert!(
+        exports
+            .iter()
+            .any(|e| e["name"].as_str().unwrap().starts_with("wasi:cli/run@0.2"))
+    );
+}
+
+#[test]
+fn inspect_shows_signatures_and_docs() {
+    let v = inspect_json(guest(WC));
+    assert_eq!(v["engine"], "concurrent");
+    let e = &v["exports"][0];
+    assert_eq!(e["signature"], "wc: async func(text: stream<u8>) -> counts");
+    assert_eq!(e["docs"], "Count the lines, words and bytes of `text`.");
+    let v = inspect_json(guest(KITCHEN));
+    assert!(v["capabilities"].get("filesystem").is_none());
+}
+
+#[test]
+fn inspect_core_module() {
+    let v = inspect_json(guest(HELLO_P1));
+    assert_eq!(v["kind"], "core module");
+    assert_eq!(v["wasi"][0], "preview1");
+    let o = run(&["inspect", guest(HELLO_P1)]);
+    assert!(
+        stdout(&o).contains("core module (WASI preview1; sync engine)"),
+        "{}",
+        stdout(&o)
+    );
+}
+
+#[test]
+fn compile_fills_the_cache_and_run_uses_it() {
+    let cache = tempfile::tempdir().unwrap();
+    let with_cache = |args: &[&str]| {
+        nanopod()
+            .env("NANOPOD_CACHE_DIR", cache.path())
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let o = with_cache(&["compile", guest(KITCHEN)]);
+    assert_exit(&o, 0);
+    assert!(stderr(&o).contains("compiled and cached"), "{}", stderr(&o));
+    assert_eq!(std::fs::read_dir(cache.path()).unwrap().count(), 1);
+    let o = with_cache(&["compile", guest(KITCHEN)]);
+    assert!(stderr(&o).contains("already cached"), "{}", stderr(&o));
+    let o = with_cache(&["-v", "run", guest(KITCHEN), "--invoke", "add", "1", "1"]);
+    assert_exit(&o, 0);
+    assert!(stderr(&o).contains("cache=Hit"), "{}", stderr(&o));
+    // A corrupt entry is ignored and replaced, never trusted.
+    let entry = std::fs::read_dir(cache.path())
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    std::fs::write(&entry, b"garbage").unwrap();
+    let o = with_cache(&["run", guest(KITCHEN), "--invoke", "add", "1", "1"]);
+    assert_exit(&o, 0);
+    assert_eq!(stdout(&o), "2\n");
+}
+
+#[test]
+fn embed_docs_round_trip() {
+    let dir = tempfile::tempdir().unwrap();
+    let wit = dir.path().join("k.wit");
+    std::fs::write(
+        &wit,
+        "package t:t;\nworld w {\n  /// Adds, with new words.\n  export add: func(a: u32, b: u32) -> u32;\n}\n",
+    )
+    .unwrap();
+    let out = dir.path().join("k.wasm");
+    let o = run(&[
+        "embed-docs",
+        guest(KITCHEN),
+        "--wit",
+        wit.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert_exit(&o, 0);
+    let o = run(&["run", out.to_str().unwrap(), "--invoke", "add", "--help"]);
+    assert!(
+        stdout(&o).starts_with("Adds, with new words."),
+        "{}",
+        stdout(&o)
+    );
+    // The embedded component still runs, and --wit overrides embedded docs.
+    let o = run(&["run", out.to_str().unwrap(), "--invoke", "add", "2", "2"]);
+    assert_eq!(stdout(&o), "4\n");
+    let o = run(&[
+        "embed-docs",
+        "missing.wasm",
+        "--wit",
+        wit.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert_exit(&o, 2);
+}

@@ -1,0 +1,16 @@
+//! Integration tests: every test drives the real `nanopod` binary.
+//!
+//! Module map:
+//! - `golden`: file-driven CLI cases in `tests/golden/*.golden` (command,
+//!   exit code, exact stdout and stderr); re-bless with `BLESS=1`.
+//! - `typed`: typed main with files, stdin, outputs, byte lists, streams.
+//! - `capabilities`: directory, environment and network grants, escapes.
+//! - `inspect`: `inspect --json`, `compile` and the compile cache.
+//! - `python`: a component built from source with componentize-py.
+
+mod capabilities;
+mod golden;
+mod inspect;
+mod python;
+mod support;
+mod typed;

@@ -1,0 +1,72 @@
+//! Running the binary under test, with a private compile cache.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+/// The compile cache shared by this test run (compiling once keeps the
+/// suite fast; `inspect::cache_*` tests use their own).
+pub fn cache_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("nanopod-test-cache")
+}
+
+/// `nanopod` with the test cache and no inherited RUST_LOG.
+pub fn nanopod() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_nanopod"));
+    cmd.env("NANOPOD_CACHE_DIR", cache_dir())
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::null());
+    cmd
+}
+
+/// Runs `nanopod ARGS` and returns its output.
+pub fn run(args: &[&str]) -> Output {
+    nanopod().args(args).output().expect("spawn nanopod")
+}
+
+/// Runs `nanopod ARGS` with `input` on stdin.
+pub fn run_with_stdin(args: &[&str], input: &[u8]) -> Output {
+    use std::io::Write;
+    let mut child = nanopod()
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn nanopod");
+    let mut stdin = child.stdin.take().unwrap();
+    let input = input.to_vec();
+    let writer = std::thread::spawn(move || {
+        let _ = stdin.write_all(&input);
+    });
+    let out = child.wait_with_output().unwrap();
+    writer.join().unwrap();
+    out
+}
+
+/// Stdout as text.
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// Stderr as text.
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// Asserts the exit code, showing both streams on failure.
+#[track_caller]
+pub fn assert_exit(o: &Output, code: i32) {
+    assert_eq!(
+        o.status.code(),
+        Some(code),
+        "stdout:\n{}\nstderr:\n{}",
+        stdout(o),
+        stderr(o)
+    );
+}
+
+/// A guest's path as a `&str`.
+pub fn guest(path: &'static str) -> &'static str {
+    assert!(Path::new(path).exists(), "guest {path} was not built");
+    path
+}
