@@ -105,7 +105,7 @@ pub fn engine_mode(bytes: &[u8]) -> EngineMode {
     }
 }
 
-/// The file name the guest sees as argv[0], as `wasmtime run` does.
+/// The file name the guest sees as `argv[0]`, as `wasmtime run` does.
 pub fn argv0(path: &Path) -> String {
     path.file_name()
         .map(|n| n.to_string_lossy().into_owned())

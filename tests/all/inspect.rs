@@ -1,4 +1,5 @@
-//! `inspect`, `compile`, `embed-docs` and the compile cache.
+//! `inspect`, `compile`, `embed-docs`, the compile cache, and loading
+//! components nanopod cannot link.
 
 use crate::support::*;
 use test_programs_artifacts::{HELLO_P1, KITCHEN, LEGACY, WC};
@@ -139,4 +140,35 @@ fn embed_docs_round_trip() {
         out.to_str().unwrap(),
     ]);
     assert_exit(&o, 2);
+}
+
+#[test]
+fn unknown_import_fails_before_running_and_names_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("needs.wasm");
+    let wasm = wat::parse_str(
+        r#"(component
+             (import "example:missing/thing@1.0.0" (instance (export "poke" (func))))
+             (core module $m (func (export "f") (result i32) i32.const 7))
+             (core instance $i (instantiate $m))
+             (func (export "f") (result u32) (canon lift (core func $i "f"))))"#,
+    )
+    .unwrap();
+    std::fs::write(&path, wasm).unwrap();
+    let o = run(&["run", path.to_str().unwrap()]);
+    assert_exit(&o, 2);
+    let err = stderr(&o);
+    assert!(err.contains("example:missing/thing@1.0.0"), "{err}");
+    assert!(
+        err.starts_with("error: the component needs an import nanopod cannot provide"),
+        "{err}"
+    );
+    // inspect still describes it, naming the import and that it cannot be provided.
+    let o = run(&["inspect", path.to_str().unwrap()]);
+    assert_exit(&o, 0);
+    assert!(
+        stdout(&o).contains("not provided by nanopod"),
+        "{}",
+        stdout(&o)
+    );
 }

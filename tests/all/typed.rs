@@ -107,19 +107,24 @@ fn upper_streams_large_input_unchanged_in_size() {
     assert_eq!(got, data.to_ascii_uppercase());
 }
 
+/// `kitchen`'s `checksum: func(data: list<u8>) -> string` over a file.
+fn checksum(input: &std::path::Path) -> std::process::Output {
+    run(&[
+        "run",
+        guest(KITCHEN),
+        "--invoke",
+        "checksum",
+        input.to_str().unwrap(),
+    ])
+}
+
 #[test]
 fn byte_list_input_of_64_mib_works() {
     let dir = tempfile::tempdir().unwrap();
     let input = dir.path().join("big.bin");
     let data: Vec<u8> = (0..64 * 1024 * 1024u32).map(|i| (i % 251) as u8).collect();
     std::fs::write(&input, &data).unwrap();
-    let o = run(&[
-        "run",
-        guest(KITCHEN),
-        "--invoke",
-        "checksum",
-        input.to_str().unwrap(),
-    ]);
+    let o = checksum(&input);
     assert_exit(&o, 0);
     let mut hash: u64 = 0xcbf29ce484222325;
     for b in &data {
@@ -135,13 +140,7 @@ fn byte_list_input_past_the_limit_points_to_streams() {
     let input = dir.path().join("huge.bin");
     let f = std::fs::File::create(&input).unwrap();
     f.set_len(64 * 1024 * 1024 + 1).unwrap();
-    let o = run(&[
-        "run",
-        guest(KITCHEN),
-        "--invoke",
-        "checksum",
-        input.to_str().unwrap(),
-    ]);
+    let o = checksum(&input);
     assert_exit(&o, 2);
     let err = stderr(&o);
     assert!(
@@ -216,4 +215,16 @@ fn trap_backtrace_only_with_verbose() {
     let o = run(&["-v", "run", guest(KITCHEN), "--invoke", "crash", "x"]);
     assert_exit(&o, 3);
     assert!(stderr(&o).contains("wasm backtrace"), "{}", stderr(&o));
+}
+
+#[test]
+fn output_to_a_device_writes_in_place() {
+    use std::os::unix::fs::FileTypeExt;
+    let o = run(&["run", guest(UPPER), &photo(), "-o", "/dev/null"]);
+    assert_exit(&o, 0);
+    let meta = std::fs::metadata("/dev/null").unwrap();
+    assert!(
+        meta.file_type().is_char_device(),
+        "/dev/null must stay a device"
+    );
 }

@@ -10,7 +10,7 @@
 use anyhow::{Context, Result, bail};
 use std::fs::File;
 use std::io::{Read, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context as TaskContext, Poll};
@@ -132,10 +132,13 @@ impl<D: 'static> StreamProducer<D> for InputProducer {
     }
 }
 
-/// Where an output goes: stdout, or a file replaced atomically on success.
+/// Where an output goes: written in place, or to a file replaced atomically
+/// on success.
 pub enum OutputTarget {
-    /// nanopod's stdout.
-    Stdout(std::io::Stdout),
+    /// Written in place: nanopod's stdout (a duplicate of fd 1, unbuffered,
+    /// so large writes go straight to the kernel), or an existing special
+    /// file such as `/dev/null` or a FIFO, which renaming would replace.
+    InPlace(File),
     /// A temporary file next to `dest`, renamed to it by [`OutputTarget::commit`].
     File {
         /// The temporary file being written.
@@ -146,10 +149,15 @@ pub enum OutputTarget {
 }
 
 impl OutputTarget {
-    /// Stdout for `None` or `-`, else a temporary file next to `path`.
+    /// Stdout for `None` or `-`; an existing device or FIFO in place; else a
+    /// temporary file next to `path`.
     pub fn create(path: Option<&str>) -> Result<Self> {
         match path {
-            None | Some("-") => Ok(OutputTarget::Stdout(std::io::stdout())),
+            None | Some("-") => {
+                use std::os::fd::AsFd;
+                let fd = std::io::stdout().as_fd().try_clone_to_owned()?;
+                Ok(OutputTarget::InPlace(File::from(fd)))
+            }
             Some(p) => {
                 let dest = PathBuf::from(p);
                 let dir = match dest.parent() {
@@ -158,6 +166,13 @@ impl OutputTarget {
                 };
                 if dest.is_dir() {
                     bail!("`{p}` is a directory");
+                }
+                if dest.exists() && !dest.is_file() {
+                    let file = std::fs::OpenOptions::new()
+                        .write(true)
+                        .open(&dest)
+                        .with_context(|| format!("cannot open `{p}`"))?;
+                    return Ok(OutputTarget::InPlace(file));
                 }
                 let tmp = tempfile::Builder::new()
                     .prefix(".nanopod-")
@@ -171,7 +186,7 @@ impl OutputTarget {
     /// Flushes, and renames a file output into place.
     pub fn commit(self) -> Result<()> {
         match self {
-            OutputTarget::Stdout(mut s) => Ok(s.flush()?),
+            OutputTarget::InPlace(mut f) => Ok(f.flush()?),
             OutputTarget::File { tmp, dest } => {
                 tmp.as_file().sync_data().ok();
                 tmp.persist(&dest)
@@ -181,19 +196,13 @@ impl OutputTarget {
         }
     }
 
-    /// The final path, for messages.
-    pub fn path(&self) -> Option<&Path> {
-        match self {
-            OutputTarget::Stdout(_) => None,
-            OutputTarget::File { dest, .. } => Some(dest),
-        }
-    }
-
     /// This output as a WASI 0.2 `output-stream`, sharing the file.
     pub fn p2_stream(&self) -> Result<Box<dyn wasmtime_wasi::p2::OutputStream>> {
         use wasmtime_wasi::cli::StdoutStream;
         Ok(match self {
-            OutputTarget::Stdout(_) => wasmtime_wasi::cli::stdout().p2_stream(),
+            OutputTarget::InPlace(f) => {
+                wasmtime_wasi::cli::OutputFile::new(f.try_clone()?).p2_stream()
+            }
             OutputTarget::File { tmp, .. } => {
                 wasmtime_wasi::cli::OutputFile::new(tmp.as_file().try_clone()?).p2_stream()
             }
@@ -204,21 +213,21 @@ impl OutputTarget {
 impl Write for OutputTarget {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         match self {
-            OutputTarget::Stdout(s) => s.write(buf),
+            OutputTarget::InPlace(f) => f.write(buf),
             OutputTarget::File { tmp, .. } => tmp.write(buf),
         }
     }
 
     fn flush(&mut self) -> std::io::Result<()> {
         match self {
-            OutputTarget::Stdout(s) => s.flush(),
+            OutputTarget::InPlace(f) => f.flush(),
             OutputTarget::File { tmp, .. } => tmp.flush(),
         }
     }
 }
 
 /// Writes a returned `stream<u8>` to an output. Dropped by wasmtime when the
-/// guest closes its end; the drop signals [`OutputConsumer::finished`].
+/// guest closes its end; the drop resolves the matching [`ConsumerDone`].
 pub struct OutputConsumer {
     out: Arc<Mutex<OutputTarget>>,
     error: Arc<Mutex<Option<std::io::Error>>>,

@@ -10,6 +10,7 @@ use std::process::Command;
 const GUESTS: &[(&str, &str, Option<&str>)] = &[
     ("thumbnail", "wasm32-wasip2", Some("wit")),
     ("upper", "wasm32-wasip2", Some("wit")),
+    ("identity", "wasm32-wasip2", Some("wit")),
     ("wc", "wasm32-wasip2", Some("wit")),
     ("kitchen", "wasm32-wasip2", Some("kitchen/wit")),
     ("legacy", "wasm32-wasip2", None),

@@ -3,7 +3,8 @@
 //! capabilities granted on the command line.
 //!
 //! Usage: `legacy cat PATH` · `legacy write PATH TEXT` · `legacy env NAME` ·
-//! `legacy connect HOST:PORT` · `legacy exit CODE`
+//! `legacy connect HOST:PORT` · `legacy fetch HOST:PORT` (HTTP GET /) ·
+//! `legacy exit CODE`
 
 use std::io::Write;
 use std::process::exit;
@@ -29,9 +30,32 @@ fn main() {
             Ok(_) => println!("connected"),
             Err(e) => fail(&format!("cannot connect to {}: {e}", arg(1))),
         },
+        "fetch" => match fetch(arg(1)) {
+            Ok(status) => println!("HTTP {status}"),
+            Err(e) => fail(&format!("cannot fetch http://{}/: {e}", arg(1))),
+        },
         "exit" => exit(arg(1).parse().unwrap_or(0)),
         other => fail(&format!("unknown mode `{other}`")),
     }
+}
+
+/// `GET http://AUTHORITY/` through `wasi:http/outgoing-handler`.
+fn fetch(authority: &str) -> Result<u16, String> {
+    use wasip2::http::{outgoing_handler, types};
+    let request = types::OutgoingRequest::new(types::Fields::new());
+    request.set_scheme(Some(&types::Scheme::Http)).unwrap();
+    request.set_authority(Some(authority)).unwrap();
+    request.set_path_with_query(Some("/")).unwrap();
+    let body = request.body().unwrap();
+    types::OutgoingBody::finish(body, None).map_err(|e| format!("{e:?}"))?;
+    let pending = outgoing_handler::handle(request, None).map_err(|e| format!("{e:?}"))?;
+    pending.subscribe().block();
+    let response = pending
+        .get()
+        .ok_or("no response")?
+        .map_err(|()| "response taken twice")?
+        .map_err(|e| format!("{e:?}"))?;
+    Ok(response.status())
 }
 
 fn fail(msg: &str) -> ! {

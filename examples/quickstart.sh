@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Builds nanopod and the example components, then shrinks the bundled photo
+# with the `thumbnail` component: a typed function over streams, no files or
+# argv inside the guest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+rustup target add wasm32-wasip2 wasm32-wasip1
+cargo build --release --bin nanopod
+thumbnail=$(cargo run --quiet --release -p test-programs-artifacts --bin guest-path -- thumbnail)
+set -x
+./target/release/nanopod run "$thumbnail" --help
+./target/release/nanopod run "$thumbnail" examples/photo.png --width 128 -o thumb.png
+{ set +x; } 2>/dev/null
+echo "wrote thumb.png ($(wc -c < thumb.png) bytes)"
