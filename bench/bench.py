@@ -50,7 +50,7 @@ def timed(cmd, runs, stdin=None, stdout=subprocess.DEVNULL):
 
 def make_file(path, size):
     line = b"the quick brown fox jumps over the lazy dog 0123456789\n"
-    block = line * (1 << 20 // len(line) + 1)
+    block = line * ((1 << 20) // len(line) + 1)
     block = block[: 1 << 20]
     with open(path, "wb") as f:
         for _ in range(size >> 20):

@@ -180,8 +180,51 @@ pub fn describe(p: &ParamSpec) -> String {
                 )
             }
             t if is_literal(t) => format!("{}: a number", p.wit_type),
-            _ => format!("{}: WAVE text", p.wit_type),
+            t => format!("{}: WAVE text, e.g. {}", p.wit_type, wave_example(t, 2)),
         },
+    }
+}
+
+/// A sample WAVE value of type `ty`, for help text: `{x: 0, y: 0}`,
+/// `circle(0.0)`, `{bold}`, `[0]`. Nested values stop at `depth`.
+pub fn wave_example(ty: &Type, depth: usize) -> String {
+    if depth == 0 {
+        return "…".into();
+    }
+    let inner = |t: &Type| wave_example(t, depth - 1);
+    match ty {
+        Type::Bool => "true".into(),
+        Type::Char => "'a'".into(),
+        Type::String => "\"text\"".into(),
+        Type::Float32 | Type::Float64 => "1.5".into(),
+        t if is_literal(t) => "1".into(),
+        Type::List(l) => format!("[{}]", inner(&l.ty())),
+        Type::Record(r) => {
+            let fields: Vec<String> = r
+                .fields()
+                .map(|f| format!("{}: {}", f.name, inner(&f.ty)))
+                .collect();
+            format!("{{{}}}", fields.join(", "))
+        }
+        Type::Tuple(t) => format!(
+            "({})",
+            t.types().map(|t| inner(&t)).collect::<Vec<_>>().join(", ")
+        ),
+        Type::Variant(v) => match v.cases().next() {
+            Some(c) => match &c.ty {
+                Some(t) => format!("{}({})", c.name, inner(t)),
+                None => c.name.to_string(),
+            },
+            None => "…".into(),
+        },
+        Type::Enum(e) => e.names().next().unwrap_or("…").to_string(),
+        Type::Flags(f) => format!("{{{}}}", f.names().next().unwrap_or("")),
+        Type::Option(o) => format!("some({})", inner(&o.ty())),
+        Type::Result(r) => match r.ok() {
+            Some(t) => format!("ok({})", inner(&t)),
+            None => "ok".into(),
+        },
+        _ => "…".into(),
     }
 }
 

@@ -19,13 +19,17 @@ pub async fn pump(
         let ended = matches!(status, StreamResult::Dropped);
         if !chunk.is_empty() {
             map(&mut chunk);
-            if !output.write_all(chunk).await.is_empty() {
+            chunk = output.write_all(chunk).await;
+            if !chunk.is_empty() {
                 return; // the reader went away
             }
         }
         if ended {
             return;
         }
-        buf = Vec::with_capacity(CHUNK);
+        // Reuse the allocation the write handed back.
+        chunk.clear();
+        chunk.reserve(CHUNK);
+        buf = chunk;
     }
 }
