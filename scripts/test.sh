@@ -1,9 +1,18 @@
 #!/usr/bin/env bash
 # Runs every test. Installs what the tests need first: the wasm targets the
 # guest components are built for, and componentize-py (PyPI) for the test
-# that builds a Python component from source.
+# that builds a Python component from source. Ends with one summary line,
+# "N passed, N failed", over all the test binaries.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rustup target add wasm32-wasip2 wasm32-wasip1
 python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore 'componentize-py==0.25.1'
-cargo test --workspace
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+status=0
+cargo test --workspace 2>&1 | tee "$log" || status=$?
+summary=$(grep -E '^test result:' "$log" | sed -E 's/.* ([0-9]+) passed; ([0-9]+) failed.*/\1 \2/' |
+  awk '{p += $1; f += $2} END {print p+0 " passed, " f+0 " failed"}')
+echo
+echo "$summary"
+exit "$status"

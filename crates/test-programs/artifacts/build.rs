@@ -14,6 +14,7 @@ const GUESTS: &[(&str, &str, Option<&str>)] = &[
     ("wc", "wasm32-wasip2", Some("wit")),
     ("kitchen", "wasm32-wasip2", Some("kitchen/wit")),
     ("legacy", "wasm32-wasip2", None),
+    ("p3-hello", "wasm32-wasip2", None),
     ("hello-p1", "wasm32-wasip1", None),
 ];
 
