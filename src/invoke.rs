@@ -4,7 +4,7 @@
 
 use crate::exit;
 use anyhow::{Context, Result};
-use nanopod_host::engine::{EpochTicker, ticks_for};
+use nanopod_host::engine::{EPOCH_TICK, EpochTicker, ticks_for};
 use nanopod_host::io::{InputSource, OutputConsumer, OutputTarget};
 use nanopod_host::linker::{P1State, component_linker, module_linker};
 use nanopod_host::state::store_limits;
@@ -203,6 +203,22 @@ async fn arg_to_val(
             Val::Resource(ResourceAny::try_from_resource(stream, &mut *store)?)
         }
     })
+}
+
+/// Bounds a whole run by `--timeout` in wall-clock time. Epoch interruption
+/// stops a guest that computes; this also stops one that waits (on stdin, a
+/// stream, a clock), which runs no wasm for the epoch check to interrupt.
+pub async fn with_deadline<T>(
+    run: impl Future<Output = Result<T>>,
+    timeout: Option<std::time::Duration>,
+) -> Result<T> {
+    match timeout {
+        None => run.await,
+        Some(t) => match tokio::time::timeout(t + 2 * EPOCH_TICK, run).await {
+            Ok(result) => result,
+            Err(_) => Err(wasmtime::Trap::Interrupt.into()),
+        },
+    }
 }
 
 /// Runs a WASI preview1 command module: `_start` with `argv`, stdio

@@ -47,12 +47,17 @@ impl Command {
     }
 }
 
-/// A runtime for the async host: current-thread, as a single guest runs on
-/// one thread anyway; blocking stdin reads go to tokio's blocking pool.
-fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    Ok(tokio::runtime::Builder::new_current_thread()
+/// Runs `fut` on a current-thread runtime (a single guest runs on one
+/// thread anyway; blocking stdin reads go to tokio's blocking pool). The
+/// runtime is shut down without waiting for those reads, so a run that
+/// ended while stdin was still open exits at once.
+fn block_on<T>(fut: impl Future<Output = anyhow::Result<T>>) -> anyhow::Result<T> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
-        .build()?)
+        .build()?;
+    let result = runtime.block_on(fut);
+    runtime.shutdown_background();
+    result
 }
 
 #[cfg(test)]

@@ -1,7 +1,7 @@
 //! `nanopod run`: call a component's typed function, or run a command.
 
 use crate::flags::CapabilityFlags;
-use crate::invoke::{Call, call_component, run_module};
+use crate::invoke::{Call, call_component, run_module, with_deadline};
 use crate::load::{argv0, load};
 use anyhow::Result;
 use clap::Args;
@@ -94,8 +94,8 @@ impl RunCommand {
                 let mut argv = vec![argv0(&component_path)];
                 argv.extend(args.iter().cloned());
                 grants.args(argv).inherit_stdin();
-                let code =
-                    super::runtime()?.block_on(run_module(&loaded.engine, module, &grants))?;
+                let run = run_module(&loaded.engine, module, &grants);
+                let code = super::block_on(with_deadline(run, grants.limits.timeout))?;
                 return Ok(ExitCode::from(code));
             }
             Compiled::Component(c) => c,
@@ -135,7 +135,8 @@ impl RunCommand {
             args: typed_args,
             output: own.output.as_deref(),
         };
-        let code = super::runtime()?.block_on(call_component(call, &grants))?;
+        let run = call_component(call, &grants);
+        let code = super::block_on(with_deadline(run, grants.limits.timeout))?;
         Ok(ExitCode::from(code))
     }
 }

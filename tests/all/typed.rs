@@ -228,3 +228,29 @@ fn output_to_a_device_writes_in_place() {
         "/dev/null must stay a device"
     );
 }
+
+#[test]
+fn timeout_also_stops_a_guest_waiting_on_stdin() {
+    // stdin stays open and silent: no wasm runs, so only the wall-clock
+    // deadline can end the call. A hang fails the test via the kill below.
+    let mut child = nanopod()
+        .args(["run", "--timeout", "300ms", guest(UPPER), "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdin = child.stdin.take();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while child.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() > deadline {
+            child.kill().unwrap();
+            panic!("nanopod hung past its --timeout");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    drop(stdin);
+    let o = child.wait_with_output().unwrap();
+    assert_exit(&o, 3);
+    assert_eq!(stderr(&o), "error: the component ran past its --timeout\n");
+}
