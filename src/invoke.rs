@@ -4,7 +4,7 @@
 
 use crate::exit;
 use anyhow::{Context, Result};
-use nanopod_host::engine::{EPOCH_TICK, EpochTicker, ticks_for};
+use nanopod_host::engine::{EPOCH_TICK, arm_timeout};
 use nanopod_host::io::{InputSource, OutputConsumer, OutputTarget};
 use nanopod_host::linker::{P1State, component_linker, module_linker};
 use nanopod_host::state::store_limits;
@@ -50,7 +50,7 @@ pub async fn call_component(call: Call<'_>, grants: &Grants) -> Result<u8> {
     let mut store = Store::new(call.engine, HostState::new(grants)?);
     store.limiter(|s| &mut s.limits);
     store.set_hostcall_fuel(MAX_BYTE_LIST * size_of::<Val>() + (16 << 20));
-    let _ticker = arm_timeout(call.engine, &mut store, grants);
+    let _ticker = arm_timeout(call.engine, &mut store, grants.limits.timeout);
 
     let instance = pre.instantiate_async(&mut store).await?;
     let func = lookup(&mut store, &instance, call.function)?;
@@ -137,19 +137,6 @@ fn deliver(rendered: Rendered, mut out: OutputTarget, is_cli_run: bool) -> Resul
     Ok(0)
 }
 
-fn arm_timeout<T>(engine: &Engine, store: &mut Store<T>, grants: &Grants) -> Option<EpochTicker> {
-    match grants.limits.timeout {
-        Some(t) => {
-            store.set_epoch_deadline(ticks_for(t));
-            Some(EpochTicker::start(engine))
-        }
-        None => {
-            store.set_epoch_deadline(u64::MAX);
-            None
-        }
-    }
-}
-
 fn lookup(store: &mut Store<HostState>, instance: &Instance, f: &ExportFn) -> Result<Func> {
     let parent = match &f.instance {
         Some(i) => Some(
@@ -231,7 +218,7 @@ pub async fn run_module(engine: &Engine, module: &Module, grants: &Grants) -> Re
     };
     let mut store = Store::new(engine, state);
     store.limiter(|s| &mut s.limits);
-    let _ticker = arm_timeout(engine, &mut store, grants);
+    let _ticker = arm_timeout(engine, &mut store, grants.limits.timeout);
     let instance = linker
         .instantiate_async(&mut store, module)
         .await

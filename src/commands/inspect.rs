@@ -34,6 +34,8 @@ struct Report {
     kind: &'static str,
     engine: &'static str,
     wasi: Vec<String>,
+    /// The init function, when the component is a `nanopod snapshot`.
+    snapshot: Option<String>,
     capabilities: BTreeMap<&'static str, Capability>,
     exports: Vec<ExportReport>,
 }
@@ -167,6 +169,7 @@ impl InspectCommand {
             kind,
             engine: engine_mode(&loaded.bytes).name(),
             wasi: wasi.into_iter().collect(),
+            snapshot: nanopod_host::snapshot::snapshot_of(&loaded.bytes),
             capabilities,
             exports,
         };
@@ -191,6 +194,9 @@ fn render_text(path: &str, r: &Report) -> String {
         r.wasi.join(", ")
     };
     let _ = writeln!(s, "{path}: {} (WASI {wasi}; {} engine)", r.kind, r.engine);
+    if let Some(init) = &r.snapshot {
+        let _ = writeln!(s, "pre-initialized by `nanopod snapshot` (init: `{init}`)");
+    }
     let _ = writeln!(s, "\nCapabilities it imports:");
     if r.capabilities.is_empty() {
         let _ = writeln!(s, "  none");

@@ -4,6 +4,7 @@ mod compile;
 mod embed_docs;
 mod inspect;
 mod run;
+mod snapshot;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -33,6 +34,8 @@ pub enum Command {
     Compile(compile::CompileCommand),
     /// Embed WIT doc comments into a component.
     EmbedDocs(embed_docs::EmbedDocsCommand),
+    /// Pre-initialize a component at build time (Wizer-style snapshot).
+    Snapshot(snapshot::SnapshotCommand),
 }
 
 impl Command {
@@ -43,6 +46,7 @@ impl Command {
             Command::Inspect(c) => c.execute(),
             Command::Compile(c) => c.execute(),
             Command::EmbedDocs(c) => c.execute(),
+            Command::Snapshot(c) => c.execute(),
         }
     }
 }

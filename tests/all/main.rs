@@ -7,10 +7,12 @@
 //! - `capabilities`: directory, environment and network grants, escapes.
 //! - `inspect`: `inspect --json`, `compile` and the compile cache.
 //! - `python`: a component built from source with componentize-py.
+//! - `snapshot`: `nanopod snapshot` pre-initialization.
 
 mod capabilities;
 mod golden;
 mod inspect;
 mod python;
+mod snapshot;
 mod support;
 mod typed;

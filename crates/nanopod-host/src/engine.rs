@@ -111,3 +111,23 @@ impl Drop for EpochTicker {
 pub fn ticks_for(timeout: Duration) -> u64 {
     (timeout.as_millis() / EPOCH_TICK.as_millis()).max(1) as u64
 }
+
+/// Applies `timeout` to `store`: an epoch deadline plus the ticker that
+/// advances the epoch (returned; keep it alive for the run). Without a
+/// timeout the deadline is never reached.
+pub fn arm_timeout<T>(
+    engine: &Engine,
+    store: &mut wasmtime::Store<T>,
+    timeout: Option<Duration>,
+) -> Option<EpochTicker> {
+    match timeout {
+        Some(t) => {
+            store.set_epoch_deadline(ticks_for(t));
+            Some(EpochTicker::start(engine))
+        }
+        None => {
+            store.set_epoch_deadline(u64::MAX);
+            None
+        }
+    }
+}

@@ -12,6 +12,7 @@
 //! - [`io`]: host-opened inputs and outputs turned into `stream<u8>`,
 //!   `input-stream` and `output-stream` values without copying through `Val`s.
 //! - [`failure`]: how a run failed: trap, limit, or missing capability.
+//! - [`snapshot`]: Wizer-style pre-initialization of components.
 //!
 //! This crate knows nothing of command-line syntax or WIT argument parsing.
 
@@ -21,6 +22,7 @@ pub mod failure;
 pub mod grants;
 pub mod io;
 pub mod linker;
+pub mod snapshot;
 pub mod state;
 
 pub use engine::{EngineMode, Engines};

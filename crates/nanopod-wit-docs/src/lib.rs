@@ -306,9 +306,15 @@ pub fn replace_section(wasm: &[u8], name: &str, contents: Option<&[u8]>) -> Resu
 }
 
 fn find_section(wasm: &[u8]) -> Result<Option<&[u8]>> {
+    custom_section(wasm, SECTION_NAME)
+}
+
+/// The contents of the top-level custom section `name`, if present. (A
+/// general helper: nanopod's other markers, such as snapshots, use it too.)
+pub fn custom_section<'a>(wasm: &'a [u8], name: &str) -> Result<Option<&'a [u8]>> {
     Ok(top_level_custom_sections(wasm)?
         .into_iter()
-        .find(|s| s.name == SECTION_NAME)
+        .find(|s| s.name == name)
         .map(|s| &wasm[s.data]))
 }
 

@@ -12,6 +12,7 @@ const GUESTS: &[(&str, &str, Option<&str>)] = &[
     ("upper", "wasm32-wasip2", Some("wit")),
     ("identity", "wasm32-wasip2", Some("wit")),
     ("wc", "wasm32-wasip2", Some("wit")),
+    ("primes", "wasm32-wasip2", Some("wit")),
     ("kitchen", "wasm32-wasip2", Some("kitchen/wit")),
     ("legacy", "wasm32-wasip2", None),
     ("p3-hello", "wasm32-wasip2", None),

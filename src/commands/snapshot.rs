@@ -1,0 +1,63 @@
+//! `nanopod snapshot`: pre-initialize a component at build time.
+
+use crate::flags::CapabilityFlags;
+use crate::invoke::with_deadline;
+use crate::load::{engine_mode, read_wasm};
+use anyhow::{Context, Result};
+use clap::Args;
+use nanopod_host::Engines;
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Run COMPONENT's initialization once and write a component whose memory
+/// and globals already hold the result (Wizer-style), so heavy init work
+/// happens at build time instead of at every start. Capability flags grant
+/// the init function what it needs (e.g. `--ro-dir` for data to load).
+#[derive(Args, Debug)]
+pub struct SnapshotCommand {
+    /// Capabilities and limits for the init function.
+    #[command(flatten)]
+    pub caps: CapabilityFlags,
+
+    /// The init export (default: `wizer-initialize`, else `wizer.initialize`),
+    /// or a WAVE call with arguments such as `init("en")`.
+    #[arg(long, value_name = "EXPORT")]
+    pub init: Option<String>,
+
+    /// The component to pre-initialize.
+    pub component: PathBuf,
+
+    /// Where to write the pre-initialized component.
+    #[arg(short, long, value_name = "OUT")]
+    pub output: PathBuf,
+}
+
+impl SnapshotCommand {
+    /// Runs the command.
+    pub fn execute(self) -> Result<ExitCode> {
+        let bytes = read_wasm(&self.component)?;
+        let grants = self.caps.grants()?;
+        let mode = engine_mode(&bytes);
+        let engines = Engines::default();
+        let engine = engines.get(mode)?;
+        let run =
+            nanopod_host::snapshot::snapshot(engine, mode, &bytes, self.init.as_deref(), &grants);
+        let snapshot = super::block_on(with_deadline(run, grants.limits.timeout))?;
+        let dir = self
+            .output
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or(std::path::Path::new("."));
+        let mut tmp = tempfile::NamedTempFile::new_in(dir)
+            .with_context(|| format!("cannot write `{}`", self.output.display()))?;
+        tmp.write_all(&snapshot)?;
+        tmp.persist(&self.output)?;
+        eprintln!(
+            "{}: pre-initialized, {} KiB",
+            self.output.display(),
+            snapshot.len() / 1024
+        );
+        Ok(ExitCode::SUCCESS)
+    }
+}
