@@ -1,9 +1,8 @@
 //! `nanopod embed-docs`: carry WIT doc comments inside a component.
 
 use crate::load::read_wasm;
-use anyhow::{Context, Result};
+use anyhow::Result;
 use clap::Args;
-use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -27,15 +26,7 @@ impl EmbedDocsCommand {
     pub fn execute(self) -> Result<ExitCode> {
         let bytes = read_wasm(&self.component)?;
         let out = nanopod_wit_docs::embed(&bytes, &self.wit)?;
-        let dir = self
-            .output
-            .parent()
-            .filter(|d| !d.as_os_str().is_empty())
-            .unwrap_or(std::path::Path::new("."));
-        let mut tmp = tempfile::NamedTempFile::new_in(dir)
-            .with_context(|| format!("cannot write `{}`", self.output.display()))?;
-        tmp.write_all(&out)?;
-        tmp.persist(&self.output)?;
+        nanopod_host::io::write_atomically(&self.output, &out)?;
         Ok(ExitCode::SUCCESS)
     }
 }

@@ -3,10 +3,9 @@
 use crate::flags::CapabilityFlags;
 use crate::invoke::with_deadline;
 use crate::load::{engine_mode, read_wasm};
-use anyhow::{Context, Result};
+use anyhow::Result;
 use clap::Args;
 use nanopod_host::Engines;
-use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -44,15 +43,7 @@ impl SnapshotCommand {
         let run =
             nanopod_host::snapshot::snapshot(engine, mode, &bytes, self.init.as_deref(), &grants);
         let snapshot = super::block_on(with_deadline(run, grants.limits.timeout))?;
-        let dir = self
-            .output
-            .parent()
-            .filter(|d| !d.as_os_str().is_empty())
-            .unwrap_or(std::path::Path::new("."));
-        let mut tmp = tempfile::NamedTempFile::new_in(dir)
-            .with_context(|| format!("cannot write `{}`", self.output.display()))?;
-        tmp.write_all(&snapshot)?;
-        tmp.persist(&self.output)?;
+        nanopod_host::io::write_atomically(&self.output, &snapshot)?;
         eprintln!(
             "{}: pre-initialized, {} KiB",
             self.output.display(),

@@ -226,6 +226,16 @@ impl Write for OutputTarget {
     }
 }
 
+/// Writes `bytes` to `path` through a temporary file renamed into place (in
+/// place for devices such as `/dev/null`): never a half-written file.
+pub fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> Result<()> {
+    let name = path.to_str().context("output path is not UTF-8")?;
+    let mut out = OutputTarget::create(Some(name))?;
+    out.write_all(bytes)
+        .with_context(|| format!("cannot write `{name}`"))?;
+    out.commit()
+}
+
 /// Writes a returned `stream<u8>` to an output. Dropped by wasmtime when the
 /// guest closes its end; the drop resolves the matching [`ConsumerDone`].
 pub struct OutputConsumer {
