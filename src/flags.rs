@@ -2,8 +2,9 @@
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
+use nanopod_host::vfs::VirtualDir;
 use nanopod_host::{DirGrant, Grants, Limits};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// Capabilities and limits: nothing is granted unless named here.
@@ -17,6 +18,16 @@ pub struct CapabilityFlags {
     /// Grant read-only access to host directory HOST, seen as GUEST.
     #[arg(long = "ro-dir", value_name = "HOST[::GUEST]")]
     pub ro_dirs: Vec<String>,
+
+    /// Give the guest a private in-memory copy of directory (or .tar archive)
+    /// SOURCE at GUEST: it may change it freely; nothing reaches the host disk.
+    #[arg(long = "vfs", value_name = "SOURCE::GUEST")]
+    pub vfs: Option<String>,
+
+    /// After a successful run, write the final state of `--vfs` to this new
+    /// directory.
+    #[arg(long = "vfs-out", value_name = "DIR", requires = "vfs")]
+    pub vfs_out: Option<PathBuf>,
 
     /// Set an environment variable; NAME alone passes the host's value.
     #[arg(long = "env", value_name = "NAME[=VALUE]")]
@@ -49,6 +60,14 @@ impl CapabilityFlags {
             g.dir(parse_dir(spec, read_only))
                 .with_context(|| format!("invalid `{flag} {spec}`"))?;
         }
+        if let Some(spec) = &self.vfs {
+            let (source, guest) = spec
+                .split_once("::")
+                .with_context(|| format!("invalid `--vfs {spec}`: expected SOURCE::GUEST"))?;
+            let dir = VirtualDir::load(Path::new(source), guest)
+                .with_context(|| format!("invalid `--vfs {spec}`"))?;
+            g.virtual_dir(dir);
+        }
         for e in &self.env {
             match e.split_once('=') {
                 Some((k, v)) => g.env(k, v),
@@ -66,6 +85,18 @@ impl CapabilityFlags {
             timeout: self.timeout,
         };
         Ok(g)
+    }
+}
+
+impl CapabilityFlags {
+    /// After a run that exited 0, writes `--vfs` to `--vfs-out` if asked.
+    pub fn finish(&self, grants: &Grants, exit_code: u8) -> Result<()> {
+        if let (Some(out), Some(dir), 0) = (&self.vfs_out, grants.virtual_dirs().first(), exit_code)
+        {
+            dir.write_out(out)
+                .with_context(|| format!("invalid `--vfs-out {}`", out.display()))?;
+        }
+        Ok(())
     }
 }
 

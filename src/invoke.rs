@@ -208,6 +208,15 @@ pub async fn with_deadline<T>(
     }
 }
 
+/// A guest's `exit(N)` ends the run normally with exit code N; any other
+/// error stays an error.
+pub fn exit_as_code(err: anyhow::Error) -> Result<u8> {
+    match nanopod_host::GuestFailure::classify(&err) {
+        Some(nanopod_host::GuestFailure::Exit(code)) => Ok(code.clamp(0, 255) as u8),
+        _ => Err(err),
+    }
+}
+
 /// Runs a WASI preview1 command module: `_start` with `argv`, stdio
 /// inherited, returning the guest's exit code.
 pub async fn run_module(engine: &Engine, module: &Module, grants: &Grants) -> Result<u8> {

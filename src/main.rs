@@ -40,9 +40,6 @@ fn report(err: &anyhow::Error, verbose: bool) -> ExitCode {
         return ExitCode::SUCCESS;
     }
     if let Some(failure) = GuestFailure::classify(err) {
-        if let GuestFailure::Exit(code) = failure {
-            return ExitCode::from(code.clamp(0, 255) as u8);
-        }
         eprintln!("error: {failure}");
         if verbose {
             eprintln!("\nCaused by:\n{err:?}");

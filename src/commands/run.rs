@@ -1,7 +1,7 @@
 //! `nanopod run`: call a component's typed function, or run a command.
 
 use crate::flags::CapabilityFlags;
-use crate::invoke::{Call, call_component, run_module, with_deadline};
+use crate::invoke::{Call, call_component, exit_as_code, run_module, with_deadline};
 use crate::load::{argv0, load};
 use anyhow::Result;
 use clap::Args;
@@ -95,7 +95,9 @@ impl RunCommand {
                 argv.extend(args.iter().cloned());
                 grants.args(argv).inherit_stdin();
                 let run = run_module(&loaded.engine, module, &grants);
-                let code = super::block_on(with_deadline(run, grants.limits.timeout))?;
+                let code = super::block_on(with_deadline(run, grants.limits.timeout))
+                    .or_else(exit_as_code)?;
+                self.caps.finish(&grants, code)?;
                 return Ok(ExitCode::from(code));
             }
             Compiled::Component(c) => c,
@@ -136,7 +138,9 @@ impl RunCommand {
             output: own.output.as_deref(),
         };
         let run = call_component(call, &grants);
-        let code = super::block_on(with_deadline(run, grants.limits.timeout))?;
+        let code =
+            super::block_on(with_deadline(run, grants.limits.timeout)).or_else(exit_as_code)?;
+        self.caps.finish(&grants, code)?;
         Ok(ExitCode::from(code))
     }
 }

@@ -44,6 +44,7 @@ impl SnapshotCommand {
             nanopod_host::snapshot::snapshot(engine, mode, &bytes, self.init.as_deref(), &grants);
         let snapshot = super::block_on(with_deadline(run, grants.limits.timeout))?;
         nanopod_host::io::write_atomically(&self.output, &snapshot)?;
+        self.caps.finish(&grants, 0)?;
         eprintln!(
             "{}: pre-initialized, {} KiB",
             self.output.display(),

@@ -8,6 +8,7 @@
 //! - `inspect`: `inspect --json`, `compile` and the compile cache.
 //! - `python`: a component built from source with componentize-py.
 //! - `snapshot`: `nanopod snapshot` pre-initialization.
+//! - `vfs`: `--vfs` in-memory directories against real preopens.
 
 mod capabilities;
 mod golden;
@@ -16,3 +17,4 @@ mod python;
 mod snapshot;
 mod support;
 mod typed;
+mod vfs;

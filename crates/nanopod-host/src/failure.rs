@@ -3,7 +3,7 @@
 use std::fmt;
 
 /// A failure caused by the guest or its limits (exit code 3), or a WASI
-/// `exit` (its own code).
+/// `exit` (which `nanopod run` turns into that exit code).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum GuestFailure {
     /// The guest called `wasi:cli/exit` (or `proc_exit`) with this code.
@@ -43,14 +43,6 @@ impl GuestFailure {
             });
         }
         None
-    }
-
-    /// The process exit code for this failure.
-    pub fn exit_code(&self) -> i32 {
-        match self {
-            GuestFailure::Exit(code) => *code,
-            _ => 3,
-        }
     }
 }
 

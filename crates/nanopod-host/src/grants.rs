@@ -4,8 +4,10 @@
 //! numbers, and nothing else: no directories, no environment variables, no
 //! stdin, no sockets, no outbound HTTP. Each grant method states its default.
 
+use crate::vfs::VirtualDir;
 use anyhow::{Context, Result, bail};
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxBuilder};
 
@@ -39,6 +41,7 @@ pub struct Grants {
     http_hosts: Vec<String>,
     stdin: bool,
     args: Vec<String>,
+    virtual_dirs: Vec<Arc<VirtualDir>>,
     /// Resource limits.
     pub limits: Limits,
 }
@@ -60,6 +63,18 @@ impl Grants {
         }
         self.dirs.push(grant);
         Ok(self)
+    }
+
+    /// Preopens an in-memory copy of a directory (see [`crate::vfs`]),
+    /// read-write. Default: none.
+    pub fn virtual_dir(&mut self, dir: VirtualDir) -> &mut Self {
+        self.virtual_dirs.push(Arc::new(dir));
+        self
+    }
+
+    /// The in-memory directories, to write out after a run.
+    pub fn virtual_dirs(&self) -> &[Arc<VirtualDir>] {
+        &self.virtual_dirs
     }
 
     /// Sets an environment variable in the guest. Default: an empty
@@ -110,15 +125,23 @@ impl Grants {
         for (k, v) in &self.env {
             b.env(k, v);
         }
-        for d in &self.dirs {
-            let perms = if d.read_only {
+        let virtual_dirs = self
+            .virtual_dirs
+            .iter()
+            .map(|v| (v.path(), v.guest(), false));
+        let dirs = self
+            .dirs
+            .iter()
+            .map(|d| (d.host.as_path(), d.guest.as_str(), d.read_only));
+        for (host, guest, read_only) in dirs.chain(virtual_dirs) {
+            let perms = if read_only {
                 FsPerms::ReadOnly
             } else {
                 FsPerms::ReadWrite
             };
-            b.preopened_dir(&d.host, &d.guest, perms)
+            b.preopened_dir(host, guest, perms)
                 .map_err(anyhow::Error::from)
-                .with_context(|| format!("cannot open directory `{}`", d.host.display()))?;
+                .with_context(|| format!("cannot open directory `{}`", host.display()))?;
         }
         Ok(b)
     }

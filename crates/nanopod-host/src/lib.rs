@@ -13,6 +13,7 @@
 //!   `input-stream` and `output-stream` values without copying through `Val`s.
 //! - [`failure`]: how a run failed: trap, limit, or missing capability.
 //! - [`snapshot`]: Wizer-style pre-initialization of components.
+//! - [`vfs`]: `--vfs`, a private in-memory copy of a directory or archive.
 //!
 //! This crate knows nothing of command-line syntax or WIT argument parsing.
 
@@ -24,6 +25,7 @@ pub mod io;
 pub mod linker;
 pub mod snapshot;
 pub mod state;
+pub mod vfs;
 
 pub use engine::{EngineMode, Engines};
 pub use failure::GuestFailure;

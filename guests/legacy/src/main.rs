@@ -4,7 +4,9 @@
 //!
 //! Usage: `legacy cat PATH` · `legacy write PATH TEXT` · `legacy env NAME` ·
 //! `legacy connect HOST:PORT` · `legacy fetch HOST:PORT` (HTTP GET /) ·
-//! `legacy exit CODE`
+//! `legacy exit CODE` · `legacy fs OP ARGS , OP ARGS , …` (filesystem
+//! operations in one run, each printing its outcome: `mkdir D`, `write F TEXT`,
+//! `read F`, `mv A B`, `rm F`, `rmdir D`, `ls D`, `stat P`)
 
 use std::io::Write;
 use std::process::exit;
@@ -34,8 +36,53 @@ fn main() {
             Ok(status) => println!("HTTP {status}"),
             Err(e) => fail(&format!("cannot fetch http://{}/: {e}", arg(1))),
         },
+        "fs" => {
+            for op in args[1..].split(|a| a == ",") {
+                println!("{} -> {}", op.join(" "), fs_op(op));
+            }
+        }
         "exit" => exit(arg(1).parse().unwrap_or(0)),
         other => fail(&format!("unknown mode `{other}`")),
+    }
+}
+
+/// One filesystem operation, described as its outcome.
+fn fs_op(op: &[String]) -> String {
+    use std::fs;
+    let a = |i: usize| op.get(i).map(String::as_str).unwrap_or("");
+    let done = |r: std::io::Result<()>| match r {
+        Ok(()) => "ok".to_string(),
+        Err(e) => format!("error: {:?}", e.kind()),
+    };
+    match a(0) {
+        "mkdir" => done(fs::create_dir(a(1))),
+        "write" => done(fs::write(a(1), a(2))),
+        "read" => match fs::read_to_string(a(1)) {
+            Ok(s) => format!("{s:?}"),
+            Err(e) => format!("error: {:?}", e.kind()),
+        },
+        "mv" => done(fs::rename(a(1), a(2))),
+        "rm" => done(fs::remove_file(a(1))),
+        "rmdir" => done(fs::remove_dir(a(1))),
+        "ls" => match fs::read_dir(a(1)) {
+            Ok(entries) => {
+                let mut names: Vec<String> = entries
+                    .map(|e| {
+                        let e = e.unwrap();
+                        let dir = if e.file_type().unwrap().is_dir() { "/" } else { "" };
+                        format!("{}{dir}", e.file_name().to_string_lossy())
+                    })
+                    .collect();
+                names.sort();
+                names.join(" ")
+            }
+            Err(e) => format!("error: {:?}", e.kind()),
+        },
+        "stat" => match fs::metadata(a(1)) {
+            Ok(m) => format!("dir={} len={}", m.is_dir(), if m.is_dir() { 0 } else { m.len() }),
+            Err(e) => format!("error: {:?}", e.kind()),
+        },
+        other => format!("unknown op `{other}`"),
     }
 }
 
