@@ -188,30 +188,24 @@ fn vfs_out_is_only_written_after_success_and_never_over_a_directory() {
     let parent = tempfile::tempdir().unwrap();
     let out = parent.path().join("state");
     let spec = format!("{}::/d", source.path().display());
-    let o = run(&[
-        "run",
-        "--vfs",
-        &spec,
-        "--vfs-out",
-        out.to_str().unwrap(),
-        guest(LEGACY),
-        "cat",
-        "/d/nope",
-    ]);
+    let with_out = |command: &[&str]| {
+        let mut args = vec![
+            "run",
+            "--vfs",
+            &spec,
+            "--vfs-out",
+            out.to_str().unwrap(),
+            guest(LEGACY),
+        ];
+        args.extend_from_slice(command);
+        run(&args)
+    };
+    let o = with_out(&["cat", "/d/nope"]);
     assert_exit(&o, 1);
     assert!(!out.exists(), "a failed run writes nothing out");
 
     std::fs::create_dir(&out).unwrap();
-    let o = run(&[
-        "run",
-        "--vfs",
-        &spec,
-        "--vfs-out",
-        out.to_str().unwrap(),
-        guest(LEGACY),
-        "exit",
-        "0",
-    ]);
+    let o = with_out(&["exit", "0"]);
     assert_exit(&o, 2);
     assert!(stderr(&o).contains("already exists"), "{}", stderr(&o));
 
