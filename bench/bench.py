@@ -66,9 +66,10 @@ def main():
 
     sh(["cargo", "build", "--release", "--bin", "nanopod"], cwd=ROOT)
     identity, upper, kitchen = guest("identity"), guest("upper"), guest("kitchen")
+    legacy = guest("legacy")
     env = dict(os.environ, NANOPOD_CACHE_DIR=tempfile.mkdtemp(prefix="nanopod-bench-cache-"))
     os.environ.update(env)
-    for g in (identity, upper, kitchen):
+    for g in (identity, upper, kitchen, legacy):
         sh([NANOPOD, "compile", g], stderr=subprocess.DEVNULL)
 
     tmp = tempfile.mkdtemp(prefix="nanopod-bench-")
@@ -91,6 +92,15 @@ def main():
     t_up = timed([NANOPOD, "run", upper, mid], args.runs)
     print(f"upper, 256 MiB: tr {256 / t_tr:,.0f} MiB/s, nanopod {256 / t_up:,.0f} MiB/s "
           f"-> ratio {t_tr / t_up:.2f} (target >= 1.0)")
+
+    vdir = os.path.join(tmp, "vfs")
+    os.mkdir(vdir)
+    make_file(os.path.join(vdir, "big.txt"), 100 << 20)
+    cat_in = [legacy, "cat", "/d/big.txt"]
+    t_dir = timed([NANOPOD, "run", "--ro-dir", f"{vdir}::/d"] + cat_in, args.runs)
+    t_vfs = timed([NANOPOD, "run", "--vfs", f"{vdir}::/d"] + cat_in, args.runs)
+    print(f"legacy cat of a 100 MiB file: --ro-dir {t_dir * 1000:.0f} ms, --vfs (copy to tmpfs included) "
+          f"{t_vfs * 1000:.0f} ms -> --vfs/--ro-dir time {t_vfs / t_dir:.2f}")
 
     runs = max(args.runs * 4, 20)
     t_np = timed([NANOPOD, "run", kitchen, "--invoke", "add", "1", "2"], runs)
