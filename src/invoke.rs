@@ -98,31 +98,37 @@ pub async fn call_component(call: Call<'_>, grants: &Grants) -> Result<u8> {
                 .await??
         }
     };
-    for o in outputs {
-        o.commit()?;
-    }
     let out = Arc::try_unwrap(out)
         .ok()
         .context("output still in use after the call")?
         .into_inner()
         .unwrap();
-    deliver(rendered, out, call.function.is_cli_run())
+    deliver(rendered, out, outputs, call.function.is_cli_run())
 }
 
-/// Writes the rendered result and picks the exit code.
-fn deliver(rendered: Rendered, mut out: OutputTarget, is_cli_run: bool) -> Result<u8> {
-    match rendered {
-        Rendered::Error(msg) => {
-            // A legacy command has printed its own message already.
-            if !is_cli_run {
-                eprintln!("error: {msg}");
-            }
-            return Ok(exit::COMPONENT_ERR);
+/// Writes the rendered result and picks the exit code. Output files (`-o`
+/// and `output-stream` parameters) are committed only when the call
+/// succeeded; after an `err` their temporary files are removed.
+fn deliver(
+    rendered: Rendered,
+    mut out: OutputTarget,
+    outputs: Vec<OutputTarget>,
+    is_cli_run: bool,
+) -> Result<u8> {
+    if let Rendered::Error(msg) = &rendered {
+        // A legacy command has printed its own message already.
+        if !is_cli_run {
+            eprintln!("error: {msg}");
         }
+        return Ok(exit::COMPONENT_ERR);
+    }
+    for o in outputs {
+        o.commit()?;
+    }
+    match rendered {
         Rendered::Text(text) => {
-            let mut stdout = std::io::stdout().lock();
-            writeln!(stdout, "{text}")?;
-            stdout.flush()?;
+            writeln!(out, "{text}")?;
+            out.commit()?;
         }
         Rendered::Bytes(bytes) => {
             if bytes.len() > MAX_BYTE_LIST {
@@ -132,7 +138,7 @@ fn deliver(rendered: Rendered, mut out: OutputTarget, is_cli_run: bool) -> Resul
             out.commit()?;
         }
         Rendered::Nothing => out.commit()?,
-        Rendered::Stream(_) => unreachable!("streams are piped inside the store"),
+        Rendered::Stream(_) | Rendered::Error(_) => unreachable!("handled above"),
     }
     Ok(0)
 }

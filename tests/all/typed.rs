@@ -254,3 +254,41 @@ fn timeout_also_stops_a_guest_waiting_on_stdin() {
     assert_exit(&o, 3);
     assert_eq!(stderr(&o), "error: the component ran past its --timeout\n");
 }
+
+#[test]
+fn text_results_honour_output_and_errors_commit_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("greeting.txt");
+    let o = run(&[
+        "run",
+        guest(KITCHEN),
+        "--invoke",
+        "greet",
+        "Ada",
+        "true",
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert_exit(&o, 0);
+    assert_eq!(stdout(&o), "");
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), "Hello, Ada!\n");
+
+    let out = dir.path().join("quotient.txt");
+    let o = run(&[
+        "run",
+        guest(KITCHEN),
+        "--invoke",
+        "divide",
+        "1",
+        "0",
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert_exit(&o, 1);
+    assert!(!out.exists());
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        1,
+        "no temp file left"
+    );
+}
