@@ -4,11 +4,17 @@ use anyhow::{Context, Result, bail};
 use clap::Args;
 use nanopod_host::vfs::VirtualDir;
 use nanopod_host::{DirGrant, Grants, Limits};
+use nanopod_wit_docs::DocIndex;
+use serde::Deserialize;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-/// Capabilities and limits: nothing is granted unless named here.
-#[derive(Args, Debug, Clone, Default)]
+/// Capabilities and limits: nothing is granted unless named here. The same
+/// struct reads a pod component's `grants` table in `pod.toml`, so each
+/// flag and its manifest key (`dirs`, `ro-dirs`, `env`, `allow-http`,
+/// `max-memory`, `timeout`) have one definition.
+#[derive(Args, Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
 pub struct CapabilityFlags {
     /// Grant read-write access to host directory HOST, seen by the guest as
     /// GUEST (default: the same path). Repeatable.
@@ -22,11 +28,13 @@ pub struct CapabilityFlags {
     /// Give the guest a private in-memory copy of directory (or .tar archive)
     /// SOURCE at GUEST: it may change it freely; nothing reaches the host disk.
     #[arg(long = "vfs", value_name = "SOURCE::GUEST")]
+    #[serde(skip)]
     pub vfs: Option<String>,
 
     /// After a successful run, write the final state of `--vfs` to this new
     /// directory.
     #[arg(long = "vfs-out", value_name = "DIR", requires = "vfs")]
+    #[serde(skip)]
     pub vfs_out: Option<PathBuf>,
 
     /// Set an environment variable; NAME alone passes the host's value.
@@ -39,10 +47,12 @@ pub struct CapabilityFlags {
 
     /// Cap the guest's linear memory, e.g. `64MiB`, `1GiB`, `500000`.
     #[arg(long = "max-memory", value_name = "SIZE", value_parser = parse_size)]
+    #[serde(deserialize_with = "de_size")]
     pub max_memory: Option<usize>,
 
     /// Interrupt the guest after this long, e.g. `500ms`, `2s`, `1m`.
     #[arg(long = "timeout", value_name = "DURATION", value_parser = parse_duration)]
+    #[serde(deserialize_with = "de_duration")]
     pub timeout: Option<Duration>,
 }
 
@@ -88,7 +98,40 @@ impl CapabilityFlags {
     }
 }
 
+/// `--wit PATH`: doc comments from WIT sources, for components built
+/// without them.
+#[derive(Args, Debug, Clone, Default)]
+pub struct WitFlag {
+    /// Read doc comments from these WIT sources (a .wit file or a directory).
+    #[arg(long = "wit", value_name = "PATH")]
+    pub path: Option<PathBuf>,
+}
+
+impl WitFlag {
+    /// The docs `--wit` names, if given.
+    pub fn docs(&self) -> Result<Option<DocIndex>> {
+        self.path
+            .as_deref()
+            .map(DocIndex::from_wit_path)
+            .transpose()
+    }
+}
+
 impl CapabilityFlags {
+    /// The same grants with relative host directories taken relative to
+    /// `base` (a manifest's directory) instead of the working directory.
+    pub fn relative_to(mut self, base: &Path) -> Self {
+        for spec in self.dirs.iter_mut().chain(self.ro_dirs.iter_mut()) {
+            let (host, guest) = spec
+                .split_once("::")
+                .unwrap_or((spec.as_str(), spec.as_str()));
+            if Path::new(host).is_relative() {
+                *spec = format!("{}::{guest}", base.join(host).display());
+            }
+        }
+        self
+    }
+
     /// After a run that exited 0, writes `--vfs` to `--vfs-out` if asked.
     pub fn finish(&self, grants: &Grants, exit_code: u8) -> Result<()> {
         if let (Some(out), Some(dir), 0) = (&self.vfs_out, grants.virtual_dirs().first(), exit_code)
@@ -98,6 +141,23 @@ impl CapabilityFlags {
         }
         Ok(())
     }
+}
+
+/// Reads a manifest string with a flag's parser (`max-memory = "64MiB"`).
+fn de_text<'de, D, T>(d: D, parse: fn(&str) -> Result<T, String>) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    let text = String::deserialize(d)?;
+    parse(&text).map(Some).map_err(serde::de::Error::custom)
+}
+
+fn de_size<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<usize>, D::Error> {
+    de_text(d, parse_size)
+}
+
+fn de_duration<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+    de_text(d, parse_duration)
 }
 
 fn parse_dir(spec: &str, read_only: bool) -> DirGrant {
@@ -178,6 +238,22 @@ mod tests {
         assert_eq!(parse_duration("3"), Ok(Duration::from_secs(3)));
         assert!(parse_duration("soon").is_err());
         assert!(parse_duration("-1s").is_err());
+    }
+
+    #[test]
+    fn manifest_keys_share_the_flags_syntax() {
+        let caps: CapabilityFlags = toml::from_str(
+            "ro-dirs = [\"data::/data\"]\nenv = [\"A=1\"]\nmax-memory = \"64MiB\"\ntimeout = \"2s\"",
+        )
+        .unwrap();
+        assert_eq!(caps.max_memory, Some(64 << 20));
+        assert_eq!(caps.timeout, Some(Duration::from_secs(2)));
+        let caps = caps.relative_to(Path::new("/pods/geo"));
+        assert_eq!(caps.ro_dirs, ["/pods/geo/data::/data"]);
+        let err = toml::from_str::<CapabilityFlags>("dir = [\"x\"]").unwrap_err();
+        assert!(err.message().contains("unknown field `dir`"), "{err}");
+        let err = toml::from_str::<CapabilityFlags>("timeout = \"soon\"").unwrap_err();
+        assert!(err.message().contains("not a duration"), "{err}");
     }
 
     #[test]

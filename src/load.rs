@@ -26,16 +26,26 @@ pub struct Loaded {
 pub fn load(engines: &Engines, path: &Path) -> Result<Loaded> {
     let bytes = read_wasm(path)?;
     let mode = engine_mode(&bytes);
+    load_bytes(engines, bytes, mode, &path.display().to_string())
+}
+
+/// Compiles `bytes` (through the cache) on the `mode` engine; `origin`
+/// names them in errors and logs.
+pub fn load_bytes(
+    engines: &Engines,
+    bytes: Vec<u8>,
+    mode: EngineMode,
+    origin: &str,
+) -> Result<Loaded> {
     let engine = engines.get(mode)?.clone();
     let (compiled, cache) = CompileCache::from_env()
         .load(&engine, mode, &bytes)
         .map_err(|e| {
             UsageError::new(format!(
-                "`{}` is not a valid WebAssembly binary: {e:#}",
-                path.display()
+                "`{origin}` is not a valid WebAssembly binary: {e:#}"
             ))
         })?;
-    tracing::debug!(engine = mode.name(), ?cache, "loaded {}", path.display());
+    tracing::debug!(engine = mode.name(), ?cache, "loaded {origin}");
     Ok(Loaded {
         bytes,
         engine,

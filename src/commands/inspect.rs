@@ -1,12 +1,12 @@
 //! `nanopod inspect`: what a component asks for, and what it offers.
 
+use crate::flags::WitFlag;
 use crate::load::{engine_mode, load};
 use anyhow::Result;
 use clap::Args;
 use nanopod_host::Engines;
 use nanopod_host::cache::Compiled;
 use nanopod_typed::Exports;
-use nanopod_wit_docs::DocIndex;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -20,9 +20,9 @@ pub struct InspectCommand {
     #[arg(long)]
     pub json: bool,
 
-    /// Read doc comments from these WIT sources.
-    #[arg(long, value_name = "PATH")]
-    pub wit: Option<PathBuf>,
+    /// Doc comments from WIT sources.
+    #[command(flatten)]
+    pub wit: WitFlag,
 
     /// The component or module.
     pub component: PathBuf,
@@ -148,11 +148,7 @@ impl InspectCommand {
                     }
                     add(capability_of(name), name.to_string());
                 }
-                let docs = self
-                    .wit
-                    .as_deref()
-                    .map(DocIndex::from_wit_path)
-                    .transpose()?;
+                let docs = self.wit.docs()?;
                 let exports = Exports::read(&loaded.engine, c, &loaded.bytes, docs)?
                     .functions
                     .into_iter()

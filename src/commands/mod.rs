@@ -5,6 +5,7 @@ mod embed_docs;
 mod inspect;
 mod run;
 mod snapshot;
+mod up;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -36,6 +37,8 @@ pub enum Command {
     EmbedDocs(embed_docs::EmbedDocsCommand),
     /// Pre-initialize a component at build time (Wizer-style snapshot).
     Snapshot(snapshot::SnapshotCommand),
+    /// Run a pod: an app and its sidecars linked by typed calls.
+    Up(up::UpCommand),
 }
 
 impl Command {
@@ -47,6 +50,7 @@ impl Command {
             Command::Compile(c) => c.execute(),
             Command::EmbedDocs(c) => c.execute(),
             Command::Snapshot(c) => c.execute(),
+            Command::Up(c) => c.execute(),
         }
     }
 }

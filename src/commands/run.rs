@@ -1,17 +1,18 @@
 //! `nanopod run`: call a component's typed function, or run a command.
 
-use crate::flags::CapabilityFlags;
+use crate::flags::{CapabilityFlags, WitFlag};
 use crate::invoke::{Call, call_component, exit_as_code, run_module, with_deadline};
-use crate::load::{argv0, load};
+use crate::load::{Loaded, argv0, load};
 use anyhow::Result;
 use clap::Args;
-use nanopod_host::Engines;
 use nanopod_host::cache::Compiled;
+use nanopod_host::{Engines, Grants};
 use nanopod_typed::raw;
 use nanopod_typed::{Exports, UsageError, help, typed};
 use nanopod_wit_docs::DocIndex;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use wasmtime::component::Component;
 
 /// Call an exported function of COMPONENT with ARGS converted by their WIT
 /// types, or run a `wasi:cli/run` component or WASI preview1 module as a
@@ -23,9 +24,9 @@ pub struct RunCommand {
     #[command(flatten)]
     pub caps: CapabilityFlags,
 
-    /// Read doc comments from these WIT sources (a .wit file or a directory).
-    #[arg(long, value_name = "PATH")]
-    pub wit: Option<PathBuf>,
+    /// Doc comments from WIT sources.
+    #[command(flatten)]
+    pub wit: WitFlag,
 
     /// The component (.wasm) or WASI preview1 module, then the function's
     /// arguments (and `--invoke F`, `-o FILE`, `--help`). Everything from
@@ -88,61 +89,101 @@ impl RunCommand {
         let engines = Engines::default();
         let loaded = load(&engines, &component_path)?;
         let mut grants = self.caps.grants()?;
-        let display = component_path.display().to_string();
-        let component = match &loaded.compiled {
+        let code = match &loaded.compiled {
             Compiled::Module(module) => {
                 let mut argv = vec![argv0(&component_path)];
                 argv.extend(args.iter().cloned());
                 grants.args(argv).inherit_stdin();
                 let run = run_module(&loaded.engine, module, &grants);
-                let code = super::block_on(with_deadline(run, grants.limits.timeout))
-                    .or_else(exit_as_code)?;
-                self.caps.finish(&grants, code)?;
-                return Ok(ExitCode::from(code));
+                super::block_on(with_deadline(run, grants.limits.timeout)).or_else(exit_as_code)?
             }
-            Compiled::Component(c) => c,
-        };
-        let own = split_own_words(args)?;
-        let docs = self
-            .wit
-            .as_deref()
-            .map(DocIndex::from_wit_path)
-            .transpose()?;
-        let exports = Exports::read(&loaded.engine, component, &loaded.bytes, docs)?;
-        let function = match &own.invoke {
-            Some(name) => exports.find(name)?,
-            None if own.help => {
-                print!("{}", help::overview(&display, &exports));
-                return Ok(ExitCode::SUCCESS);
+            Compiled::Component(component) => {
+                let docs = self.wit.docs()?;
+                let target = Target {
+                    loaded: &loaded,
+                    component,
+                    wit_bytes: &loaded.bytes,
+                    docs,
+                    display: component_path.display().to_string(),
+                    argv0: argv0(&component_path),
+                    default_invoke: None,
+                };
+                call_target(target, args, &mut grants)?
             }
-            None => exports.default_function()?,
         };
-        if own.help {
-            print!("{}", help::function(&display, function));
-            return Ok(ExitCode::SUCCESS);
-        }
-        let typed_args = if function.is_cli_run() {
-            let mut argv = vec![argv0(&component_path)];
-            argv.extend(own.rest.iter().cloned());
-            grants.args(argv).inherit_stdin();
-            Vec::new()
-        } else {
-            typed::bind(function, &raw::split(&own.rest))?
-        };
-        let call = Call {
-            engine: &loaded.engine,
-            mode: loaded.mode,
-            component,
-            function,
-            args: typed_args,
-            output: own.output.as_deref(),
-        };
-        let run = call_component(call, &grants);
-        let code =
-            super::block_on(with_deadline(run, grants.limits.timeout)).or_else(exit_as_code)?;
         self.caps.finish(&grants, code)?;
         Ok(ExitCode::from(code))
     }
+}
+
+/// A component ready to be called: read from a file by `run`, or composed
+/// from a pod by `up`.
+pub struct Target<'a> {
+    /// The engine and compiled code.
+    pub loaded: &'a Loaded,
+    /// The compiled component.
+    pub component: &'a Component,
+    /// The binary whose WIT and docs describe the exports (for a pod, the
+    /// entry component's own binary).
+    pub wit_bytes: &'a [u8],
+    /// Docs given with `--wit`, which win over embedded ones.
+    pub docs: Option<DocIndex>,
+    /// How help texts name it.
+    pub display: String,
+    /// `argv[0]` for a command.
+    pub argv0: String,
+    /// The function to call when `--invoke` is not given.
+    pub default_invoke: Option<String>,
+}
+
+/// Calls the function that `args` (the words after COMPONENT) pick, with
+/// those arguments, or prints help; returns the exit code.
+pub fn call_target(target: Target<'_>, args: &[String], grants: &mut Grants) -> Result<u8> {
+    let mut own = split_own_words(args)?;
+    if own.invoke.is_none() && !own.help {
+        own.invoke = target.default_invoke;
+    }
+    let engine = &target.loaded.engine;
+    let exports = Exports::read(engine, target.component, target.wit_bytes, target.docs)?;
+    let function = match &own.invoke {
+        Some(name) => exports.find(name)?,
+        None if own.help => {
+            print!("{}", help::overview(&target.display, &exports));
+            return Ok(0);
+        }
+        None => exports.default_function()?,
+    };
+    if own.help {
+        print!("{}", help::function(&target.display, function));
+        return Ok(0);
+    }
+    let typed_args = if function.is_cli_run() {
+        // `--` kept nanopod's own words (`--help`) for the command; it is
+        // not itself an argument.
+        let separator = own.rest.iter().position(|a| a == "--");
+        let mut argv = vec![target.argv0.clone()];
+        argv.extend(
+            own.rest
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| Some(*i) != separator)
+                .map(|(_, a)| a.clone()),
+        );
+        grants.args(argv).inherit_stdin();
+        Vec::new()
+    } else {
+        typed::bind(function, &raw::split(&own.rest))?
+    };
+    let call = Call {
+        engine,
+        mode: target.loaded.mode,
+        component: target.component,
+        function,
+        args: typed_args,
+        output: own.output.as_deref(),
+    };
+    let run = call_component(call, grants);
+    super::block_on(with_deadline(run, grants.limits.timeout)).or_else(exit_as_code)
 }
 
 #[cfg(test)]

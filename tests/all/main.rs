@@ -7,12 +7,15 @@
 //! - `capabilities`: directory, environment and network grants, escapes.
 //! - `inspect`: `inspect --json`, `compile` and the compile cache.
 //! - `python`: a component built from source with componentize-py.
+//! - `pods`: `nanopod up`: linked components, per-component grants, bad
+//!   manifests.
 //! - `snapshot`: `nanopod snapshot` pre-initialization.
 //! - `vfs`: `--vfs` in-memory directories against real preopens.
 
 mod capabilities;
 mod golden;
 mod inspect;
+mod pods;
 mod python;
 mod snapshot;
 mod support;

@@ -22,6 +22,48 @@ pub struct DirGrant {
     pub read_only: bool,
 }
 
+/// A kind of capability that is granted by name, not given to every
+/// component (stdout, stderr, clocks and random are).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Capability {
+    /// Preopened directories.
+    Directories,
+    /// Environment variables.
+    Environment,
+    /// Outbound HTTP.
+    OutgoingHttp,
+}
+
+impl Capability {
+    /// Every capability that is granted by name.
+    pub const ALL: [Capability; 3] = [
+        Capability::Directories,
+        Capability::Environment,
+        Capability::OutgoingHttp,
+    ];
+
+    /// The WASI interfaces (unversioned) through which a component uses it.
+    pub fn interfaces(self) -> &'static [&'static str] {
+        match self {
+            Capability::Directories => &["wasi:filesystem/preopens"],
+            Capability::Environment => &["wasi:cli/environment"],
+            Capability::OutgoingHttp => &[
+                "wasi:http/outgoing-handler",
+                "wasi:http/client",
+                "wasi:http/handler",
+            ],
+        }
+    }
+
+    /// The capability an import (`ns:pkg/iface@version`) carries, if any.
+    pub fn of_import(import: &str) -> Option<Capability> {
+        let name = import.split_once('@').map_or(import, |(n, _)| n);
+        Self::ALL
+            .into_iter()
+            .find(|c| c.interfaces().contains(&name))
+    }
+}
+
 /// Resource limits of one instance.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Limits {
@@ -113,6 +155,43 @@ impl Grants {
         &self.http_hosts
     }
 
+    /// The environment variables set in the guest.
+    pub fn env_vars(&self) -> &[(String, String)] {
+        &self.env
+    }
+
+    /// What these grants give of `capability`, in a comparable form: empty
+    /// when nothing.
+    pub fn measure(&self, capability: Capability) -> Vec<String> {
+        match capability {
+            Capability::Directories => self
+                .dirs
+                .iter()
+                .map(|d| format!("{}::{}:{}", d.host.display(), d.guest, d.read_only))
+                .chain(
+                    self.virtual_dirs
+                        .iter()
+                        .map(|v| format!("vfs::{}", v.guest())),
+                )
+                .collect(),
+            Capability::Environment => self.env.iter().map(|(k, v)| format!("{k}={v}")).collect(),
+            Capability::OutgoingHttp => self.http_hosts.clone(),
+        }
+    }
+
+    /// Adds what `other` grants of `capability`.
+    pub fn merge_capability(&mut self, other: &Grants, capability: Capability) -> &mut Self {
+        match capability {
+            Capability::Directories => {
+                self.dirs.extend(other.dirs.iter().cloned());
+                self.virtual_dirs.extend(other.virtual_dirs.iter().cloned());
+            }
+            Capability::Environment => self.env.extend(other.env.iter().cloned()),
+            Capability::OutgoingHttp => self.http_hosts.extend(other.http_hosts.iter().cloned()),
+        }
+        self
+    }
+
     /// Builds the WASI context. Sockets stay denied: wasmtime-wasi refuses
     /// every address unless a check allows it, and nanopod installs none.
     pub fn wasi_builder(&self) -> Result<WasiCtxBuilder> {
@@ -179,6 +258,38 @@ mod tests {
         assert!(!g.http_allowed("api.local", Some(80)));
         assert!(!g.http_allowed("evil.com", None));
         assert!(!Grants::new().http_allowed("example.com", None));
+    }
+
+    #[test]
+    fn capabilities_are_found_by_unversioned_interface() {
+        assert_eq!(
+            Capability::of_import("wasi:filesystem/preopens@0.2.6"),
+            Some(Capability::Directories)
+        );
+        assert_eq!(
+            Capability::of_import("wasi:cli/environment@0.3.0"),
+            Some(Capability::Environment)
+        );
+        assert_eq!(
+            Capability::of_import("wasi:http/outgoing-handler@0.2.0"),
+            Some(Capability::OutgoingHttp)
+        );
+        assert_eq!(Capability::of_import("wasi:filesystem/types@0.2.6"), None);
+        assert_eq!(Capability::of_import("example:geo/lookup"), None);
+    }
+
+    #[test]
+    fn measures_compare_what_is_granted() {
+        let mut a = Grants::new();
+        a.env("K", "1").allow_http("x.test");
+        let mut b = Grants::new();
+        b.merge_capability(&a, Capability::Environment);
+        assert_eq!(
+            b.measure(Capability::Environment),
+            a.measure(Capability::Environment)
+        );
+        assert!(b.measure(Capability::OutgoingHttp).is_empty());
+        assert!(b.measure(Capability::Directories).is_empty());
     }
 
     #[test]

@@ -29,5 +29,5 @@ pub mod vfs;
 
 pub use engine::{EngineMode, Engines};
 pub use failure::GuestFailure;
-pub use grants::{DirGrant, Grants, Limits};
+pub use grants::{Capability, DirGrant, Grants, Limits};
 pub use state::HostState;

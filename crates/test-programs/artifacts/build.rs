@@ -13,6 +13,8 @@ const GUESTS: &[(&str, &str, Option<&str>)] = &[
     ("identity", "wasm32-wasip2", Some("wit")),
     ("wc", "wasm32-wasip2", Some("wit")),
     ("primes", "wasm32-wasip2", Some("wit")),
+    ("geo", "wasm32-wasip2", Some("geo/wit")),
+    ("geo-app", "wasm32-wasip2", Some("geo/wit")),
     ("kitchen", "wasm32-wasip2", Some("kitchen/wit")),
     ("legacy", "wasm32-wasip2", None),
     ("p3-hello", "wasm32-wasip2", None),

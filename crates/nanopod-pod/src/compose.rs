@@ -1,0 +1,226 @@
+//! Static composition: the pod's components become one component, built
+//! with wac-graph, whose exports are the entry component's. Calls between
+//! components are then ordinary component-model calls that wasmtime
+//! compiles into fused adapters: no host round trip, no serialization.
+//!
+//! Imports that no link serves stay imports of the composition and reach
+//! the host's WASI, except capability interfaces a component was not
+//! granted, which go to a [`crate::deny`] adapter.
+
+use crate::deny::{self, Capability};
+use crate::manifest::Link;
+use crate::plan::{Plan, unversioned};
+use std::collections::{BTreeMap, BTreeSet};
+use wac_graph::types::Package;
+use wac_graph::{CompositionGraph, EncodeOptions, NodeId, PackageId};
+
+/// One component of the pod, read from disk.
+pub struct Member<'a> {
+    /// Its name in the manifest.
+    pub name: &'a str,
+    /// The component binary.
+    pub bytes: &'a [u8],
+    /// The capabilities it was granted.
+    pub granted: BTreeSet<Capability>,
+}
+
+/// The composed pod.
+#[derive(Debug)]
+pub struct Composition {
+    /// The composed component.
+    pub bytes: Vec<u8>,
+    /// `(component, import)` pairs wired to a deny adapter.
+    pub denied: Vec<(String, String)>,
+}
+
+/// Why a pod could not be composed. Each names the component and the link.
+#[derive(Debug, thiserror::Error)]
+pub enum ComposeError {
+    /// A component binary could not be read as a component.
+    #[error("component `{name}`: {detail}")]
+    Component {
+        /// The component.
+        name: String,
+        /// What went wrong.
+        detail: String,
+    },
+    /// The importer has no such import.
+    #[error("link {link}: `{}` does not import `{}` (it imports: {imports})", link.from, link.import)]
+    NoSuchImport {
+        /// The link.
+        link: Link,
+        /// What the importer does import.
+        imports: String,
+    },
+    /// The server has no such export.
+    #[error("link {link}: `{}` does not export `{}` (it exports: {exports})", link.to, link.import)]
+    NoSuchExport {
+        /// The link.
+        link: Link,
+        /// What the server does export.
+        exports: String,
+    },
+    /// The export's type is not what the import expects.
+    #[error("link {link}: the types do not match: {detail}")]
+    TypeMismatch {
+        /// The link.
+        link: Link,
+        /// wac's explanation.
+        detail: String,
+    },
+    /// Encoding the composition failed.
+    #[error("cannot compose the pod: {0}")]
+    Encode(String),
+}
+
+struct Registered {
+    package: PackageId,
+    imports: Vec<String>,
+    exports: Vec<String>,
+}
+
+/// Composes the pod. `shared` holds the capabilities the pod's single WASI
+/// context will carry; a member importing one of them without the grant is
+/// wired to a deny adapter.
+pub fn compose(
+    members: &[Member<'_>],
+    links: &[Link],
+    plan: &Plan,
+    shared: &BTreeSet<Capability>,
+) -> Result<Composition, ComposeError> {
+    let by_name: BTreeMap<&str, &Member<'_>> = members.iter().map(|m| (m.name, m)).collect();
+    let mut graph = CompositionGraph::new();
+    let mut registered = BTreeMap::new();
+    for m in members {
+        registered.insert(
+            m.name,
+            register(&mut graph, &format!("pod:{}", m.name), m.bytes, m.name)?,
+        );
+    }
+
+    let mut instances: BTreeMap<&str, NodeId> = BTreeMap::new();
+    let mut denied = Vec::new();
+    for name in &plan.order {
+        let member = by_name[name.as_str()];
+        let reg = &registered[name.as_str()];
+        let instance = graph.instantiate(reg.package);
+        let mut linked = BTreeSet::new();
+        for link in links.iter().filter(|l| &l.from == name) {
+            let import =
+                find(&reg.imports, &link.import).ok_or_else(|| ComposeError::NoSuchImport {
+                    link: link.clone(),
+                    imports: listing(&reg.imports),
+                })?;
+            let server = &registered[link.to.as_str()];
+            let export =
+                find(&server.exports, &link.import).ok_or_else(|| ComposeError::NoSuchExport {
+                    link: link.clone(),
+                    exports: listing(&server.exports),
+                })?;
+            let source = graph
+                .alias_instance_export(instances[link.to.as_str()], export)
+                .map_err(|e| ComposeError::Encode(e.to_string()))?;
+            graph
+                .set_instantiation_argument(instance, import, source)
+                .map_err(|e| ComposeError::TypeMismatch {
+                    link: link.clone(),
+                    detail: error_chain(&e),
+                })?;
+            linked.insert(import.to_string());
+        }
+        for import in reg.imports.iter().filter(|i| !linked.contains(*i)) {
+            let Some(cap) = Capability::of_import(import) else {
+                continue;
+            };
+            if !shared.contains(&cap) || member.granted.contains(&cap) {
+                continue;
+            }
+            let adapter =
+                deny::adapter(member.bytes, import).map_err(|e| ComposeError::Component {
+                    name: name.clone(),
+                    detail: format!("{e:#}"),
+                })?;
+            let label = format!("nanopod:deny-{}-{}", name, denied.len());
+            let adapter = register(&mut graph, &label, &adapter, name)?;
+            let adapter_instance = graph.instantiate(adapter.package);
+            let source = graph
+                .alias_instance_export(adapter_instance, import)
+                .map_err(|e| ComposeError::Encode(e.to_string()))?;
+            graph
+                .set_instantiation_argument(instance, import, source)
+                .map_err(|e| ComposeError::Encode(error_chain(&e)))?;
+            denied.push((name.clone(), import.clone()));
+        }
+        instances.insert(name, instance);
+    }
+
+    let entry = &registered[plan.entry.as_str()];
+    for export in &entry.exports {
+        let node = graph
+            .alias_instance_export(instances[plan.entry.as_str()], export)
+            .map_err(|e| ComposeError::Encode(e.to_string()))?;
+        graph
+            .export(node, export.clone())
+            .map_err(|e| ComposeError::Encode(e.to_string()))?;
+    }
+    let bytes = graph
+        .encode(EncodeOptions::default())
+        .map_err(|e| ComposeError::Encode(error_chain(&e)))?;
+    Ok(Composition { bytes, denied })
+}
+
+fn register(
+    graph: &mut CompositionGraph,
+    package_name: &str,
+    bytes: &[u8],
+    member: &str,
+) -> Result<Registered, ComposeError> {
+    let error = |e: &dyn std::fmt::Display| ComposeError::Component {
+        name: member.to_string(),
+        detail: e.to_string(),
+    };
+    let package = Package::from_bytes(package_name, None, bytes.to_vec(), graph.types_mut())
+        .map_err(|e| error(&format!("{e:#}")))?;
+    let world = &graph.types()[package.ty()];
+    let imports = world.imports.keys().cloned().collect();
+    let exports = world.exports.keys().cloned().collect();
+    let package = graph.register_package(package).map_err(|e| error(&e))?;
+    Ok(Registered {
+        package,
+        imports,
+        exports,
+    })
+}
+
+/// The item named `wanted`, matching `ns:pkg/iface` with any version.
+fn find<'a>(names: &'a [String], wanted: &str) -> Option<&'a str> {
+    names
+        .iter()
+        .find(|n| *n == wanted || unversioned(n) == unversioned(wanted))
+        .map(String::as_str)
+}
+
+/// The non-WASI names in `names`, for error messages.
+fn listing(names: &[String]) -> String {
+    let own: Vec<String> = names
+        .iter()
+        .filter(|n| !n.starts_with("wasi:"))
+        .map(|n| format!("`{n}`"))
+        .collect();
+    if own.is_empty() {
+        "nothing but WASI".into()
+    } else {
+        own.join(", ")
+    }
+}
+
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut msg = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        msg.push_str(": ");
+        msg.push_str(&s.to_string());
+        source = s.source();
+    }
+    msg
+}

@@ -1,0 +1,137 @@
+//! `pod.toml`: which components make up a pod, what each is granted, and
+//! which component serves which import.
+//!
+//! The capability table of a component is generic (`C`): the CLI plugs in
+//! the same struct that defines `--dir`, `--env`, … so a flag and its
+//! manifest key have one definition.
+
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// A parsed `pod.toml`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Manifest<C> {
+    /// The component whose exports `nanopod up` calls. Default: the only
+    /// component that serves no link.
+    pub entry: Option<String>,
+    /// The entry's function that `nanopod up` calls when no `--invoke` is
+    /// given. Default: as `nanopod run` picks (`wasi:cli/run`, or the only
+    /// exported function).
+    pub invoke: Option<String>,
+    /// The components, by name.
+    #[serde(default)]
+    pub components: BTreeMap<String, ComponentSpec<C>>,
+    /// Which component serves which import (`[[link]]` tables).
+    #[serde(default, rename = "link")]
+    pub links: Vec<Link>,
+}
+
+/// One component of the pod.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct ComponentSpec<C> {
+    /// The component binary, relative to the manifest's directory.
+    pub file: PathBuf,
+    /// What this component alone may reach. Default: nothing.
+    #[serde(default)]
+    pub grants: C,
+}
+
+/// "Component `from`'s import `import` is served by component `to`'s export
+/// of the same interface."
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Link {
+    /// The importing component.
+    pub from: String,
+    /// The interface, `ns:pkg/iface` (a version is optional and matched
+    /// semver-compatibly).
+    pub import: String,
+    /// The component exporting that interface.
+    pub to: String,
+}
+
+impl std::fmt::Display for Link {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "`{}` → `{}` for `{}`", self.from, self.to, self.import)
+    }
+}
+
+impl<C: for<'de> Deserialize<'de> + Default> Manifest<C> {
+    /// Parses manifest text; `origin` names it in errors.
+    pub fn parse(text: &str, origin: &str) -> anyhow::Result<Self> {
+        toml::from_str(text).map_err(|e| {
+            let msg = e.message().trim_end();
+            match e.span().map(|s| line_of(text, s.start)) {
+                Some(line) => anyhow::anyhow!("`{origin}` line {line}: {msg}"),
+                None => anyhow::anyhow!("`{origin}`: {msg}"),
+            }
+        })
+    }
+
+    /// Reads and parses a manifest file.
+    pub fn read(path: &Path) -> anyhow::Result<Self> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| anyhow::anyhow!("cannot read `{}`: {e}", path.display()))?;
+        Self::parse(&text, &path.display().to_string())
+    }
+}
+
+fn line_of(text: &str, offset: usize) -> usize {
+    text[..offset.min(text.len())].matches('\n').count() + 1
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, Default, Deserialize, PartialEq)]
+    #[serde(deny_unknown_fields)]
+    struct Caps {
+        #[serde(default)]
+        env: Vec<String>,
+    }
+
+    #[test]
+    fn parses_components_grants_and_links() {
+        let m: Manifest<Caps> = Manifest::parse(
+            r#"
+            entry = "app"
+            [components.app]
+            file = "app.wasm"
+            [components.geo]
+            file = "geo.wasm"
+            grants = { env = ["UNITS=km"] }
+            [[link]]
+            from = "app"
+            import = "example:geo/lookup"
+            to = "geo"
+            "#,
+            "pod.toml",
+        )
+        .unwrap();
+        assert_eq!(m.entry.as_deref(), Some("app"));
+        assert_eq!(m.components["geo"].grants.env, ["UNITS=km"]);
+        assert_eq!(m.components["app"].grants, Caps::default());
+        assert_eq!(
+            m.links[0].to_string(),
+            "`app` → `geo` for `example:geo/lookup`"
+        );
+    }
+
+    #[test]
+    fn unknown_keys_name_their_line() {
+        let err = Manifest::<Caps>::parse(
+            "[components.app]\nfile = \"a.wasm\"\nfiel = 1\n",
+            "pod.toml",
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("`pod.toml` line 3: unknown field `fiel`"),
+            "{err}"
+        );
+    }
+}

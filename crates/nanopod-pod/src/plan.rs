@@ -1,0 +1,249 @@
+//! Checks a manifest's shape before any binary is read: every link names
+//! components that exist, no import is served twice, there is no cycle, and
+//! there is one entry. Types are checked later, against the binaries
+//! ([`crate::compose`]).
+
+use crate::manifest::{Link, Manifest};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// A manifest error found before anything runs. Each names both ends.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum PlanError {
+    /// The manifest lists no component.
+    #[error("the pod has no components: add a `[components.NAME]` table with `file = \"….wasm\"`")]
+    Empty,
+    /// A link names a component that is not in `[components]`.
+    #[error("link {link} names unknown component `{name}` (the pod has: {known})")]
+    UnknownComponent {
+        /// The link.
+        link: Link,
+        /// The unknown name.
+        name: String,
+        /// The components the pod has.
+        known: String,
+    },
+    /// A component is linked to itself.
+    #[error("link {0} links a component to itself")]
+    SelfLink(Link),
+    /// Two links serve the same import of one component.
+    #[error("`{from}`'s import `{import}` is linked twice: to `{first}` and to `{second}`")]
+    Duplicate {
+        /// The importer.
+        from: String,
+        /// The import.
+        import: String,
+        /// The first server.
+        first: String,
+        /// The second server.
+        second: String,
+    },
+    /// The links form a cycle.
+    #[error("the links form a cycle: {0}")]
+    Cycle(String),
+    /// `entry` names a component that is not in `[components]`.
+    #[error("`entry = \"{0}\"` is not one of the pod's components")]
+    UnknownEntry(String),
+    /// No `entry`, and more than one component could be it.
+    #[error("set `entry = \"…\"`: more than one component serves no link ({0})")]
+    AmbiguousEntry(String),
+}
+
+/// The order to instantiate components in (every server before its
+/// importers) and the entry component.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Plan {
+    /// Component names, servers first.
+    pub order: Vec<String>,
+    /// The component whose exports the pod exports.
+    pub entry: String,
+}
+
+/// Checks the manifest's names and links and orders its components.
+pub fn plan<C>(manifest: &Manifest<C>) -> Result<Plan, PlanError> {
+    let names: BTreeSet<&str> = manifest.components.keys().map(String::as_str).collect();
+    if names.is_empty() {
+        return Err(PlanError::Empty);
+    }
+    let known = || {
+        names
+            .iter()
+            .map(|n| format!("`{n}`"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let mut served: BTreeMap<(&str, &str), &str> = BTreeMap::new();
+    for link in &manifest.links {
+        for end in [&link.from, &link.to] {
+            if !names.contains(end.as_str()) {
+                return Err(PlanError::UnknownComponent {
+                    link: link.clone(),
+                    name: end.clone(),
+                    known: known(),
+                });
+            }
+        }
+        if link.from == link.to {
+            return Err(PlanError::SelfLink(link.clone()));
+        }
+        let key = (link.from.as_str(), unversioned(&link.import));
+        if let Some(first) = served.insert(key, &link.to) {
+            return Err(PlanError::Duplicate {
+                from: link.from.clone(),
+                import: link.import.clone(),
+                first: first.to_string(),
+                second: link.to.clone(),
+            });
+        }
+    }
+    let order = topological(&names, &manifest.links)?;
+    let entry = match &manifest.entry {
+        Some(e) if names.contains(e.as_str()) => e.clone(),
+        Some(e) => return Err(PlanError::UnknownEntry(e.clone())),
+        None => {
+            let servers: BTreeSet<&str> = manifest.links.iter().map(|l| l.to.as_str()).collect();
+            let candidates: Vec<&str> = names.difference(&servers).copied().collect();
+            match candidates.as_slice() {
+                [one] => one.to_string(),
+                _ => {
+                    let list = candidates
+                        .iter()
+                        .map(|n| format!("`{n}`"))
+                        .collect::<Vec<_>>();
+                    return Err(PlanError::AmbiguousEntry(list.join(", ")));
+                }
+            }
+        }
+    };
+    Ok(Plan { order, entry })
+}
+
+/// `ns:pkg/iface@1.2.3` without its version.
+pub fn unversioned(name: &str) -> &str {
+    name.split_once('@').map_or(name, |(n, _)| n)
+}
+
+/// Depth-first topological sort: servers before importers; a cycle is an
+/// error that spells the cycle out.
+fn topological(names: &BTreeSet<&str>, links: &[Link]) -> Result<Vec<String>, PlanError> {
+    #[derive(Clone, Copy, PartialEq)]
+    enum Mark {
+        Visiting,
+        Done,
+    }
+    fn visit<'a>(
+        node: &'a str,
+        links: &'a [Link],
+        marks: &mut BTreeMap<&'a str, Mark>,
+        path: &mut Vec<&'a str>,
+        order: &mut Vec<String>,
+    ) -> Result<(), PlanError> {
+        match marks.get(node) {
+            Some(Mark::Done) => return Ok(()),
+            Some(Mark::Visiting) => {
+                let start = path.iter().position(|n| *n == node).unwrap_or(0);
+                let mut cycle: Vec<String> =
+                    path[start..].iter().map(|n| format!("`{n}`")).collect();
+                cycle.push(format!("`{node}`"));
+                return Err(PlanError::Cycle(cycle.join(" → ")));
+            }
+            None => {}
+        }
+        marks.insert(node, Mark::Visiting);
+        path.push(node);
+        for link in links.iter().filter(|l| l.from == node) {
+            visit(&link.to, links, marks, path, order)?;
+        }
+        path.pop();
+        marks.insert(node, Mark::Done);
+        order.push(node.to_string());
+        Ok(())
+    }
+    let mut marks = BTreeMap::new();
+    let mut order = Vec::new();
+    for name in names {
+        visit(name, links, &mut marks, &mut Vec::new(), &mut order)?;
+    }
+    Ok(order)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn manifest(components: &[&str], links: &[(&str, &str, &str)]) -> Manifest<()> {
+        let mut text = String::new();
+        for c in components {
+            text += &format!("[components.{c}]\nfile = \"{c}.wasm\"\n");
+        }
+        for (from, import, to) in links {
+            text += &format!("[[link]]\nfrom = \"{from}\"\nimport = \"{import}\"\nto = \"{to}\"\n");
+        }
+        Manifest::parse(&text, "pod.toml").unwrap()
+    }
+
+    #[test]
+    fn chains_are_ordered_servers_first() {
+        let m = manifest(
+            &["app", "geo", "db"],
+            &[("app", "a:b/geo", "geo"), ("geo", "a:b/db", "db")],
+        );
+        let p = plan(&m).unwrap();
+        assert_eq!(p.order, ["db", "geo", "app"]);
+        assert_eq!(p.entry, "app");
+    }
+
+    #[test]
+    fn one_server_may_serve_several_importers() {
+        let m = manifest(
+            &["a", "b", "log"],
+            &[
+                ("a", "x:y/log", "log"),
+                ("b", "x:y/log", "log"),
+                ("a", "x:y/b", "b"),
+            ],
+        );
+        assert_eq!(plan(&m).unwrap().entry, "a");
+    }
+
+    #[test]
+    fn cycles_are_spelled_out() {
+        let m = manifest(
+            &["a", "b", "c"],
+            &[
+                ("a", "x:y/b", "b"),
+                ("b", "x:y/c", "c"),
+                ("c", "x:y/a", "a"),
+            ],
+        );
+        assert_eq!(
+            plan(&m).unwrap_err().to_string(),
+            "the links form a cycle: `a` → `b` → `c` → `a`"
+        );
+    }
+
+    #[test]
+    fn bad_links_name_both_ends() {
+        let m = manifest(&["app"], &[("app", "a:b/geo", "gep")]);
+        assert_eq!(
+            plan(&m).unwrap_err().to_string(),
+            "link `app` → `gep` for `a:b/geo` names unknown component `gep` (the pod has: `app`)"
+        );
+        let m = manifest(
+            &["app", "geo", "geo2"],
+            &[("app", "a:b/geo", "geo"), ("app", "a:b/geo@0.1.0", "geo2")],
+        );
+        assert!(matches!(plan(&m).unwrap_err(), PlanError::Duplicate { .. }));
+        let m = manifest(&["app"], &[("app", "a:b/geo", "app")]);
+        assert!(matches!(plan(&m).unwrap_err(), PlanError::SelfLink(_)));
+    }
+
+    #[test]
+    fn entry_must_be_clear() {
+        let m = manifest(&["a", "b"], &[]);
+        assert_eq!(
+            plan(&m).unwrap_err().to_string(),
+            "set `entry = \"…\"`: more than one component serves no link (`a`, `b`)"
+        );
+        assert_eq!(plan(&manifest(&[], &[])).unwrap_err(), PlanError::Empty);
+    }
+}

@@ -1,0 +1,243 @@
+//! Pods: `nanopod up` on the geo example and on broken manifests.
+
+use crate::support::*;
+use std::path::{Path, PathBuf};
+use test_programs_artifacts::{GEO, GEO_APP, KITCHEN};
+
+/// A copy of `examples/geo` with the built binaries next to its manifest.
+fn geo_example() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/geo");
+    std::fs::copy(example.join("pod.toml"), dir.path().join("pod.toml")).unwrap();
+    std::fs::create_dir(dir.path().join("data")).unwrap();
+    std::fs::copy(
+        example.join("data/cities.csv"),
+        dir.path().join("data/cities.csv"),
+    )
+    .unwrap();
+    std::fs::copy(guest(GEO), dir.path().join("geo.wasm")).unwrap();
+    std::fs::copy(guest(GEO_APP), dir.path().join("geo-app.wasm")).unwrap();
+    dir
+}
+
+fn manifest(dir: &tempfile::TempDir) -> String {
+    dir.path().join("pod.toml").display().to_string()
+}
+
+/// Writes `text` as `pod.toml` in a new directory; `{geo}`, `{geo-app}` and
+/// `{kitchen}` stand for the built guests.
+fn write_pod(text: &str) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let text = text
+        .replace("{geo-app}", GEO_APP)
+        .replace("{geo}", GEO)
+        .replace("{kitchen}", KITCHEN);
+    let path = dir.path().join("pod.toml");
+    std::fs::write(&path, text).unwrap();
+    (dir, path)
+}
+
+fn up(pod: &Path, args: &[&str]) -> std::process::Output {
+    let mut all = vec!["up", pod.to_str().unwrap()];
+    all.extend_from_slice(args);
+    run(&all)
+}
+
+#[test]
+fn the_app_calls_its_sidecar() {
+    let pod = geo_example();
+    let o = run(&["up", &manifest(&pod), "Paris", "Berlin"]);
+    assert_exit(&o, 0);
+    assert_eq!(stdout(&o), "877.5\n");
+    let o = run(&[
+        "up",
+        &manifest(&pod),
+        "--from",
+        "london",
+        "--to",
+        "New York",
+    ]);
+    assert_exit(&o, 0);
+    assert_eq!(stdout(&o), "5570.2\n");
+}
+
+#[test]
+fn the_sidecars_errors_reach_the_caller_typed() {
+    let pod = geo_example();
+    let o = run(&["up", &manifest(&pod), "Paris", "Atlantis"]);
+    assert_exit(&o, 1);
+    assert_eq!(stderr(&o), "error: unknown city `Atlantis`\n");
+}
+
+#[test]
+fn the_app_cannot_read_what_only_the_sidecar_was_granted() {
+    let pod = geo_example();
+    let o = run(&[
+        "up",
+        &manifest(&pod),
+        "--invoke",
+        "peek",
+        "/data/cities.csv",
+    ]);
+    assert_exit(&o, 1);
+    assert!(
+        stderr(&o).starts_with("error: cannot read /data/cities.csv:"),
+        "{}",
+        stderr(&o)
+    );
+    // …while the same grant, given to the app, works: the deny is per component.
+    let text = std::fs::read_to_string(pod.path().join("pod.toml"))
+        .unwrap()
+        .replace(
+            "# No grants: the app reaches no file, no variable, no network.",
+            "grants = { ro-dirs = [\"data::/data\"] }",
+        );
+    std::fs::write(pod.path().join("pod.toml"), text).unwrap();
+    let o = run(&[
+        "up",
+        &manifest(&pod),
+        "--invoke",
+        "peek",
+        "/data/cities.csv",
+    ]);
+    assert_exit(&o, 0);
+    assert!(stdout(&o).starts_with("Paris,48.8566,2.3522\n"));
+}
+
+#[test]
+fn a_trapping_sidecar_fails_the_call_with_exit_3() {
+    let pod = geo_example();
+    let o = run(&["up", &manifest(&pod), "Paris", "crash"]);
+    assert_exit(&o, 3);
+    // The guest's panic message, then nanopod's one-line reason.
+    assert!(
+        stderr(&o)
+            .ends_with("\nerror: the component trapped: wasm `unreachable` instruction executed\n"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(stdout(&o), "");
+}
+
+#[test]
+fn help_comes_from_the_entry_components_wit() {
+    let pod = geo_example();
+    let o = run(&["up", &manifest(&pod), "--invoke", "distance", "--help"]);
+    assert_exit(&o, 0);
+    assert!(
+        stdout(&o).contains("Great-circle distance between two cities, in kilometres."),
+        "{}",
+        stdout(&o)
+    );
+    let o = run(&["-v", "up", &manifest(&pod), "--help"]);
+    assert_exit(&o, 0);
+    assert!(
+        stderr(&o).contains("runs on the sync engine (no component uses async or streams"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+const GEO_PAIR: &str = r#"
+[components.app]
+file = "{geo-app}"
+[components.geo]
+file = "{geo}"
+"#;
+
+#[test]
+fn broken_manifests_are_refused_before_anything_runs() {
+    let cases: &[(&str, &str)] = &[
+        (
+            "[[link]]\nfrom = \"app\"\nimport = \"example:geo/lookup\"\nto = \"gep\"\n",
+            "link `app` → `gep` for `example:geo/lookup` names unknown component `gep` (the pod has: `app`, `geo`)",
+        ),
+        (
+            "[[link]]\nfrom = \"app\"\nimport = \"example:geo/lookup\"\nto = \"geo\"\n[[link]]\nfrom = \"geo\"\nimport = \"example:geo/other\"\nto = \"app\"\n",
+            "the links form a cycle: `app` → `geo` → `app`",
+        ),
+        (
+            "[[link]]\nfrom = \"geo\"\nimport = \"example:geo/lookup\"\nto = \"app\"\n",
+            "link `geo` → `app` for `example:geo/lookup`: `geo` does not import `example:geo/lookup` (it imports: nothing but WASI)",
+        ),
+        (
+            "[components.kitchen]\nfile = \"{kitchen}\"\n[[link]]\nfrom = \"app\"\nimport = \"example:geo/lookup\"\nto = \"kitchen\"\n",
+            "link `app` → `kitchen` for `example:geo/lookup`: `kitchen` does not export `example:geo/lookup`",
+        ),
+    ];
+    for (extra, expected) in cases {
+        let (_dir, pod) = write_pod(&format!("entry = \"app\"\n{GEO_PAIR}{extra}"));
+        let o = up(&pod, &["Paris", "Berlin"]);
+        assert_exit(&o, 2);
+        let err = stderr(&o);
+        assert!(
+            err.starts_with("error: `") && err.contains(expected),
+            "expected {expected:?} in {err}"
+        );
+        assert_eq!(err.lines().count(), 1, "one line: {err}");
+    }
+}
+
+#[test]
+fn a_link_with_mismatched_types_names_both_ends() {
+    // A stand-in sidecar whose `find` takes a number, not a city name.
+    let wrong = wat::parse_str(
+        r#"(component
+            (core module $m (func (export "f") (param i32) (result i32) local.get 0))
+            (core instance $i (instantiate $m))
+            (func $f (param "city" u32) (result u32) (canon lift (core func $i "f")))
+            (instance $lookup (export "find" (func $f)))
+            (export "example:geo/lookup@0.1.0" (instance $lookup)))"#,
+    )
+    .unwrap();
+    let (dir, pod) = write_pod(
+        "[components.app]\nfile = \"{geo-app}\"\n[components.geo]\nfile = \"wrong.wasm\"\n\
+         [[link]]\nfrom = \"app\"\nimport = \"example:geo/lookup\"\nto = \"geo\"\n",
+    );
+    std::fs::write(dir.path().join("wrong.wasm"), wrong).unwrap();
+    let o = up(&pod, &["Paris", "Berlin"]);
+    assert_exit(&o, 2);
+    let err = stderr(&o);
+    assert!(
+        err.contains("link `app` → `geo` for `example:geo/lookup`: the types do not match:"),
+        "{err}"
+    );
+}
+
+#[test]
+fn manifest_mistakes_are_usage_errors() {
+    let cases: &[(&str, &str)] = &[
+        (
+            "[components.app]\nfile = \"{geo-app}\"\nfiel = 1\n",
+            "line 3: unknown field `fiel`",
+        ),
+        (
+            "[components.app]\nfile = \"missing.wasm\"\n",
+            "component `app`: cannot read `",
+        ),
+        (
+            "[components.app]\nfile = \"{geo-app}\"\ngrants = { dir = [\"x\"] }\n",
+            "unknown field `dir`, expected one of `dirs`",
+        ),
+        (
+            "entry = \"app\"\n[components.app]\nfile = \"{geo-app}\"\ngrants = { env = [\"A=1\"] }\n\
+             [components.geo]\nfile = \"{geo}\"\ngrants = { env = [\"A=2\"] }\n",
+            "components `app` and `geo` are both granted `env` but not the same ones",
+        ),
+        (
+            "entry = \"app\"\n[components.app]\nfile = \"{geo-app}\"\n[components.geo]\nfile = \"{geo}\"\n\
+             grants = { timeout = \"1s\" }\n",
+            "component `geo`: `max-memory` and `timeout` bound the whole pod; set them on the entry component `app`",
+        ),
+    ];
+    for (text, expected) in cases {
+        let (_dir, pod) = write_pod(text);
+        let o = up(&pod, &[]);
+        assert_exit(&o, 2);
+        assert!(
+            stderr(&o).contains(expected),
+            "expected {expected:?} in {}",
+            stderr(&o)
+        );
+    }
+}
