@@ -15,6 +15,8 @@ const GUESTS: &[(&str, &str, Option<&str>)] = &[
     ("primes", "wasm32-wasip2", Some("wit")),
     ("geo", "wasm32-wasip2", Some("geo/wit")),
     ("geo-app", "wasm32-wasip2", Some("geo/wit")),
+    ("calc", "wasm32-wasip2", Some("calc/wit")),
+    ("calc-driver", "wasm32-wasip2", Some("calc/wit")),
     ("kitchen", "wasm32-wasip2", Some("kitchen/wit")),
     ("legacy", "wasm32-wasip2", None),
     ("p3-hello", "wasm32-wasip2", None),
