@@ -118,6 +118,17 @@ impl WitFlag {
 }
 
 impl CapabilityFlags {
+    /// Whether any of these flags was given.
+    pub fn any(&self) -> bool {
+        !(self.dirs.is_empty()
+            && self.ro_dirs.is_empty()
+            && self.vfs.is_none()
+            && self.env.is_empty()
+            && self.allow_http.is_empty()
+            && self.max_memory.is_none()
+            && self.timeout.is_none())
+    }
+
     /// The same grants with relative host directories taken relative to
     /// `base` (a manifest's directory) instead of the working directory.
     pub fn relative_to(mut self, base: &Path) -> Self {

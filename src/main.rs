@@ -7,6 +7,7 @@ mod commands;
 mod flags;
 mod invoke;
 mod load;
+mod pod;
 
 use clap::Parser;
 use nanopod_host::GuestFailure;
@@ -72,7 +73,7 @@ fn is_broken_pipe(err: &anyhow::Error) -> bool {
 fn init_tracing(verbose: u8) {
     use tracing_subscriber::EnvFilter;
     let default = match verbose {
-        0 => "warn",
+        0 => "warn,nanopod::access=info",
         1 => "nanopod=debug,nanopod_host=debug,info",
         _ => "debug",
     };

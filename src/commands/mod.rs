@@ -4,6 +4,7 @@ mod compile;
 mod embed_docs;
 mod inspect;
 mod run;
+mod serve;
 mod snapshot;
 mod up;
 
@@ -39,6 +40,8 @@ pub enum Command {
     Snapshot(snapshot::SnapshotCommand),
     /// Run a pod: an app and its sidecars linked by typed calls.
     Up(up::UpCommand),
+    /// Serve HTTP with a wasi:http component or a pod of middlewares.
+    Serve(serve::ServeCommand),
 }
 
 impl Command {
@@ -51,6 +54,7 @@ impl Command {
             Command::EmbedDocs(c) => c.execute(),
             Command::Snapshot(c) => c.execute(),
             Command::Up(c) => c.execute(),
+            Command::Serve(c) => c.execute(),
         }
     }
 }

@@ -9,6 +9,7 @@
 //! - `python`: a component built from source with componentize-py.
 //! - `pods`: `nanopod up`: linked components, per-component grants, bad
 //!   manifests.
+//! - `serve`: `nanopod serve` over real loopback HTTP.
 //! - `snapshot`: `nanopod snapshot` pre-initialization.
 //! - `vfs`: `--vfs` in-memory directories against real preopens.
 
@@ -17,6 +18,7 @@ mod golden;
 mod inspect;
 mod pods;
 mod python;
+mod serve;
 mod snapshot;
 mod support;
 mod typed;

@@ -33,17 +33,33 @@ impl EngineMode {
 /// Interval of the epoch ticker: the resolution of `--timeout`.
 pub const EPOCH_TICK: Duration = Duration::from_millis(10);
 
+/// An epoch deadline never reached: far enough ahead, yet safe to add to
+/// an epoch that a ticker has already advanced.
+pub const NO_DEADLINE: u64 = u64::MAX / 2;
+
 /// Largest wasm stack a guest may use before it traps with a stack overflow.
 pub const MAX_WASM_STACK: usize = 1024 * 1024;
 
 /// Lazily built engines, one per [`EngineMode`].
 #[derive(Default)]
 pub struct Engines {
+    pooling: bool,
     sync: std::sync::OnceLock<Engine>,
     concurrent: std::sync::OnceLock<Engine>,
 }
 
 impl Engines {
+    /// Engines with the pooling instance allocator, for servers that make
+    /// a fresh instance per request: slots for memories and tables are
+    /// reserved once and reused. Default ([`Engines::default`]): on-demand
+    /// allocation, cheaper for a single run.
+    pub fn pooled() -> Self {
+        Engines {
+            pooling: true,
+            ..Default::default()
+        }
+    }
+
     /// The engine for `mode`, built on first use.
     pub fn get(&self, mode: EngineMode) -> Result<&Engine> {
         let cell = match mode {
@@ -53,7 +69,7 @@ impl Engines {
         if let Some(engine) = cell.get() {
             return Ok(engine);
         }
-        let engine = build_engine(mode)?;
+        let engine = build(mode, self.pooling)?;
         Ok(cell.get_or_init(|| engine))
     }
 }
@@ -61,7 +77,16 @@ impl Engines {
 /// Builds an engine for `mode`. Epoch interruption is always on so that
 /// `--timeout` works; its cost is a load and compare per loop header.
 pub fn build_engine(mode: EngineMode) -> Result<Engine> {
+    build(mode, false)
+}
+
+fn build(mode: EngineMode, pooling: bool) -> Result<Engine> {
     let mut config = Config::new();
+    if pooling {
+        config.allocation_strategy(wasmtime::InstanceAllocationStrategy::Pooling(
+            wasmtime::PoolingAllocationConfig::default(),
+        ));
+    }
     let concurrent = mode == EngineMode::Concurrent;
     config
         .wasm_component_model(true)
@@ -126,7 +151,7 @@ pub fn arm_timeout<T>(
             Some(EpochTicker::start(engine))
         }
         None => {
-            store.set_epoch_deadline(u64::MAX);
+            store.set_epoch_deadline(NO_DEADLINE);
             None
         }
     }

@@ -30,4 +30,4 @@ pub mod vfs;
 pub use engine::{EngineMode, Engines};
 pub use failure::GuestFailure;
 pub use grants::{Capability, DirGrant, Grants, Limits};
-pub use state::HostState;
+pub use state::{HostState, NextHop};

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use wasmtime::component::ResourceTable;
 use wasmtime::{StoreLimits, StoreLimitsBuilder};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
-use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpHooks, WasiHttpView};
+use wasmtime_wasi_http::{WasiBody, WasiHttpCtx, WasiHttpCtxView, WasiHttpHooks, WasiHttpView};
 
 /// The data of a component store.
 pub struct HostState {
@@ -28,9 +28,19 @@ impl HostState {
             table: ResourceTable::new(),
             http_policy: HttpPolicy {
                 grants: Arc::new(grants.clone()),
+                next_hop: None,
             },
             limits: store_limits(grants),
         })
+    }
+
+    /// Sends every outbound HTTP request of this instance to `next` instead
+    /// of the network: how a `nanopod serve` middleware reaches the next
+    /// handler of its chain. Default: outbound HTTP goes to the network,
+    /// under the `allow-http` grants.
+    pub fn route_http_to(&mut self, next: NextHop) -> &mut Self {
+        self.http_policy.next_hop = Some(next);
+        self
     }
 
     /// The resource table, for host-made resources such as input streams.
@@ -67,16 +77,28 @@ impl WasiHttpView for HostState {
     }
 }
 
+/// An in-process HTTP handler that takes a middleware's outbound requests.
+pub type NextHop = Arc<
+    dyn Fn(
+            http::Request<WasiBody>,
+        ) -> futures::future::BoxFuture<
+            'static,
+            Result<http::Response<WasiBody>, wasmtime_wasi_http::Error>,
+        > + Send
+        + Sync,
+>;
+
 /// Outbound HTTP: denied unless the request's host is granted with
-/// `--allow-http`.
+/// `--allow-http`, or routed to the next handler of a serve chain.
 struct HttpPolicy {
     grants: Arc<Grants>,
+    next_hop: Option<NextHop>,
 }
 
 type SendFuture = Box<
     dyn Future<
             Output = wasmtime_wasi_http::Result<(
-                http::Response<wasmtime_wasi_http::WasiBody>,
+                http::Response<WasiBody>,
                 Box<dyn Future<Output = Result<(), wasmtime_wasi_http::Error>> + Send>,
             )>,
         > + Send,
@@ -85,10 +107,17 @@ type SendFuture = Box<
 impl WasiHttpHooks for HttpPolicy {
     fn send_request(
         &mut self,
-        request: http::Request<wasmtime_wasi_http::WasiBody>,
+        request: http::Request<WasiBody>,
         options: Option<wasmtime_wasi_http::RequestOptions>,
         _fut: Box<dyn Future<Output = Result<(), wasmtime_wasi_http::Error>> + Send>,
     ) -> SendFuture {
+        if let Some(next) = &self.next_hop {
+            let response = next(request);
+            return Box::new(async move {
+                let done = Box::new(async { Ok(()) });
+                Ok((response.await?, done as Box<dyn Future<Output = _> + Send>))
+            });
+        }
         let uri = request.uri();
         let allowed = uri
             .host()

@@ -7,10 +7,12 @@
 //!   with wac-graph, so wasmtime fuses the calls between them.
 //! - [`deny`]: the adapters that keep a component from a capability the
 //!   pod's shared WASI context holds for another component.
+//! - [`serve`]: `wasi:http` handlers behind HTTP/1.1, chained in-process.
 //! - [`share`]: that one WASI context, the union of equal grants.
 
 pub mod compose;
 pub mod deny;
 pub mod manifest;
 pub mod plan;
+pub mod serve;
 pub mod share;

@@ -26,6 +26,19 @@ pub struct Manifest<C> {
     /// Which component serves which import (`[[link]]` tables).
     #[serde(default, rename = "link")]
     pub links: Vec<Link>,
+    /// How `nanopod serve` puts the pod behind HTTP.
+    pub serve: Option<ServeSpec>,
+}
+
+/// `[serve]`: the handlers a request passes.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct ServeSpec {
+    /// Components exporting `wasi:http/incoming-handler`, outermost first;
+    /// each one's outbound requests go to the next. Default: the entry
+    /// alone.
+    #[serde(default)]
+    pub chain: Vec<String>,
 }
 
 /// One component of the pod.

@@ -40,6 +40,14 @@ pub enum PlanError {
     /// The links form a cycle.
     #[error("the links form a cycle: {0}")]
     Cycle(String),
+    /// `[serve] chain` names a component that is not in `[components]`.
+    #[error("`[serve] chain` names unknown component `{name}` (the pod has: {known})")]
+    UnknownChainMember {
+        /// The unknown name.
+        name: String,
+        /// The components the pod has.
+        known: String,
+    },
     /// `entry` names a component that is not in `[components]`.
     #[error("`entry = \"{0}\"` is not one of the pod's components")]
     UnknownEntry(String),
@@ -95,6 +103,13 @@ pub fn plan<C>(manifest: &Manifest<C>) -> Result<Plan, PlanError> {
             });
         }
     }
+    let chain = manifest.serve.as_ref().map_or(&[][..], |s| &s.chain[..]);
+    if let Some(name) = chain.iter().find(|n| !names.contains(n.as_str())) {
+        return Err(PlanError::UnknownChainMember {
+            name: name.clone(),
+            known: known(),
+        });
+    }
     let order = topological(&names, &manifest.links)?;
     let entry = match &manifest.entry {
         Some(e) if names.contains(e.as_str()) => e.clone(),
@@ -102,8 +117,10 @@ pub fn plan<C>(manifest: &Manifest<C>) -> Result<Plan, PlanError> {
         None => {
             let servers: BTreeSet<&str> = manifest.links.iter().map(|l| l.to.as_str()).collect();
             let candidates: Vec<&str> = names.difference(&servers).copied().collect();
-            match candidates.as_slice() {
-                [one] => one.to_string(),
+            match (candidates.as_slice(), chain.last()) {
+                ([one], _) => one.to_string(),
+                // A serve pod's app is the end of its chain.
+                (_, Some(app)) => app.clone(),
                 _ => {
                     let list = candidates
                         .iter()
@@ -115,6 +132,20 @@ pub fn plan<C>(manifest: &Manifest<C>) -> Result<Plan, PlanError> {
         }
     };
     Ok(Plan { order, entry })
+}
+
+/// `root` and every component its links reach, directly or through others.
+pub fn reachable(links: &[Link], root: &str) -> BTreeSet<String> {
+    let mut seen = BTreeSet::from([root.to_string()]);
+    let mut todo = vec![root.to_string()];
+    while let Some(node) = todo.pop() {
+        for link in links.iter().filter(|l| l.from == node) {
+            if seen.insert(link.to.clone()) {
+                todo.push(link.to.clone());
+            }
+        }
+    }
+    seen
 }
 
 /// `ns:pkg/iface@1.2.3` without its version.
@@ -193,6 +224,21 @@ mod tests {
     }
 
     #[test]
+    fn reachable_follows_chains_only_downstream() {
+        let m = manifest(
+            &["app", "geo", "db", "other"],
+            &[
+                ("app", "a:b/geo", "geo"),
+                ("geo", "a:b/db", "db"),
+                ("other", "a:b/db", "db"),
+            ],
+        );
+        let names: Vec<String> = reachable(&m.links, "geo").into_iter().collect();
+        assert_eq!(names, ["db", "geo"]);
+        assert_eq!(reachable(&m.links, "app").len(), 3);
+    }
+
+    #[test]
     fn one_server_may_serve_several_importers() {
         let m = manifest(
             &["a", "b", "log"],
@@ -235,6 +281,22 @@ mod tests {
         assert!(matches!(plan(&m).unwrap_err(), PlanError::Duplicate { .. }));
         let m = manifest(&["app"], &[("app", "a:b/geo", "app")]);
         assert!(matches!(plan(&m).unwrap_err(), PlanError::SelfLink(_)));
+    }
+
+    #[test]
+    fn a_serve_chain_names_components_and_ends_at_the_entry() {
+        let mut m = manifest(&["app", "auth", "log"], &[]);
+        m.serve = Some(crate::manifest::ServeSpec {
+            chain: vec!["log".into(), "auth".into(), "app".into()],
+        });
+        assert_eq!(plan(&m).unwrap().entry, "app");
+        m.serve = Some(crate::manifest::ServeSpec {
+            chain: vec!["log".into(), "oath".into()],
+        });
+        assert_eq!(
+            plan(&m).unwrap_err().to_string(),
+            "`[serve] chain` names unknown component `oath` (the pod has: `app`, `auth`, `log`)"
+        );
     }
 
     #[test]

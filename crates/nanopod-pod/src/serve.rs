@@ -1,0 +1,297 @@
+//! `nanopod serve`: `wasi:http` handlers behind a real HTTP/1.1 server.
+//!
+//! Each request gets a fresh instance (from the pooling allocator when the
+//! engine has it) with its own store, grants and limits. A chain of
+//! middlewares is a list of [`Handler`]s: each middleware's outbound
+//! requests go to the next handler in the same process instead of the
+//! network (WASI 0.2 cannot compose an exported `incoming-handler` into an
+//! imported `outgoing-handler` statically, so the host links them).
+
+use anyhow::{Context, Result};
+use bytes::Bytes;
+use futures::future::BoxFuture;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use nanopod_host::engine::{EngineMode, NO_DEADLINE, ticks_for};
+use nanopod_host::linker::component_linker;
+use nanopod_host::{Grants, GuestFailure, HostState};
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+use tokio::net::TcpListener;
+use tokio::task::JoinSet;
+use wasmtime::component::Component;
+use wasmtime::{Engine, Store};
+use wasmtime_wasi_http::WasiBody;
+use wasmtime_wasi_http::WasiHttpView;
+use wasmtime_wasi_http::p2::bindings::ProxyPre;
+use wasmtime_wasi_http::p2::bindings::http::types::{ErrorCode, Scheme};
+
+/// One `wasi:http/incoming-handler` component of a serve chain.
+pub struct Handler {
+    name: String,
+    engine: Engine,
+    pre: ProxyPre<HostState>,
+    grants: Grants,
+    next: Option<Arc<Handler>>,
+}
+
+/// Why a handler gave no response.
+#[derive(Debug, thiserror::Error)]
+pub enum HandlerFailure {
+    /// The guest trapped, hit a limit, or could not be instantiated.
+    #[error("`{handler}`: {reason}")]
+    Guest {
+        /// The handler.
+        handler: String,
+        /// What happened, in one line.
+        reason: String,
+    },
+    /// The guest answered with a `wasi:http` error code instead of a
+    /// response.
+    #[error("`{handler}` answered with the error {code:?}")]
+    ErrorCode {
+        /// The handler.
+        handler: String,
+        /// Its error code.
+        code: ErrorCode,
+    },
+    /// The request took longer than the handler's `timeout`.
+    #[error("`{handler}` ran past its timeout")]
+    Timeout {
+        /// The handler.
+        handler: String,
+    },
+}
+
+impl Handler {
+    /// Prepares `component` to handle requests under `grants`, passing its
+    /// outbound requests to `next` when given.
+    pub fn new(
+        name: &str,
+        engine: &Engine,
+        mode: EngineMode,
+        component: &Component,
+        grants: Grants,
+        next: Option<Arc<Handler>>,
+    ) -> Result<Self> {
+        let linker = component_linker(engine, mode)?;
+        let pre = linker
+            .instantiate_pre(component)
+            .map_err(anyhow::Error::from)
+            .with_context(|| format!("`{name}` cannot be linked"))?;
+        let pre = ProxyPre::new(pre).map_err(|e| {
+            anyhow::anyhow!(
+                "`{name}` does not export `wasi:http/incoming-handler@0.2`, so it cannot serve HTTP: {e}"
+            )
+        })?;
+        Ok(Handler {
+            name: name.to_string(),
+            engine: engine.clone(),
+            pre,
+            grants,
+            next,
+        })
+    }
+
+    /// Handles one request in a fresh instance. (Boxed: a chain's handlers
+    /// call each other through it.)
+    pub fn handle(
+        self: Arc<Self>,
+        request: http::Request<WasiBody>,
+    ) -> BoxFuture<'static, Result<http::Response<WasiBody>, HandlerFailure>> {
+        Box::pin(self.handle_in_fresh_instance(request))
+    }
+
+    async fn handle_in_fresh_instance(
+        self: Arc<Self>,
+        request: http::Request<WasiBody>,
+    ) -> Result<http::Response<WasiBody>, HandlerFailure> {
+        let guest = |e: anyhow::Error| HandlerFailure::Guest {
+            handler: self.name.clone(),
+            reason: GuestFailure::classify(&e).map_or_else(|| format!("{e:#}"), |f| f.to_string()),
+        };
+        let mut state = HostState::new(&self.grants).map_err(guest)?;
+        if let Some(next) = &self.next {
+            let next = next.clone();
+            state.route_http_to(Arc::new(move |req| {
+                let next = next.clone();
+                Box::pin(async move {
+                    next.handle(req).await.map_err(|failure| {
+                        tracing::warn!("{failure}");
+                        wasmtime_wasi_http::Error::InternalError(Some(failure.to_string()))
+                    })
+                })
+            }));
+        }
+        let mut store = Store::new(&self.engine, state);
+        store.limiter(|s| &mut s.limits);
+        store.set_epoch_deadline(self.grants.limits.timeout.map_or(NO_DEADLINE, ticks_for));
+        let (sender, receiver) = tokio::sync::oneshot::channel();
+        let req = store
+            .data_mut()
+            .http()
+            .new_incoming_request(Scheme::Http, request)
+            .map_err(|e| guest(e.into()))?;
+        let out = store
+            .data_mut()
+            .http()
+            .new_response_outparam(sender)
+            .map_err(|e| guest(e.into()))?;
+        let pre = self.pre.clone();
+        let mut task = tokio::spawn(async move {
+            let proxy = pre.instantiate_async(&mut store).await?;
+            proxy
+                .wasi_http_incoming_handler()
+                .call_handle(&mut store, req, out)
+                .await
+        });
+        let response = async {
+            match receiver.await {
+                Ok(Ok(response)) => Ok(response),
+                Ok(Err(code)) => Err(HandlerFailure::ErrorCode {
+                    handler: self.name.clone(),
+                    code,
+                }),
+                // The guest returned or trapped without answering.
+                Err(_) => Err(guest(match (&mut task).await {
+                    Ok(Ok(())) => anyhow::anyhow!("returned without a response"),
+                    Ok(Err(e)) => e.into(),
+                    Err(join) => anyhow::anyhow!("{join}"),
+                })),
+            }
+        };
+        let Some(timeout) = self.grants.limits.timeout else {
+            return response.await;
+        };
+        match tokio::time::timeout(timeout, response).await {
+            Ok(result) => result,
+            Err(_) => {
+                task.abort();
+                Err(HandlerFailure::Timeout {
+                    handler: self.name.clone(),
+                })
+            }
+        }
+    }
+}
+
+/// Serves `front` on `listener` until `shutdown` completes, then stops
+/// accepting, lets requests in flight finish, and returns.
+pub async fn serve(
+    listener: TcpListener,
+    front: Arc<Handler>,
+    shutdown: impl Future<Output = ()>,
+) -> Result<()> {
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let mut connections = JoinSet::new();
+    tokio::pin!(shutdown);
+    loop {
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(a) => a,
+                Err(e) => {
+                    tracing::warn!("accept failed: {e}");
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        // Nagle's algorithm holds small responses back by up to 40 ms.
+        let _ = stream.set_nodelay(true);
+        let front = front.clone();
+        let mut stopped = stopped.clone();
+        connections.spawn(async move {
+            let service = service_fn(move |req| {
+                let front = front.clone();
+                async move { Ok::<_, Infallible>(respond(front, req, peer).await) }
+            });
+            let conn = hyper::server::conn::http1::Builder::new()
+                .keep_alive(true)
+                .serve_connection(TokioIo::new(stream), service);
+            tokio::pin!(conn);
+            let result = tokio::select! {
+                r = conn.as_mut() => r,
+                _ = stopped.changed() => {
+                    conn.as_mut().graceful_shutdown();
+                    conn.await
+                }
+            };
+            if let Err(e) = result {
+                tracing::debug!(%peer, "connection ended: {e}");
+            }
+        });
+    }
+    drop(listener);
+    let in_flight = connections.len();
+    tracing::info!("shutting down: finishing {in_flight} open connection(s)");
+    let _ = stop.send(true);
+    while connections.join_next().await.is_some() {}
+    Ok(())
+}
+
+/// Runs one request through the chain and writes the access log line.
+async fn respond(
+    front: Arc<Handler>,
+    req: http::Request<Incoming>,
+    peer: SocketAddr,
+) -> http::Response<WasiBody> {
+    let start = Instant::now();
+    let (method, path) = (req.method().clone(), req.uri().path().to_string());
+    let req = with_absolute_uri(req.map(|body| body.map_err(Into::into).boxed_unsync()));
+    let response = match front.handle(req).await {
+        Ok(response) => response,
+        Err(failure) => {
+            tracing::error!(%peer, "{method} {path}: {failure}");
+            let status = match failure {
+                HandlerFailure::Timeout { .. } => http::StatusCode::GATEWAY_TIMEOUT,
+                _ => http::StatusCode::INTERNAL_SERVER_ERROR,
+            };
+            plain(status, status.canonical_reason().unwrap_or("error"))
+        }
+    };
+    tracing::info!(
+        target: "nanopod::access",
+        "{peer} \"{method} {path}\" {} {:.1}ms",
+        response.status().as_u16(),
+        start.elapsed().as_secs_f64() * 1000.0
+    );
+    response
+}
+
+/// HTTP/1.1 requests carry only a path; `wasi:http` wants the scheme and
+/// authority too, taken from the `Host` header.
+fn with_absolute_uri(mut req: http::Request<WasiBody>) -> http::Request<WasiBody> {
+    let host = req
+        .headers()
+        .get(http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("localhost")
+        .to_string();
+    let path = req
+        .uri()
+        .path_and_query()
+        .map_or("/", |p| p.as_str())
+        .to_string();
+    if let Ok(uri) = http::Uri::builder()
+        .scheme("http")
+        .authority(host)
+        .path_and_query(path)
+        .build()
+    {
+        *req.uri_mut() = uri;
+    }
+    req
+}
+
+fn plain(status: http::StatusCode, text: &str) -> http::Response<WasiBody> {
+    let body = Full::new(Bytes::from(format!("{text}\n")))
+        .map_err(|never: Infallible| match never {})
+        .boxed_unsync();
+    let mut response = http::Response::new(body);
+    *response.status_mut() = status;
+    response
+}

@@ -1,0 +1,52 @@
+//! `http-app`: the JSON API of the HTTP pod example. It knows nothing of
+//! authentication or logging: the middlewares in front of it do that.
+//!
+//! - `GET /items`: the items, and the middlewares the request passed.
+//! - `GET /file?path=P`: read a file, to show what the app was not granted.
+//! - `GET /slow?ms=N`: answer after N milliseconds (a request in flight).
+//! - `GET /alloc?mb=N`: touch N MiB of memory (a request past its limit).
+
+use http_util::{CHAIN_HEADER, header, respond_json, trap_if_asked};
+use wasip2::http::types::{IncomingRequest, Method, ResponseOutparam};
+
+struct App;
+
+/// The number after `?name=` in `path`, or 0.
+fn query_number(path: &str, name: &str) -> u64 {
+    path.split_once(&format!("?{name}="))
+        .and_then(|(_, v)| v.parse().ok())
+        .unwrap_or(0)
+}
+
+wasip2::http::proxy::export!(App);
+
+impl wasip2::exports::http::incoming_handler::Guest for App {
+    fn handle(req: IncomingRequest, out: ResponseOutparam) {
+        trap_if_asked(&req, "app");
+        let path = req.path_with_query().unwrap_or_default();
+        let chain = header(&req, CHAIN_HEADER).unwrap_or_default();
+        match (req.method(), path.split_once('?').map_or(path.as_str(), |(p, _)| p)) {
+            (Method::Get, "/items") => respond_json(
+                out,
+                200,
+                &format!(r#"{{"items":["apple","pear","plum"],"chain":"{chain}"}}"#),
+            ),
+            (Method::Get, "/file") => {
+                let file = path.split_once("?path=").map(|(_, f)| f).unwrap_or("");
+                match std::fs::read_to_string(file) {
+                    Ok(text) => respond_json(out, 200, &format!(r#"{{"bytes":{}}}"#, text.len())),
+                    Err(e) => respond_json(out, 404, &format!(r#"{{"error":"cannot read {file}: {e}"}}"#)),
+                }
+            }
+            (Method::Get, "/slow") => {
+                std::thread::sleep(std::time::Duration::from_millis(query_number(&path, "ms")));
+                respond_json(out, 200, r#"{"slept":true}"#)
+            }
+            (Method::Get, "/alloc") => {
+                let bytes = vec![1u8; (query_number(&path, "mb") as usize) << 20];
+                respond_json(out, 200, &format!(r#"{{"bytes":{}}}"#, bytes.iter().map(|b| *b as usize).sum::<usize>()))
+            }
+            _ => respond_json(out, 404, r#"{"error":"not found"}"#),
+        }
+    }
+}

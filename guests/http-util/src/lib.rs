@@ -1,0 +1,141 @@
+//! What the HTTP example guests share: reading a request, answering, and
+//! passing a request on to the next handler of a `nanopod serve` chain
+//! (a middleware's `wasi:http/outgoing-handler` is the next handler).
+
+use std::io::{Read as _, Write as _};
+use wasip2::http::outgoing_handler;
+use wasip2::http::types::{
+    ErrorCode, Fields, IncomingBody, IncomingRequest, Method, OutgoingBody, OutgoingRequest,
+    OutgoingResponse, ResponseOutparam, Scheme,
+};
+
+/// Request header listing the middlewares a request passed, in order.
+pub const CHAIN_HEADER: &str = "x-nanopod-chain";
+
+/// Headers that belong to one connection, never copied between hops.
+const HOP_BY_HOP: &[&str] = &[
+    "connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade", "te",
+    "host", "http2-settings", "content-length",
+];
+
+/// The first value of header `name`, as text.
+pub fn header(req: &IncomingRequest, name: &str) -> Option<String> {
+    req.headers()
+        .get(name)
+        .first()
+        .map(|v| String::from_utf8_lossy(v).into_owned())
+}
+
+/// The method as HTTP spells it.
+pub fn method_name(method: &Method) -> &str {
+    match method {
+        Method::Get => "GET",
+        Method::Head => "HEAD",
+        Method::Post => "POST",
+        Method::Put => "PUT",
+        Method::Delete => "DELETE",
+        Method::Connect => "CONNECT",
+        Method::Options => "OPTIONS",
+        Method::Trace => "TRACE",
+        Method::Patch => "PATCH",
+        Method::Other(other) => other,
+    }
+}
+
+/// Traps (a panic is a trap) when the request's `x-trap` header names
+/// `me`: how the tests show that a failing component fails only the
+/// request that reached it.
+pub fn trap_if_asked(req: &IncomingRequest, me: &str) {
+    if header(req, "x-trap").as_deref() == Some(me) {
+        panic!("{me}: asked to trap by x-trap");
+    }
+}
+
+/// Answers with `status`, extra `headers` and `body`.
+pub fn respond(out: ResponseOutparam, status: u16, headers: &[(&str, &str)], body: &[u8]) {
+    let entries: Vec<(String, Vec<u8>)> = headers
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.as_bytes().to_vec()))
+        .collect();
+    send(out, status, entries, body);
+}
+
+/// A JSON answer.
+pub fn respond_json(out: ResponseOutparam, status: u16, json: &str) {
+    respond(out, status, &[("content-type", "application/json")], json.as_bytes());
+}
+
+fn send(out: ResponseOutparam, status: u16, headers: Vec<(String, Vec<u8>)>, body: &[u8]) {
+    let fields = Fields::from_list(&headers).expect("valid response headers");
+    let resp = OutgoingResponse::new(fields);
+    resp.set_status_code(status).expect("valid status");
+    let out_body = resp.body().expect("response body");
+    ResponseOutparam::set(out, Ok(resp));
+    let mut stream = out_body.write().expect("response body stream");
+    stream.write_all(body).expect("write response body");
+    stream.flush().expect("flush response body");
+    drop(stream);
+    OutgoingBody::finish(out_body, None).expect("finish response body");
+}
+
+fn read_all(body: IncomingBody) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    let mut stream = body.stream().expect("body stream");
+    stream.read_to_end(&mut bytes).expect("read body");
+    drop(stream);
+    bytes
+}
+
+/// The request's body, read to the end.
+pub fn request_body(req: &IncomingRequest) -> Vec<u8> {
+    read_all(req.consume().expect("request body"))
+}
+
+fn copy_headers(fields: &Fields) -> Vec<(String, Vec<u8>)> {
+    fields
+        .entries()
+        .into_iter()
+        .filter(|(k, _)| !HOP_BY_HOP.contains(&k.to_ascii_lowercase().as_str()))
+        .collect()
+}
+
+/// Passes `req` to the next handler, with `me` appended to the chain
+/// header, and answers with its response. When the next handler fails, the
+/// failure is passed up as this handler's own.
+pub fn forward(req: IncomingRequest, out: ResponseOutparam, me: &str) {
+    let mut headers = copy_headers(&req.headers());
+    let chain = match header(&req, CHAIN_HEADER) {
+        Some(c) => format!("{c},{me}"),
+        None => me.to_string(),
+    };
+    headers.retain(|(k, _)| k != CHAIN_HEADER);
+    headers.push((CHAIN_HEADER.into(), chain.into_bytes()));
+    let outgoing = OutgoingRequest::new(Fields::from_list(&headers).expect("valid request headers"));
+    let method: Method = req.method();
+    outgoing.set_method(&method).expect("method");
+    outgoing.set_path_with_query(req.path_with_query().as_deref()).expect("path");
+    outgoing.set_scheme(Some(&Scheme::Http)).expect("scheme");
+    outgoing.set_authority(req.authority().as_deref()).expect("authority");
+    let body = request_body(&req);
+    let out_body = outgoing.body().expect("request body");
+    let pending = match outgoing_handler::handle(outgoing, None) {
+        Ok(pending) => pending,
+        Err(e) => return ResponseOutparam::set(out, Err(e)),
+    };
+    {
+        let mut stream = out_body.write().expect("request body stream");
+        stream.write_all(&body).expect("write request body");
+        stream.flush().expect("flush request body");
+    }
+    OutgoingBody::finish(out_body, None).expect("finish request body");
+    pending.subscribe().block();
+    let response = match pending.get() {
+        Some(Ok(Ok(response))) => response,
+        Some(Ok(Err(e))) => return ResponseOutparam::set(out, Err(e)),
+        _ => return ResponseOutparam::set(out, Err(ErrorCode::InternalError(None))),
+    };
+    let status = response.status();
+    let headers = copy_headers(&response.headers());
+    let body = read_all(response.consume().expect("response body"));
+    send(out, status, headers, &body);
+}

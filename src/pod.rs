@@ -1,0 +1,153 @@
+//! Reading a `pod.toml` and composing a component of it with the
+//! components its links reach — shared by `nanopod up` and `nanopod serve`.
+
+use crate::flags::CapabilityFlags;
+use crate::load::{engine_mode, read_wasm};
+use anyhow::{Context, Result};
+use nanopod_host::{EngineMode, Grants};
+use nanopod_pod::compose::{Member, compose};
+use nanopod_pod::manifest::Manifest;
+use nanopod_pod::plan::{Plan, plan, reachable};
+use nanopod_pod::share::share;
+use nanopod_typed::UsageError;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// A manifest read and checked (names, links, cycles), binaries not yet
+/// read.
+pub struct PodFile {
+    path: PathBuf,
+    /// The parsed manifest.
+    pub manifest: Manifest<CapabilityFlags>,
+    /// Its checked plan.
+    pub plan: Plan,
+}
+
+/// One component of a pod composed with the components its links reach.
+pub struct ComposedPod {
+    /// The composed component.
+    pub bytes: Vec<u8>,
+    /// The root component's own binary (its WIT and docs).
+    pub root_bytes: Vec<u8>,
+    /// The root component's file, for `argv[0]`.
+    pub root_file: PathBuf,
+    /// The one WASI context of the composition.
+    pub grants: Grants,
+    /// The engine it needs: concurrent if any component uses async
+    /// functions, streams or WASI 0.3.
+    pub mode: EngineMode,
+}
+
+impl PodFile {
+    /// Reads and checks `pod.toml` at `path`. Errors are usage errors.
+    pub fn read(path: &Path) -> Result<Self> {
+        let manifest = Manifest::<CapabilityFlags>::read(path)
+            .map_err(|e| UsageError::new(format!("{e:#}")))?;
+        let plan =
+            plan(&manifest).map_err(|e| UsageError::new(format!("`{}`: {e}", path.display())))?;
+        Ok(PodFile {
+            path: path.to_path_buf(),
+            manifest,
+            plan,
+        })
+    }
+
+    /// The manifest, as named on the command line.
+    pub fn display(&self) -> String {
+        self.path.display().to_string()
+    }
+
+    fn usage(&self, e: impl std::fmt::Display) -> anyhow::Error {
+        UsageError::new(format!("`{}`: {e}", self.path.display())).into()
+    }
+
+    /// Composes `root` with every component its links reach, each wired to
+    /// what it was granted.
+    pub fn compose(&self, root: &str) -> Result<ComposedPod> {
+        let base = self.path.parent().unwrap_or(Path::new("."));
+        let members = reachable(&self.manifest.links, root);
+        let mut binaries = BTreeMap::new();
+        let mut grants = BTreeMap::new();
+        for name in &members {
+            let spec = &self.manifest.components[name];
+            let file = base.join(&spec.file);
+            let bytes = read_wasm(&file)
+                .map_err(|e| UsageError::new(format!("component `{name}`: {e:#}")))?;
+            if !wasmparser::Parser::is_component(&bytes) {
+                return Err(UsageError::new(format!(
+                    "component `{name}`: `{}` is a core module; pods link components",
+                    file.display()
+                ))
+                .into());
+            }
+            if name != root && (spec.grants.max_memory.is_some() || spec.grants.timeout.is_some()) {
+                return Err(UsageError::new(format!(
+                    "component `{name}`: `max-memory` and `timeout` bound the whole call; set them on `{root}`"
+                ))
+                .into());
+            }
+            let g = spec
+                .grants
+                .clone()
+                .relative_to(base)
+                .grants()
+                .with_context(|| format!("component `{name}`"))
+                .map_err(|e| UsageError::new(format!("{e:#}")))?;
+            binaries.insert(name.clone(), (file, bytes));
+            grants.insert(name.clone(), g);
+        }
+        let shared =
+            share(grants.iter().map(|(n, g)| (n.as_str(), g))).map_err(|e| self.usage(e))?;
+        let composition = if members.len() == 1 {
+            None
+        } else {
+            let parts: Vec<Member<'_>> = binaries
+                .iter()
+                .map(|(name, (_, bytes))| Member {
+                    name,
+                    bytes,
+                    granted: shared.granted[name].clone(),
+                })
+                .collect();
+            let plan = Plan {
+                order: self
+                    .plan
+                    .order
+                    .iter()
+                    .filter(|n| members.contains(*n))
+                    .cloned()
+                    .collect(),
+                entry: root.to_string(),
+            };
+            let links: Vec<_> = self
+                .manifest
+                .links
+                .iter()
+                .filter(|l| members.contains(&l.from))
+                .cloned()
+                .collect();
+            Some(compose(&parts, &links, &plan, &shared.capabilities).map_err(|e| self.usage(e))?)
+        };
+        for (component, import) in composition.iter().flat_map(|c| &c.denied) {
+            tracing::debug!("`{component}` was not granted `{import}`: wired to a deny adapter");
+        }
+        let mode = if binaries
+            .values()
+            .any(|(_, b)| engine_mode(b) == EngineMode::Concurrent)
+        {
+            EngineMode::Concurrent
+        } else {
+            EngineMode::Sync
+        };
+        let (root_file, root_bytes) = binaries.remove(root).expect("the root is a member");
+        let mut pod_grants = shared.grants;
+        pod_grants.limits = grants[root].limits;
+        Ok(ComposedPod {
+            bytes: composition.map_or_else(|| root_bytes.clone(), |c| c.bytes),
+            root_bytes,
+            root_file,
+            grants: pod_grants,
+            mode,
+        })
+    }
+}

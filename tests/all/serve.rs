@@ -1,0 +1,224 @@
+//! `nanopod serve` over real loopback HTTP: a middleware chain, per-request
+//! instances, limits, and graceful shutdown.
+
+use crate::support::*;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::Path;
+use std::process::{Child, Stdio};
+use std::time::Duration;
+use test_programs_artifacts::{HTTP_APP, HTTP_AUTH, HTTP_LOG, KITCHEN};
+
+const TOKEN: &str = "Bearer s3cret-token";
+
+/// A running `nanopod serve`, killed when dropped.
+struct Server {
+    child: Child,
+    addr: String,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Server {
+    /// Starts `nanopod serve ARGS --listen 127.0.0.1:0` and waits for its
+    /// address.
+    fn start(args: &[&str], dir: Option<tempfile::TempDir>) -> Server {
+        let mut child = nanopod()
+            .arg("serve")
+            .args(args)
+            .args(["--listen", "127.0.0.1:0"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn nanopod serve");
+        let mut stderr = BufReader::new(child.stderr.take().unwrap());
+        let mut line = String::new();
+        stderr.read_line(&mut line).unwrap();
+        let addr = line
+            .rsplit_once("http://")
+            .map(|(_, a)| a.trim().to_string())
+            .unwrap_or_else(|| panic!("no address in {line:?}"));
+        // Keep draining stderr so the server never blocks on a full pipe.
+        std::thread::spawn(move || std::io::copy(&mut stderr, &mut std::io::sink()));
+        Server {
+            child,
+            addr,
+            _dir: dir,
+        }
+    }
+
+    fn get(&self, path: &str, headers: &[(&str, &str)]) -> (u16, String) {
+        get(&self.addr, path, headers)
+    }
+
+    fn terminate(&self) {
+        let status = std::process::Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+}
+
+/// A minimal HTTP/1.1 GET: (status, body).
+fn get(addr: &str, path: &str, headers: &[(&str, &str)]) -> (u16, String) {
+    let mut conn = TcpStream::connect(addr).unwrap();
+    conn.set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    let mut req = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
+    for (k, v) in headers {
+        req += &format!("{k}: {v}\r\n");
+    }
+    conn.write_all(format!("{req}\r\n").as_bytes()).unwrap();
+    let mut raw = Vec::new();
+    conn.read_to_end(&mut raw).unwrap();
+    let text = String::from_utf8_lossy(&raw).into_owned();
+    let status = text[9..12].parse().unwrap();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap();
+    let body = if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
+        unchunk(body)
+    } else {
+        body.to_string()
+    };
+    (status, body)
+}
+
+fn unchunk(mut body: &str) -> String {
+    let mut out = String::new();
+    while let Some((size, rest)) = body.split_once("\r\n") {
+        let size = usize::from_str_radix(size.trim(), 16).unwrap();
+        if size == 0 {
+            break;
+        }
+        out.push_str(&rest[..size]);
+        body = &rest[size + 2..];
+    }
+    out
+}
+
+/// A copy of `examples/http` with the built binaries next to its manifest.
+fn http_pod() -> Server {
+    let dir = tempfile::tempdir().unwrap();
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/http");
+    std::fs::copy(example.join("pod.toml"), dir.path().join("pod.toml")).unwrap();
+    std::fs::create_dir(dir.path().join("secrets")).unwrap();
+    std::fs::copy(
+        example.join("secrets/token"),
+        dir.path().join("secrets/token"),
+    )
+    .unwrap();
+    for (name, path) in [
+        ("http-app", HTTP_APP),
+        ("http-auth", HTTP_AUTH),
+        ("http-log", HTTP_LOG),
+    ] {
+        std::fs::copy(guest(path), dir.path().join(format!("{name}.wasm"))).unwrap();
+    }
+    let manifest = dir.path().join("pod.toml").display().to_string();
+    Server::start(&[&manifest], Some(dir))
+}
+
+#[test]
+fn requests_pass_the_chain_in_order_and_auth_decides() {
+    let server = http_pod();
+    let (status, body) = server.get("/items", &[]);
+    assert_eq!(
+        (status, body.as_str()),
+        (401, r#"{"error":"unauthorized"}"#)
+    );
+    let (status, _) = server.get("/items", &[("Authorization", "Bearer wrong")]);
+    assert_eq!(status, 401);
+    let (status, body) = server.get("/items", &[("Authorization", TOKEN)]);
+    assert_eq!(status, 200);
+    assert_eq!(
+        body,
+        r#"{"items":["apple","pear","plum"],"chain":"log,auth"}"#
+    );
+}
+
+#[test]
+fn the_app_cannot_read_the_key_granted_to_auth() {
+    let server = http_pod();
+    let (status, body) = server.get("/file?path=/secrets/token", &[("Authorization", TOKEN)]);
+    assert_eq!(status, 404);
+    assert!(
+        body.starts_with(r#"{"error":"cannot read /secrets/token:"#),
+        "{body}"
+    );
+}
+
+#[test]
+fn a_trapping_component_fails_only_its_request() {
+    let server = http_pod();
+    for component in ["log", "auth", "app"] {
+        let (status, body) =
+            server.get("/items", &[("Authorization", TOKEN), ("x-trap", component)]);
+        assert_eq!(
+            (status, body.as_str()),
+            (500, "Internal Server Error\n"),
+            "{component}"
+        );
+        let (status, _) = server.get("/items", &[("Authorization", TOKEN)]);
+        assert_eq!(status, 200, "the request after a trap in `{component}`");
+    }
+}
+
+#[test]
+fn per_request_limits_end_the_request_not_the_server() {
+    let server = Server::start(
+        &[
+            "--timeout",
+            "300ms",
+            "--max-memory",
+            "32MiB",
+            guest(HTTP_APP),
+        ],
+        None,
+    );
+    let (status, _) = server.get("/slow?ms=5000", &[]);
+    assert_eq!(status, 504);
+    let (status, _) = server.get("/alloc?mb=64", &[]);
+    assert_eq!(status, 500);
+    let (status, body) = server.get("/alloc?mb=1", &[]);
+    assert_eq!((status, body.as_str()), (200, r#"{"bytes":1048576}"#));
+}
+
+#[test]
+fn shutdown_finishes_requests_in_flight() {
+    let mut server = Server::start(&[guest(HTTP_APP)], None);
+    let addr = server.addr.clone();
+    let in_flight = std::thread::spawn(move || get(&addr, "/slow?ms=700", &[]));
+    std::thread::sleep(Duration::from_millis(250));
+    server.terminate();
+    assert_eq!(
+        in_flight.join().unwrap(),
+        (200, r#"{"slept":true}"#.to_string())
+    );
+    let status = server.child.wait().unwrap();
+    assert_eq!(status.code(), Some(0));
+    assert!(
+        TcpStream::connect(&server.addr).is_err(),
+        "no longer listening"
+    );
+}
+
+#[test]
+fn a_component_that_is_not_an_http_handler_is_refused() {
+    let o = run(&["serve", guest(KITCHEN)]);
+    assert_exit(&o, 2);
+    assert!(
+        stderr(&o)
+            .contains("does not export `wasi:http/incoming-handler@0.2`, so it cannot serve HTTP"),
+        "{}",
+        stderr(&o)
+    );
+}
