@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds nanopod and the example components, then shrinks the bundled photo
 # with the `thumbnail` component: a typed function over streams, no files or
-# argv inside the guest.
+# argv inside the guest; then runs the geo pod (an app and its sidecar).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rustup target add wasm32-wasip2 wasm32-wasip1
@@ -12,3 +12,7 @@ set -x
 ./target/release/nanopod run "$thumbnail" examples/photo.png --width 128 -o thumb.png
 { set +x; } 2>/dev/null
 echo "wrote thumb.png ($(wc -c < thumb.png) bytes)"
+# A pod: the app asks its sidecar where cities are, through a typed call.
+bash examples/build.sh
+set -x
+./target/release/nanopod up examples/geo/pod.toml Paris Berlin
