@@ -98,37 +98,34 @@ impl PodFile {
         }
         let shared =
             share(grants.iter().map(|(n, g)| (n.as_str(), g))).map_err(|e| self.usage(e))?;
-        let composition = if members.len() == 1 {
-            None
-        } else {
-            let parts: Vec<Member<'_>> = binaries
+        let parts: Vec<Member<'_>> = binaries
+            .iter()
+            .map(|(name, (_, bytes))| Member {
+                name,
+                bytes,
+                granted: shared.granted[name].clone(),
+            })
+            .collect();
+        let plan = Plan {
+            order: self
+                .plan
+                .order
                 .iter()
-                .map(|(name, (_, bytes))| Member {
-                    name,
-                    bytes,
-                    granted: shared.granted[name].clone(),
-                })
-                .collect();
-            let plan = Plan {
-                order: self
-                    .plan
-                    .order
-                    .iter()
-                    .filter(|n| members.contains(*n))
-                    .cloned()
-                    .collect(),
-                entry: root.to_string(),
-            };
-            let links: Vec<_> = self
-                .manifest
-                .links
-                .iter()
-                .filter(|l| members.contains(&l.from))
+                .filter(|n| members.contains(*n))
                 .cloned()
-                .collect();
-            Some(compose(&parts, &links, &plan, &shared.capabilities).map_err(|e| self.usage(e))?)
+                .collect(),
+            entry: root.to_string(),
         };
-        for (component, import) in composition.iter().flat_map(|c| &c.denied) {
+        let links: Vec<_> = self
+            .manifest
+            .links
+            .iter()
+            .filter(|l| members.contains(&l.from))
+            .cloned()
+            .collect();
+        let composition =
+            compose(&parts, &links, &plan, &shared.capabilities).map_err(|e| self.usage(e))?;
+        for (component, import) in &composition.denied {
             tracing::debug!("`{component}` was not granted `{import}`: wired to a deny adapter");
         }
         let mode = if binaries
@@ -143,7 +140,7 @@ impl PodFile {
         let mut pod_grants = shared.grants;
         pod_grants.limits = grants[root].limits;
         Ok(ComposedPod {
-            bytes: composition.map_or_else(|| root_bytes.clone(), |c| c.bytes),
+            bytes: composition.bytes,
             root_bytes,
             root_file,
             grants: pod_grants,

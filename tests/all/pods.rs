@@ -157,8 +157,8 @@ fn broken_manifests_are_refused_before_anything_runs() {
             "the links form a cycle: `app` → `geo` → `app`",
         ),
         (
-            "[[link]]\nfrom = \"geo\"\nimport = \"example:geo/lookup\"\nto = \"app\"\n",
-            "link `geo` → `app` for `example:geo/lookup`: `geo` does not import `example:geo/lookup` (it imports: nothing but WASI)",
+            "",
+            "`app` imports `example:geo/lookup@0.1.0`, but no `[[link]]` serves it and the host provides only WASI interfaces",
         ),
         (
             "[components.kitchen]\nfile = \"{kitchen}\"\n[[link]]\nfrom = \"app\"\nimport = \"example:geo/lookup\"\nto = \"kitchen\"\n",
@@ -176,6 +176,23 @@ fn broken_manifests_are_refused_before_anything_runs() {
         );
         assert_eq!(err.lines().count(), 1, "one line: {err}");
     }
+}
+
+#[test]
+fn a_link_from_a_component_without_that_import_is_refused() {
+    let (_dir, pod) = write_pod(
+        "entry = \"kitchen\"\n[components.kitchen]\nfile = \"{kitchen}\"\n[components.geo]\nfile = \"{geo}\"\n\
+         [[link]]\nfrom = \"kitchen\"\nimport = \"example:geo/lookup\"\nto = \"geo\"\n",
+    );
+    let o = up(&pod, &[]);
+    assert_exit(&o, 2);
+    assert!(
+        stderr(&o).contains(
+            "link `kitchen` → `geo` for `example:geo/lookup`: `kitchen` does not import `example:geo/lookup` (it imports: nothing but WASI)"
+        ),
+        "{}",
+        stderr(&o)
+    );
 }
 
 #[test]
@@ -221,13 +238,14 @@ fn manifest_mistakes_are_usage_errors() {
         ),
         (
             "entry = \"app\"\n[components.app]\nfile = \"{geo-app}\"\ngrants = { env = [\"A=1\"] }\n\
-             [components.geo]\nfile = \"{geo}\"\ngrants = { env = [\"A=2\"] }\n",
+             [components.geo]\nfile = \"{geo}\"\ngrants = { env = [\"A=2\"] }\n\
+             [[link]]\nfrom = \"app\"\nimport = \"example:geo/lookup\"\nto = \"geo\"\n",
             "components `app` and `geo` are both granted `env` but not the same ones",
         ),
         (
             "entry = \"app\"\n[components.app]\nfile = \"{geo-app}\"\n[components.geo]\nfile = \"{geo}\"\n\
-             grants = { timeout = \"1s\" }\n",
-            "component `geo`: `max-memory` and `timeout` bound the whole pod; set them on the entry component `app`",
+             grants = { timeout = \"1s\" }\n[[link]]\nfrom = \"app\"\nimport = \"example:geo/lookup\"\nto = \"geo\"\n",
+            "component `geo`: `max-memory` and `timeout` bound the whole call; set them on `app`",
         ),
     ];
     for (text, expected) in cases {

@@ -11,7 +11,7 @@ use crate::deny::{self, Capability};
 use crate::manifest::Link;
 use crate::plan::{Plan, unversioned};
 use std::collections::{BTreeMap, BTreeSet};
-use wac_graph::types::Package;
+use wac_graph::types::{ItemKind, Package};
 use wac_graph::{CompositionGraph, EncodeOptions, NodeId, PackageId};
 
 /// One component of the pod, read from disk.
@@ -68,6 +68,16 @@ pub enum ComposeError {
         /// wac's explanation.
         detail: String,
     },
+    /// An import that no link serves and the host does not provide.
+    #[error(
+        "`{component}` imports `{import}`, but no `[[link]]` serves it and the host provides only WASI interfaces; add `[[link]] from = \"{component}\" import = \"{import}\" to = \"…\"`"
+    )]
+    Unlinked {
+        /// The importing component.
+        component: String,
+        /// The import.
+        import: String,
+    },
     /// Encoding the composition failed.
     #[error("cannot compose the pod: {0}")]
     Encode(String),
@@ -75,7 +85,9 @@ pub enum ComposeError {
 
 struct Registered {
     package: PackageId,
-    imports: Vec<String>,
+    /// The imported instances and functions: what a link or the host must
+    /// provide (imported types come along with them).
+    needs: Vec<String>,
     exports: Vec<String>,
 }
 
@@ -107,9 +119,9 @@ pub fn compose(
         let mut linked = BTreeSet::new();
         for link in links.iter().filter(|l| &l.from == name) {
             let import =
-                find(&reg.imports, &link.import).ok_or_else(|| ComposeError::NoSuchImport {
+                find(&reg.needs, &link.import).ok_or_else(|| ComposeError::NoSuchImport {
                     link: link.clone(),
-                    imports: listing(&reg.imports),
+                    imports: listing(&reg.needs),
                 })?;
             let server = &registered[link.to.as_str()];
             let export =
@@ -128,7 +140,13 @@ pub fn compose(
                 })?;
             linked.insert(import.to_string());
         }
-        for import in reg.imports.iter().filter(|i| !linked.contains(*i)) {
+        for import in reg.needs.iter().filter(|i| !linked.contains(*i)) {
+            if !import.starts_with("wasi:") {
+                return Err(ComposeError::Unlinked {
+                    component: name.clone(),
+                    import: import.clone(),
+                });
+            }
             let Some(cap) = Capability::of_import(import) else {
                 continue;
             };
@@ -154,6 +172,13 @@ pub fn compose(
         instances.insert(name, instance);
     }
 
+    if members.len() == 1 && denied.is_empty() {
+        // Nothing to compose: the component runs as it is.
+        return Ok(Composition {
+            bytes: members[0].bytes.to_vec(),
+            denied,
+        });
+    }
     let entry = &registered[plan.entry.as_str()];
     for export in &entry.exports {
         let node = graph
@@ -182,12 +207,17 @@ fn register(
     let package = Package::from_bytes(package_name, None, bytes.to_vec(), graph.types_mut())
         .map_err(|e| error(&format!("{e:#}")))?;
     let world = &graph.types()[package.ty()];
-    let imports = world.imports.keys().cloned().collect();
+    let needs = world
+        .imports
+        .iter()
+        .filter(|(_, kind)| matches!(kind, ItemKind::Instance(_) | ItemKind::Func(_)))
+        .map(|(name, _)| name.clone())
+        .collect();
     let exports = world.exports.keys().cloned().collect();
     let package = graph.register_package(package).map_err(|e| error(&e))?;
     Ok(Registered {
         package,
-        imports,
+        needs,
         exports,
     })
 }
