@@ -196,7 +196,12 @@ impl Grants {
     /// every address unless a check allows it, and nanopod installs none.
     pub fn wasi_builder(&self) -> Result<WasiCtxBuilder> {
         let mut b = WasiCtxBuilder::new();
-        b.inherit_stdout().inherit_stderr();
+        // Filesystem calls run on the calling thread: handing each one to
+        // tokio's blocking pool cost two thread switches per call (most of
+        // an auth middleware's time per request in `serve`).
+        b.inherit_stdout()
+            .inherit_stderr()
+            .allow_blocking_current_thread(true);
         if self.stdin {
             b.inherit_stdin();
         }

@@ -175,6 +175,20 @@ fn main() {
             None,
             10_000_000,
         );
+        // How the copy scales: a string is copied with `memory.copy`, a
+        // list<u8> element by element (wasmtime 48's fused adapter).
+        measure(
+            "in-pod 16 KiB string",
+            "call-string",
+            Some(16 * PAYLOAD),
+            200_000,
+        );
+        measure(
+            "in-pod 16 KiB list<u8>",
+            "call-bytes",
+            Some(16 * PAYLOAD),
+            20_000,
+        );
     }
 
     let exe = std::env::current_exe().unwrap();
@@ -200,6 +214,11 @@ fn main() {
         "calls between components, ns per call (wasmtime 48, release; socket: median round trip)"
     );
     for (label, ns) in &rows {
+        if label.contains("16 KiB") {
+            let per_byte = ns / f64::from(16 * PAYLOAD);
+            println!("  {label:<52} {ns:>10.1} ns   {per_byte:>9.3} ns/byte");
+            continue;
+        }
         let baseline = if label.contains("KiB") {
             socket_kib
         } else {

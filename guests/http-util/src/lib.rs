@@ -122,12 +122,14 @@ pub fn forward(req: IncomingRequest, out: ResponseOutparam, me: &str) {
         Ok(pending) => pending,
         Err(e) => return ResponseOutparam::set(out, Err(e)),
     };
-    {
-        let mut stream = out_body.write().expect("request body stream");
-        stream.write_all(&body).expect("write request body");
-        stream.flush().expect("flush request body");
+    // The next handler may answer without reading the body and close it:
+    // then the body is not wanted, and its write errors do not matter.
+    if let Ok(mut stream) = out_body.write() {
+        if stream.write_all(&body).is_ok() {
+            let _ = stream.flush();
+        }
     }
-    OutgoingBody::finish(out_body, None).expect("finish request body");
+    let _ = OutgoingBody::finish(out_body, None);
     pending.subscribe().block();
     let response = match pending.get() {
         Some(Ok(Ok(response))) => response,
