@@ -222,3 +222,20 @@ fn a_component_that_is_not_an_http_handler_is_refused() {
         stderr(&o)
     );
 }
+
+#[test]
+fn a_client_that_never_finishes_its_headers_is_cut_off() {
+    let server = Server::start(&[guest(HTTP_APP)], None);
+    let mut slow = TcpStream::connect(&server.addr).unwrap();
+    slow.write_all(b"GET /items HTTP/1.1\r\nHost: x\r\n")
+        .unwrap();
+    // Longer than the server's 10 s header timeout: the server must close
+    // the connection first (EOF), not leave it open until this read gives up.
+    slow.set_read_timeout(Some(Duration::from_secs(60)))
+        .unwrap();
+    let mut rest = Vec::new();
+    slow.read_to_end(&mut rest)
+        .expect("the server closes the connection");
+    let (status, _) = server.get("/items", &[]);
+    assert_eq!(status, 200, "other clients are served meanwhile and after");
+}

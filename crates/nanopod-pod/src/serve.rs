@@ -13,7 +13,7 @@ use futures::future::BoxFuture;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use nanopod_host::engine::{EngineMode, NO_DEADLINE, ticks_for};
 use nanopod_host::linker::component_linker;
 use nanopod_host::{Grants, GuestFailure, HostState};
@@ -29,6 +29,9 @@ use wasmtime_wasi_http::WasiBody;
 use wasmtime_wasi_http::WasiHttpView;
 use wasmtime_wasi_http::p2::bindings::ProxyPre;
 use wasmtime_wasi_http::p2::bindings::http::types::{ErrorCode, Scheme};
+
+/// How long a client may take to send a request's headers.
+const HEADER_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// One `wasi:http/incoming-handler` component of a serve chain.
 pub struct Handler {
@@ -209,7 +212,10 @@ pub async fn serve(
                 let front = front.clone();
                 async move { Ok::<_, Infallible>(respond(front, req, peer).await) }
             });
+            // A client that trickles its headers (slowloris) is cut off.
             let conn = hyper::server::conn::http1::Builder::new()
+                .timer(TokioTimer::new())
+                .header_read_timeout(HEADER_READ_TIMEOUT)
                 .keep_alive(true)
                 .serve_connection(TokioIo::new(stream), service);
             tokio::pin!(conn);
