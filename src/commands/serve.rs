@@ -60,8 +60,10 @@ impl ServeCommand {
                 ))
                 .into());
             };
-            if hop.grants.limits.timeout.is_some() {
-                tickers.push(EpochTicker::start(&loaded.engine));
+            // One ticker per engine: two would advance its epoch twice as
+            // fast and halve every timeout.
+            if hop.grants.limits.timeout.is_some() && !tickers.iter().any(|(m, _)| *m == hop.mode) {
+                tickers.push((hop.mode, EpochTicker::start(&loaded.engine)));
             }
             let handler = Handler::new(
                 &hop.name,
@@ -121,6 +123,12 @@ impl ServeCommand {
                     })
                 })
                 .collect();
+        }
+        if self.caps.vfs.is_some() {
+            return Err(UsageError::new(
+                "`--vfs` gives one run a private copy; `serve` runs many, so grant a directory with `--ro-dir` or `--dir`",
+            )
+            .into());
         }
         let bytes = read_wasm(&self.target)?;
         Ok(vec![Hop {

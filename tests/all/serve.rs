@@ -239,3 +239,25 @@ fn a_client_that_never_finishes_its_headers_is_cut_off() {
     let (status, _) = server.get("/items", &[]);
     assert_eq!(status, 200, "other clients are served meanwhile and after");
 }
+
+#[test]
+fn serve_refuses_what_it_cannot_honour() {
+    let dir = tempfile::tempdir().unwrap();
+    let vfs = format!("{}::/data", dir.path().display());
+    let o = run(&["serve", "--vfs", &vfs, guest(HTTP_APP)]);
+    assert_exit(&o, 2);
+    assert!(
+        stderr(&o).contains("`--vfs` gives one run a private copy"),
+        "{}",
+        stderr(&o)
+    );
+    let pod = dir.path().join("pod.toml");
+    std::fs::write(&pod, format!("[components.app]\nfile = \"{HTTP_APP}\"\n")).unwrap();
+    let o = run(&["serve", "--env", "A=1", pod.to_str().unwrap()]);
+    assert_exit(&o, 2);
+    assert!(
+        stderr(&o).contains("a pod's grants come from its manifest"),
+        "{}",
+        stderr(&o)
+    );
+}
