@@ -129,6 +129,28 @@ impl CapabilityFlags {
             && self.timeout.is_none())
     }
 
+    /// The flags given, in their manifest spelling (`ro-dirs data::/data`),
+    /// for reports.
+    pub fn describe(&self) -> Vec<String> {
+        let lists = [
+            ("dirs", &self.dirs),
+            ("ro-dirs", &self.ro_dirs),
+            ("env", &self.env),
+            ("allow-http", &self.allow_http),
+        ];
+        let mut out: Vec<String> = lists
+            .into_iter()
+            .flat_map(|(key, values)| values.iter().map(move |v| format!("{key} {v}")))
+            .collect();
+        if let Some(m) = self.max_memory {
+            out.push(format!("max-memory {m} bytes"));
+        }
+        if let Some(t) = self.timeout {
+            out.push(format!("timeout {t:?}"));
+        }
+        out
+    }
+
     /// The same grants with relative host directories taken relative to
     /// `base` (a manifest's directory) instead of the working directory.
     pub fn relative_to(mut self, base: &Path) -> Self {

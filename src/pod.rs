@@ -36,6 +36,8 @@ pub struct ComposedPod {
     /// The engine it needs: concurrent if any component uses async
     /// functions, streams or WASI 0.3.
     pub mode: EngineMode,
+    /// `(component, import)` pairs wired to a deny adapter.
+    pub denied: Vec<(String, String)>,
 }
 
 impl PodFile {
@@ -141,6 +143,7 @@ impl PodFile {
         pod_grants.limits = grants[root].limits;
         Ok(ComposedPod {
             bytes: composition.bytes,
+            denied: composition.denied,
             root_bytes,
             root_file,
             grants: pod_grants,

@@ -1,7 +1,8 @@
 //! `nanopod inspect`: what a component asks for, and what it offers.
 
 use crate::flags::WitFlag;
-use crate::load::{engine_mode, load};
+use crate::load::{engine_mode, load, load_bytes};
+use crate::pod::PodFile;
 use anyhow::Result;
 use clap::Args;
 use nanopod_host::Engines;
@@ -24,7 +25,8 @@ pub struct InspectCommand {
     #[command(flatten)]
     pub wit: WitFlag,
 
-    /// The component or module.
+    /// The component or module, or a pod manifest (`pod.toml`: its entry
+    /// component composed with what its links reach).
     pub component: PathBuf,
 }
 
@@ -38,6 +40,29 @@ struct Report {
     snapshot: Option<String>,
     capabilities: BTreeMap<&'static str, Capability>,
     exports: Vec<ExportReport>,
+    /// For a `pod.toml`: its components, links and deny adapters.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pod: Option<PodReport>,
+}
+
+/// What `inspect POD.toml` adds: the pod's shape. The rest of the report
+/// describes the composed entry component.
+#[derive(Serialize, Debug)]
+struct PodReport {
+    entry: String,
+    invoke: Option<String>,
+    components: Vec<MemberReport>,
+    links: Vec<String>,
+    /// `component: import` pairs wired to a deny adapter.
+    denied: Vec<String>,
+    serve_chain: Vec<String>,
+}
+
+#[derive(Serialize, Debug)]
+struct MemberReport {
+    name: String,
+    file: PathBuf,
+    grants: Vec<String>,
 }
 
 #[derive(Serialize, Debug)]
@@ -113,7 +138,19 @@ impl InspectCommand {
     /// Runs the command.
     pub fn execute(self) -> Result<ExitCode> {
         let engines = Engines::default();
-        let loaded = load(&engines, &self.component)?;
+        let is_pod = self.component.extension().is_some_and(|e| e == "toml");
+        let (loaded, wit_bytes, pod, mode) = if is_pod {
+            let pod = PodFile::read(&self.component)?;
+            let composed = pod.compose(&pod.plan.entry)?;
+            let loaded = load_bytes(&engines, composed.bytes, composed.mode, &pod.display())?;
+            let report = pod_report(&pod, &composed.denied);
+            (loaded, composed.root_bytes, Some(report), composed.mode)
+        } else {
+            let loaded = load(&engines, &self.component)?;
+            let bytes = loaded.bytes.clone();
+            let mode = engine_mode(&bytes);
+            (loaded, bytes, None, mode)
+        };
         let mut capabilities: BTreeMap<&'static str, Capability> = BTreeMap::new();
         let mut wasi = std::collections::BTreeSet::new();
         let mut add = |(cap, grant): (&'static str, &'static str), name: String| {
@@ -149,7 +186,7 @@ impl InspectCommand {
                     add(capability_of(name), name.to_string());
                 }
                 let docs = self.wit.docs()?;
-                let exports = Exports::read(&loaded.engine, c, &loaded.bytes, docs)?
+                let exports = Exports::read(&loaded.engine, c, &wit_bytes, docs)?
                     .functions
                     .into_iter()
                     .map(|f| ExportReport {
@@ -163,11 +200,12 @@ impl InspectCommand {
         };
         let report = Report {
             kind,
-            engine: engine_mode(&loaded.bytes).name(),
+            engine: mode.name(),
             wasi: wasi.into_iter().collect(),
             snapshot: nanopod_host::snapshot::snapshot_of(&loaded.bytes),
             capabilities,
             exports,
+            pod,
         };
         if self.json {
             println!("{}", serde_json::to_string_pretty(&report)?);
@@ -178,6 +216,75 @@ impl InspectCommand {
             );
         }
         Ok(ExitCode::SUCCESS)
+    }
+}
+
+/// The pod's shape, from its manifest and composition.
+fn pod_report(pod: &PodFile, denied: &[(String, String)]) -> PodReport {
+    let m = &pod.manifest;
+    PodReport {
+        entry: pod.plan.entry.clone(),
+        invoke: m.invoke.clone(),
+        components: m
+            .components
+            .iter()
+            .map(|(name, spec)| MemberReport {
+                name: name.clone(),
+                file: spec.file.clone(),
+                grants: spec.grants.describe(),
+            })
+            .collect(),
+        links: m
+            .links
+            .iter()
+            .map(|l| format!("{} → {}: {}", l.from, l.to, l.import))
+            .collect(),
+        denied: denied.iter().map(|(c, i)| format!("{c}: {i}")).collect(),
+        serve_chain: m
+            .serve
+            .as_ref()
+            .map(|s| s.chain.clone())
+            .unwrap_or_default(),
+    }
+}
+
+fn render_pod(s: &mut String, pod: &PodReport, engine: &str) {
+    use std::fmt::Write;
+    let invoke = pod
+        .invoke
+        .as_ref()
+        .map(|f| format!(", calls `{f}` by default"))
+        .unwrap_or_default();
+    let _ = writeln!(s, "a pod: entry `{}`{invoke}", pod.entry);
+    if engine == "sync" {
+        let _ = writeln!(
+            s,
+            "no component uses async functions, streams or WASI 0.3: concurrency support is off"
+        );
+    }
+    let _ = writeln!(s, "\nComponents:");
+    for c in &pod.components {
+        let grants = if c.grants.is_empty() {
+            "no grants".to_string()
+        } else {
+            c.grants.join(", ")
+        };
+        let _ = writeln!(s, "  {:<12} {}  ({grants})", c.name, c.file.display());
+    }
+    if !pod.links.is_empty() {
+        let _ = writeln!(s, "\nLinks (statically composed):");
+        for l in &pod.links {
+            let _ = writeln!(s, "  {l}");
+        }
+    }
+    if !pod.denied.is_empty() {
+        let _ = writeln!(s, "\nDenied (wired to a deny adapter, not the host):");
+        for d in &pod.denied {
+            let _ = writeln!(s, "  {d}");
+        }
+    }
+    if !pod.serve_chain.is_empty() {
+        let _ = writeln!(s, "\nServe chain: {}", pod.serve_chain.join(" → "));
     }
 }
 
@@ -192,6 +299,9 @@ fn render_text(path: &str, r: &Report) -> String {
     let _ = writeln!(s, "{path}: {} (WASI {wasi}; {} engine)", r.kind, r.engine);
     if let Some(init) = &r.snapshot {
         let _ = writeln!(s, "pre-initialized by `nanopod snapshot` (init: `{init}`)");
+    }
+    if let Some(pod) = &r.pod {
+        render_pod(&mut s, pod, r.engine);
     }
     let _ = writeln!(s, "\nCapabilities it imports:");
     if r.capabilities.is_empty() {

@@ -259,3 +259,31 @@ fn manifest_mistakes_are_usage_errors() {
         );
     }
 }
+
+#[test]
+fn inspect_shows_the_pods_shape_and_what_was_denied() {
+    let pod = geo_example();
+    let o = run(&["inspect", &manifest(&pod)]);
+    assert_exit(&o, 0);
+    let text = stdout(&o);
+    for expected in [
+        "a pod: entry `app`, calls `distance` by default",
+        "no component uses async functions, streams or WASI 0.3: concurrency support is off",
+        "  geo          geo.wasm  (ro-dirs data::/data)",
+        "  app          geo-app.wasm  (no grants)",
+        "  app → geo: example:geo/lookup",
+        "Denied (wired to a deny adapter, not the host):\n  app: wasi:filesystem/preopens@",
+        "Great-circle distance between two cities, in kilometres.",
+    ] {
+        assert!(text.contains(expected), "expected {expected:?} in:\n{text}");
+    }
+    let o = run(&["inspect", "--json", &manifest(&pod)]);
+    assert_exit(&o, 0);
+    let json: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(json["engine"], "sync");
+    assert_eq!(json["pod"]["entry"], "app");
+    assert_eq!(
+        json["pod"]["components"][1]["grants"][0],
+        "ro-dirs data::/data"
+    );
+}
