@@ -287,3 +287,26 @@ fn inspect_shows_the_pods_shape_and_what_was_denied() {
         "ro-dirs data::/data"
     );
 }
+
+#[test]
+fn an_environment_granted_to_the_sidecar_is_denied_to_the_app() {
+    let pod = geo_example();
+    let path = pod.path().join("pod.toml");
+    let text = std::fs::read_to_string(&path).unwrap().replace(
+        "grants = { ro-dirs = [\"data::/data\"] }",
+        "grants = { ro-dirs = [\"data::/data\"], env = [\"GEO_UNITS=km\"] }",
+    );
+    std::fs::write(&path, text).unwrap();
+    // The app's environment import goes to a generated adapter that answers
+    // "no variables, no arguments"; the pod still composes and runs.
+    let o = run(&["inspect", &manifest(&pod)]);
+    assert_exit(&o, 0);
+    assert!(
+        stdout(&o).contains("  app: wasi:cli/environment@"),
+        "{}",
+        stdout(&o)
+    );
+    let o = run(&["up", &manifest(&pod), "Paris", "Berlin"]);
+    assert_exit(&o, 0);
+    assert_eq!(stdout(&o), "877.5\n");
+}
