@@ -261,3 +261,16 @@ fn serve_refuses_what_it_cannot_honour() {
         stderr(&o)
     );
 }
+
+#[test]
+fn an_address_in_use_is_a_usage_error() {
+    let server = Server::start(&[guest(HTTP_APP)], None);
+    let o = run(&["serve", "--listen", &server.addr, guest(HTTP_APP)]);
+    assert_exit(&o, 2);
+    assert!(
+        stderr(&o).starts_with(&format!("error: cannot listen on `{}`:", server.addr)),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(stderr(&o).lines().count(), 1, "{}", stderr(&o));
+}
