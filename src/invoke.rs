@@ -9,6 +9,7 @@ use nanopod_host::io::{InputSource, OutputConsumer, OutputTarget};
 use nanopod_host::linker::{P1State, component_linker, module_linker};
 use nanopod_host::state::store_limits;
 use nanopod_host::{EngineMode, Grants, HostState};
+use nanopod_remote::RemoteImports;
 use nanopod_typed::exports::ParamKind;
 use nanopod_typed::render::{Rendered, render};
 use nanopod_typed::{ArgValue, ExportFn, TypedArgs, UsageError};
@@ -36,11 +37,16 @@ pub struct Call<'a> {
     pub args: TypedArgs,
     /// `-o FILE` for byte results; stdout when `None`.
     pub output: Option<&'a str>,
+    /// Imports served by exporters on other hosts (a pod's remote links).
+    pub remote: Option<&'a RemoteImports>,
 }
 
 /// Runs `call` under `grants` and returns the process exit code.
 pub async fn call_component(call: Call<'_>, grants: &Grants) -> Result<u8> {
-    let linker = component_linker(call.engine, call.mode)?;
+    let mut linker = component_linker(call.engine, call.mode)?;
+    if let Some(remote) = call.remote {
+        remote.add_to_linker(&mut linker)?;
+    }
     let pre = linker.instantiate_pre(call.component).map_err(|e| {
         UsageError::new(format!(
             "the component needs an import nanopod cannot provide: {}",

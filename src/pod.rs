@@ -1,17 +1,19 @@
 //! Reading a `pod.toml` and composing a component of it with the
 //! components its links reach — shared by `nanopod up` and `nanopod serve`.
 
-use crate::flags::CapabilityFlags;
+use crate::flags::{CapabilityFlags, parse_duration};
 use crate::load::{engine_mode, read_wasm};
 use anyhow::{Context, Result};
 use nanopod_host::{EngineMode, Grants};
 use nanopod_pod::compose::{Member, compose};
-use nanopod_pod::manifest::Manifest;
+use nanopod_pod::manifest::{Link, Manifest};
 use nanopod_pod::plan::{Plan, plan, reachable};
 use nanopod_pod::share::share;
+use nanopod_remote::{Endpoint, RemoteLink};
 use nanopod_typed::UsageError;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 /// A manifest read and checked (names, links, cycles), binaries not yet
 /// read.
@@ -38,6 +40,8 @@ pub struct ComposedPod {
     pub mode: EngineMode,
     /// `(component, import)` pairs wired to a deny adapter.
     pub denied: Vec<(String, String)>,
+    /// Imports served by exporters on other hosts.
+    pub remote: Vec<RemoteLink>,
 }
 
 impl PodFile {
@@ -118,7 +122,7 @@ impl PodFile {
                 .collect(),
             entry: root.to_string(),
         };
-        let links: Vec<_> = self
+        let links: Vec<Link> = self
             .manifest
             .links
             .iter()
@@ -138,6 +142,11 @@ impl PodFile {
         } else {
             EngineMode::Sync
         };
+        let remote = composition
+            .remote
+            .iter()
+            .map(|(import, link)| self.remote_link(import, link, base))
+            .collect::<Result<Vec<_>>>()?;
         let (root_file, root_bytes) = binaries.remove(root).expect("the root is a member");
         let mut pod_grants = shared.grants;
         pod_grants.limits = grants[root].limits;
@@ -148,6 +157,41 @@ impl PodFile {
             root_file,
             grants: pod_grants,
             mode,
+            remote,
+        })
+    }
+
+    /// The remote link `link`, serving `import` (its exact name), with its
+    /// address, timeout and token read.
+    fn remote_link(&self, import: &str, link: &Link, base: &Path) -> Result<RemoteLink> {
+        let url = link.remote.as_deref().expect("a remote link");
+        let timeout = match &link.timeout {
+            None => DEFAULT_REMOTE_TIMEOUT,
+            Some(t) => {
+                parse_duration(t).map_err(|e| self.usage(format!("link {link}: `timeout`: {e}")))?
+            }
+        };
+        let token = match &link.token_file {
+            None => None,
+            Some(file) => {
+                let path = base.join(file);
+                let text = std::fs::read_to_string(&path).map_err(|e| {
+                    self.usage(format!(
+                        "link {link}: cannot read `{}`: {e}",
+                        path.display()
+                    ))
+                })?;
+                Some(text.trim().to_string())
+            }
+        };
+        let endpoint = Endpoint::parse(url, timeout, token)
+            .map_err(|e| self.usage(format!("link {link}: {e}")))?;
+        Ok(RemoteLink {
+            import: import.to_string(),
+            endpoint,
         })
     }
 }
+
+/// How long a remote call may take when its link sets no `timeout`.
+pub const DEFAULT_REMOTE_TIMEOUT: Duration = Duration::from_secs(30);

@@ -2,6 +2,7 @@
 
 mod compile;
 mod embed_docs;
+mod export;
 mod inspect;
 mod run;
 mod serve;
@@ -42,6 +43,8 @@ pub enum Command {
     Up(up::UpCommand),
     /// Serve HTTP with a wasi:http component or a pod of middlewares.
     Serve(serve::ServeCommand),
+    /// Serve a component's functions to remote callers (wRPC over TCP).
+    Export(export::ExportCommand),
 }
 
 impl Command {
@@ -55,6 +58,7 @@ impl Command {
             Command::Snapshot(c) => c.execute(),
             Command::Up(c) => c.execute(),
             Command::Serve(c) => c.execute(),
+            Command::Export(c) => c.execute(),
         }
     }
 }
@@ -70,6 +74,23 @@ fn block_on<T>(fut: impl Future<Output = anyhow::Result<T>>) -> anyhow::Result<T
     let result = runtime.block_on(fut);
     runtime.shutdown_background();
     result
+}
+
+/// Completes on SIGINT (Ctrl-C) or SIGTERM.
+pub(crate) async fn shutdown_signal() {
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        () = term => {}
+    }
+    eprintln!("nanopod: shutting down, finishing work in flight");
 }
 
 #[cfg(test)]

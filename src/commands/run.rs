@@ -7,6 +7,7 @@ use anyhow::Result;
 use clap::Args;
 use nanopod_host::cache::Compiled;
 use nanopod_host::{Engines, Grants};
+use nanopod_remote::RemoteImports;
 use nanopod_typed::raw;
 use nanopod_typed::{Exports, UsageError, help, typed};
 use nanopod_wit_docs::DocIndex;
@@ -107,6 +108,7 @@ impl RunCommand {
                     display: component_path.display().to_string(),
                     argv0: argv0(&component_path),
                     default_invoke: None,
+                    remote: None,
                 };
                 call_target(target, args, &mut grants)?
             }
@@ -134,6 +136,8 @@ pub struct Target<'a> {
     pub argv0: String,
     /// The function to call when `--invoke` is not given.
     pub default_invoke: Option<String>,
+    /// Imports served by exporters on other hosts.
+    pub remote: Option<&'a RemoteImports>,
 }
 
 /// Calls the function that `args` (the words after COMPONENT) pick, with
@@ -181,6 +185,7 @@ pub fn call_target(target: Target<'_>, args: &[String], grants: &mut Grants) -> 
         function,
         args: typed_args,
         output: own.output.as_deref(),
+        remote: target.remote,
     };
     let run = call_component(call, grants);
     super::block_on(with_deadline(run, grants.limits.timeout)).or_else(exit_as_code)

@@ -8,8 +8,10 @@ use anyhow::Result;
 use clap::Args;
 use nanopod_host::cache::Compiled;
 use nanopod_host::engine::EpochTicker;
+use nanopod_host::linker::component_linker;
 use nanopod_host::{EngineMode, Engines, Grants};
 use nanopod_pod::serve::{Handler, serve};
+use nanopod_remote::{RemoteImports, RemoteLink};
 use nanopod_typed::UsageError;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -42,6 +44,7 @@ struct Hop {
     bytes: Vec<u8>,
     grants: Grants,
     mode: EngineMode,
+    remote: Vec<RemoteLink>,
 }
 
 impl ServeCommand {
@@ -65,15 +68,12 @@ impl ServeCommand {
             if hop.grants.limits.timeout.is_some() && !tickers.iter().any(|(m, _)| *m == hop.mode) {
                 tickers.push((hop.mode, EpochTicker::start(&loaded.engine)));
             }
-            let handler = Handler::new(
-                &hop.name,
-                &loaded.engine,
-                hop.mode,
-                component,
-                hop.grants,
-                next.take(),
-            )
-            .map_err(|e| UsageError::new(format!("{e:#}")))?;
+            let mut linker = component_linker(&loaded.engine, hop.mode)?;
+            RemoteImports::bind(&loaded.engine, component, &hop.remote)
+                .map_err(UsageError::new)?
+                .add_to_linker(&mut linker)?;
+            let handler = Handler::new(&hop.name, &linker, component, hop.grants, next.take())
+                .map_err(|e| UsageError::new(format!("{e:#}")))?;
             next = Some(Arc::new(handler));
         }
         let front = next.expect("a chain has at least one handler");
@@ -89,7 +89,7 @@ impl ServeCommand {
                 self.target.display(),
                 listener.local_addr()?
             );
-            serve(listener, front, shutdown_signal()).await
+            serve(listener, front, super::shutdown_signal()).await
         })?;
         drop(tickers);
         eprintln!("nanopod: stopped");
@@ -120,6 +120,7 @@ impl ServeCommand {
                         bytes: composed.bytes,
                         grants: composed.grants,
                         mode: composed.mode,
+                        remote: composed.remote,
                     })
                 })
                 .collect();
@@ -136,23 +137,7 @@ impl ServeCommand {
             mode: engine_mode(&bytes),
             bytes,
             grants: self.caps.grants()?,
+            remote: Vec::new(),
         }])
     }
-}
-
-/// Completes on SIGINT (Ctrl-C) or SIGTERM.
-async fn shutdown_signal() {
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending().await,
-        }
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        () = term => {}
-    }
-    eprintln!("nanopod: shutting down, finishing requests in flight");
 }

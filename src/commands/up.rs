@@ -9,6 +9,8 @@ use anyhow::Result;
 use clap::Args;
 use nanopod_host::cache::Compiled;
 use nanopod_host::{EngineMode, Engines};
+use nanopod_remote::RemoteImports;
+use nanopod_typed::UsageError;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -60,6 +62,11 @@ impl UpCommand {
         let Compiled::Component(component) = &loaded.compiled else {
             unreachable!("a composed pod is a component");
         };
+        let remote = RemoteImports::bind(&loaded.engine, component, &pod.remote)
+            .map_err(|e| UsageError::new(format!("`{}`: {e}", pod_file.display())))?;
+        for (import, url) in remote.describe() {
+            tracing::info!("`{import}` is served remotely by {url}");
+        }
         let docs = self.wit.docs()?;
         let target = Target {
             loaded: &loaded,
@@ -69,6 +76,7 @@ impl UpCommand {
             display: pod_file.display(),
             argv0: argv0(&pod.root_file),
             default_invoke: pod_file.manifest.invoke.clone(),
+            remote: Some(&remote),
         };
         let code = call_target(target, args, &mut pod.grants)?;
         Ok(ExitCode::from(code))

@@ -10,6 +10,7 @@
 //! - `pods`: `nanopod up`: linked components, per-component grants, bad
 //!   manifests.
 //! - `serve`: `nanopod serve` over real loopback HTTP.
+//! - `remote`: `nanopod export` and remote links over real loopback TCP.
 //! - `snapshot`: `nanopod snapshot` pre-initialization.
 //! - `vfs`: `--vfs` in-memory directories against real preopens.
 
@@ -18,6 +19,7 @@ mod golden;
 mod inspect;
 mod pods;
 mod python;
+mod remote;
 mod serve;
 mod snapshot;
 mod support;

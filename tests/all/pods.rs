@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use test_programs_artifacts::{GEO, GEO_APP, KITCHEN};
 
 /// A copy of `examples/geo` with the built binaries next to its manifest.
-fn geo_example() -> tempfile::TempDir {
+pub(crate) fn geo_example() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/geo");
     std::fs::copy(example.join("pod.toml"), dir.path().join("pod.toml")).unwrap();
@@ -20,13 +20,13 @@ fn geo_example() -> tempfile::TempDir {
     dir
 }
 
-fn manifest(dir: &tempfile::TempDir) -> String {
+pub(crate) fn manifest(dir: &tempfile::TempDir) -> String {
     dir.path().join("pod.toml").display().to_string()
 }
 
 /// Writes `text` as `pod.toml` in a new directory; `{geo}`, `{geo-app}` and
 /// `{kitchen}` stand for the built guests.
-fn write_pod(text: &str) -> (tempfile::TempDir, PathBuf) {
+pub(crate) fn write_pod(text: &str) -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let text = text
         .replace("{geo-app}", GEO_APP)
@@ -37,7 +37,7 @@ fn write_pod(text: &str) -> (tempfile::TempDir, PathBuf) {
     (dir, path)
 }
 
-fn up(pod: &Path, args: &[&str]) -> std::process::Output {
+pub(crate) fn up(pod: &Path, args: &[&str]) -> std::process::Output {
     let mut all = vec!["up", pod.to_str().unwrap()];
     all.extend_from_slice(args);
     run(&all)

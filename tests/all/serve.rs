@@ -2,67 +2,26 @@
 //! instances, limits, and graceful shutdown.
 
 use crate::support::*;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
-use std::process::{Child, Stdio};
 use std::time::Duration;
 use test_programs_artifacts::{HTTP_APP, HTTP_AUTH, HTTP_LOG, KITCHEN};
 
 const TOKEN: &str = "Bearer s3cret-token";
 
-/// A running `nanopod serve`, killed when dropped.
-struct Server {
-    child: Child,
-    addr: String,
-    _dir: Option<tempfile::TempDir>,
-}
+/// A running `nanopod serve`.
+type Server = Daemon;
 
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Server {
+impl Daemon {
     /// Starts `nanopod serve ARGS --listen 127.0.0.1:0` and waits for its
     /// address.
-    fn start(args: &[&str], dir: Option<tempfile::TempDir>) -> Server {
-        let mut child = nanopod()
-            .arg("serve")
-            .args(args)
-            .args(["--listen", "127.0.0.1:0"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn nanopod serve");
-        let mut stderr = BufReader::new(child.stderr.take().unwrap());
-        let mut line = String::new();
-        stderr.read_line(&mut line).unwrap();
-        let addr = line
-            .rsplit_once("http://")
-            .map(|(_, a)| a.trim().to_string())
-            .unwrap_or_else(|| panic!("no address in {line:?}"));
-        // Keep draining stderr so the server never blocks on a full pipe.
-        std::thread::spawn(move || std::io::copy(&mut stderr, &mut std::io::sink()));
-        Server {
-            child,
-            addr,
-            _dir: dir,
-        }
+    fn serve(args: &[&str], dir: Option<tempfile::TempDir>) -> Server {
+        Daemon::start("serve", args, "127.0.0.1:0", "http://", dir)
     }
 
     fn get(&self, path: &str, headers: &[(&str, &str)]) -> (u16, String) {
         get(&self.addr, path, headers)
-    }
-
-    fn terminate(&self) {
-        let status = std::process::Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(status.success());
     }
 }
 
@@ -124,7 +83,7 @@ fn http_pod() -> Server {
         std::fs::copy(guest(path), dir.path().join(format!("{name}.wasm"))).unwrap();
     }
     let manifest = dir.path().join("pod.toml").display().to_string();
-    Server::start(&[&manifest], Some(dir))
+    Server::serve(&[&manifest], Some(dir))
 }
 
 #[test]
@@ -174,7 +133,7 @@ fn a_trapping_component_fails_only_its_request() {
 
 #[test]
 fn per_request_limits_end_the_request_not_the_server() {
-    let server = Server::start(
+    let server = Server::serve(
         &[
             "--timeout",
             "300ms",
@@ -194,7 +153,7 @@ fn per_request_limits_end_the_request_not_the_server() {
 
 #[test]
 fn shutdown_finishes_requests_in_flight() {
-    let mut server = Server::start(&[guest(HTTP_APP)], None);
+    let mut server = Server::serve(&[guest(HTTP_APP)], None);
     let addr = server.addr.clone();
     let in_flight = std::thread::spawn(move || get(&addr, "/slow?ms=700", &[]));
     std::thread::sleep(Duration::from_millis(250));
@@ -225,7 +184,7 @@ fn a_component_that_is_not_an_http_handler_is_refused() {
 
 #[test]
 fn a_client_that_never_finishes_its_headers_is_cut_off() {
-    let server = Server::start(&[guest(HTTP_APP)], None);
+    let server = Server::serve(&[guest(HTTP_APP)], None);
     let mut slow = TcpStream::connect(&server.addr).unwrap();
     slow.write_all(b"GET /items HTTP/1.1\r\nHost: x\r\n")
         .unwrap();
@@ -264,7 +223,7 @@ fn serve_refuses_what_it_cannot_honour() {
 
 #[test]
 fn an_address_in_use_is_a_usage_error() {
-    let server = Server::start(&[guest(HTTP_APP)], None);
+    let server = Server::serve(&[guest(HTTP_APP)], None);
     let o = run(&["serve", "--listen", &server.addr, guest(HTTP_APP)]);
     assert_exit(&o, 2);
     assert!(

@@ -1,7 +1,8 @@
 //! Running the binary under test, with a private compile cache.
 
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 
 /// The compile cache shared by this test run (compiling once keeps the
 /// suite fast; `inspect::cache_*` tests use their own).
@@ -69,4 +70,65 @@ pub fn assert_exit(o: &Output, code: i32) {
 pub fn guest(path: &'static str) -> &'static str {
     assert!(Path::new(path).exists(), "guest {path} was not built");
     path
+}
+
+/// A running `nanopod serve` or `nanopod export`, killed when dropped.
+pub struct Daemon {
+    /// The process.
+    pub child: Child,
+    /// `host:port` it listens on.
+    pub addr: String,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Daemon {
+    /// Starts `nanopod SUBCOMMAND ARGS --listen LISTEN` and waits for the
+    /// line that announces its address after `scheme`. Its stderr is kept
+    /// draining so it never blocks on a full pipe.
+    pub fn start(
+        subcommand: &str,
+        args: &[&str],
+        listen: &str,
+        scheme: &str,
+        dir: Option<tempfile::TempDir>,
+    ) -> Daemon {
+        let mut child = nanopod()
+            .arg(subcommand)
+            .args(args)
+            .args(["--listen", listen])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn nanopod");
+        let mut stderr = BufReader::new(child.stderr.take().unwrap());
+        let mut line = String::new();
+        stderr.read_line(&mut line).unwrap();
+        let addr = line
+            .rsplit_once(scheme)
+            .and_then(|(_, a)| a.split_whitespace().next())
+            .map(str::to_string)
+            .unwrap_or_else(|| panic!("no address in {line:?}"));
+        std::thread::spawn(move || std::io::copy(&mut stderr, &mut std::io::sink()));
+        Daemon {
+            child,
+            addr,
+            _dir: dir,
+        }
+    }
+
+    /// Sends SIGTERM.
+    pub fn terminate(&self) {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
 }

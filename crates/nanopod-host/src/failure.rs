@@ -16,13 +16,25 @@ pub enum GuestFailure {
     StackOverflow,
     /// Any other trap, with wasmtime's description.
     Trap(String),
+    /// An import the host serves (a remote link) failed, and the function
+    /// had no way to return the failure.
+    Link(String),
 }
+
+/// The error a host-served import traps with when it cannot answer: the
+/// message names the link and says why.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct LinkFailure(pub String);
 
 impl GuestFailure {
     /// Recognises a guest failure in an error returned by wasmtime.
     pub fn classify(err: &anyhow::Error) -> Option<GuestFailure> {
         if let Some(exit) = err.downcast_ref::<wasmtime_wasi::I32Exit>() {
             return Some(GuestFailure::Exit(exit.0));
+        }
+        if let Some(link) = err.chain().find_map(|c| c.downcast_ref::<LinkFailure>()) {
+            return Some(GuestFailure::Link(link.0.clone()));
         }
         for cause in err.chain() {
             let text = cause.to_string();
@@ -59,6 +71,7 @@ impl fmt::Display for GuestFailure {
             }
             GuestFailure::StackOverflow => write!(f, "the component overflowed its stack"),
             GuestFailure::Trap(what) => write!(f, "the component trapped: {what}"),
+            GuestFailure::Link(why) => write!(f, "{why}"),
         }
     }
 }

@@ -8,6 +8,7 @@
 //! - [`state`]: the per-instance store data and the WASI / `wasi:http` views.
 //! - [`linker`]: links every WASI 0.2 and 0.3 interface wasmtime provides,
 //!   so wide-importing components instantiate; policy is enforced at use.
+//! - [`net`]: the accept loop of nanopod's servers, with graceful shutdown.
 //! - [`cache`]: compiled code cached on disk by content, engine and version.
 //! - [`io`]: host-opened inputs and outputs turned into `stream<u8>`,
 //!   `input-stream` and `output-stream` values without copying through `Val`s.
@@ -23,11 +24,12 @@ pub mod failure;
 pub mod grants;
 pub mod io;
 pub mod linker;
+pub mod net;
 pub mod snapshot;
 pub mod state;
 pub mod vfs;
 
 pub use engine::{EngineMode, Engines};
-pub use failure::GuestFailure;
+pub use failure::{GuestFailure, LinkFailure};
 pub use grants::{Capability, DirGrant, Grants, Limits};
 pub use state::{HostState, NextHop};

@@ -31,6 +31,9 @@ pub struct Composition {
     pub bytes: Vec<u8>,
     /// `(component, import)` pairs wired to a deny adapter.
     pub denied: Vec<(String, String)>,
+    /// Remote links, with the import's exact name in the composition: the
+    /// host serves these imports over the network.
+    pub remote: Vec<(String, Link)>,
 }
 
 /// Why a pod could not be composed. Each names the component and the link.
@@ -48,7 +51,7 @@ pub enum ComposeError {
     #[error("link {link}: `{}` does not import `{}` (it imports: {imports})", link.from, link.import)]
     NoSuchImport {
         /// The link.
-        link: Link,
+        link: Box<Link>,
         /// What the importer does import.
         imports: String,
     },
@@ -56,7 +59,7 @@ pub enum ComposeError {
     #[error("link {link}: `{}` does not export `{}` (it exports: {exports})", link.to, link.import)]
     NoSuchExport {
         /// The link.
-        link: Link,
+        link: Box<Link>,
         /// What the server does export.
         exports: String,
     },
@@ -64,7 +67,7 @@ pub enum ComposeError {
     #[error("link {link}: the types do not match: {detail}")]
     TypeMismatch {
         /// The link.
-        link: Link,
+        link: Box<Link>,
         /// wac's explanation.
         detail: String,
     },
@@ -91,7 +94,8 @@ struct Registered {
     exports: Vec<String>,
 }
 
-/// Composes the pod. `shared` holds the capabilities the pod's single WASI
+/// Composes the pod. Remote links in `links` leave their import an import
+/// of the composition, for the host to serve. `shared` holds the capabilities the pod's single WASI
 /// context will carry; a member importing one of them without the grant is
 /// wired to a deny adapter.
 pub fn compose(
@@ -112,6 +116,7 @@ pub fn compose(
 
     let mut instances: BTreeMap<&str, NodeId> = BTreeMap::new();
     let mut denied = Vec::new();
+    let mut remote = Vec::new();
     for name in &plan.order {
         let member = by_name[name.as_str()];
         let reg = &registered[name.as_str()];
@@ -120,13 +125,18 @@ pub fn compose(
         for link in links.iter().filter(|l| &l.from == name) {
             let import =
                 find(&reg.needs, &link.import).ok_or_else(|| ComposeError::NoSuchImport {
-                    link: link.clone(),
+                    link: Box::new(link.clone()),
                     imports: listing(&reg.needs),
                 })?;
+            if !link.is_local() {
+                linked.insert(import.to_string());
+                remote.push((import.to_string(), link.clone()));
+                continue;
+            }
             let server = &registered[link.to.as_str()];
             let export =
                 find(&server.exports, &link.import).ok_or_else(|| ComposeError::NoSuchExport {
-                    link: link.clone(),
+                    link: Box::new(link.clone()),
                     exports: listing(&server.exports),
                 })?;
             let source = graph
@@ -135,7 +145,7 @@ pub fn compose(
             graph
                 .set_instantiation_argument(instance, import, source)
                 .map_err(|e| ComposeError::TypeMismatch {
-                    link: link.clone(),
+                    link: Box::new(link.clone()),
                     detail: error_chain(&e),
                 })?;
             linked.insert(import.to_string());
@@ -177,6 +187,7 @@ pub fn compose(
         return Ok(Composition {
             bytes: members[0].bytes.to_vec(),
             denied,
+            remote,
         });
     }
     let entry = &registered[plan.entry.as_str()];
@@ -191,7 +202,11 @@ pub fn compose(
     let bytes = graph
         .encode(EncodeOptions::default())
         .map_err(|e| ComposeError::Encode(error_chain(&e)))?;
-    Ok(Composition { bytes, denied })
+    Ok(Composition {
+        bytes,
+        denied,
+        remote,
+    })
 }
 
 fn register(

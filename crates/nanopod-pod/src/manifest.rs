@@ -53,7 +53,8 @@ pub struct ComponentSpec<C> {
 }
 
 /// "Component `from`'s import `import` is served by component `to`'s export
-/// of the same interface."
+/// of the same interface" — or, with `remote`, by an exporter on another
+/// host (`nanopod export`).
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct Link {
@@ -62,13 +63,31 @@ pub struct Link {
     /// The interface, `ns:pkg/iface` (a version is optional and matched
     /// semver-compatibly).
     pub import: String,
-    /// The component exporting that interface.
+    /// The component of this pod exporting that interface (empty for a
+    /// remote link).
+    #[serde(default)]
     pub to: String,
+    /// Instead of `to`: where an exporter serves the interface,
+    /// `tcp://HOST:PORT`.
+    pub remote: Option<String>,
+    /// A remote link's longest call, connecting included (`500ms`, `30s`).
+    /// Default: 30 s.
+    pub timeout: Option<String>,
+    /// A remote link's file holding the exporter's token.
+    pub token_file: Option<PathBuf>,
+}
+
+impl Link {
+    /// A link to a component of this pod, not to a remote exporter.
+    pub fn is_local(&self) -> bool {
+        self.remote.is_none()
+    }
 }
 
 impl std::fmt::Display for Link {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "`{}` → `{}` for `{}`", self.from, self.to, self.import)
+        let to = self.remote.as_deref().unwrap_or(&self.to);
+        write!(f, "`{}` → `{to}` for `{}`", self.from, self.import)
     }
 }
 

@@ -16,15 +16,24 @@ pub enum PlanError {
     #[error("link {link} names unknown component `{name}` (the pod has: {known})")]
     UnknownComponent {
         /// The link.
-        link: Link,
+        link: Box<Link>,
         /// The unknown name.
         name: String,
         /// The components the pod has.
         known: String,
     },
+    /// A link names both a component and a remote exporter, or neither, or
+    /// gives remote settings to a local link.
+    #[error("link {link}: {problem}")]
+    LinkTarget {
+        /// The link.
+        link: Box<Link>,
+        /// What is wrong with it.
+        problem: &'static str,
+    },
     /// A component is linked to itself.
     #[error("link {0} links a component to itself")]
-    SelfLink(Link),
+    SelfLink(Box<Link>),
     /// Two links serve the same import of one component.
     #[error("`{from}`'s import `{import}` is linked twice: to `{first}` and to `{second}`")]
     Duplicate {
@@ -81,25 +90,47 @@ pub fn plan<C>(manifest: &Manifest<C>) -> Result<Plan, PlanError> {
     };
     let mut served: BTreeMap<(&str, &str), &str> = BTreeMap::new();
     for link in &manifest.links {
-        for end in [&link.from, &link.to] {
+        let problem = match (&link.remote, link.to.is_empty()) {
+            (Some(_), false) => Some("give `to` (a component of this pod) or `remote`, not both"),
+            (None, true) => Some(
+                "say which component serves it with `to = \"…\"`, or `remote = \"tcp://HOST:PORT\"`",
+            ),
+            (None, false) if link.timeout.is_some() || link.token_file.is_some() => {
+                Some("`timeout` and `token-file` are for remote links")
+            }
+            _ => None,
+        };
+        if let Some(problem) = problem {
+            return Err(PlanError::LinkTarget {
+                link: Box::new(link.clone()),
+                problem,
+            });
+        }
+        let ends = if link.is_local() {
+            vec![&link.from, &link.to]
+        } else {
+            vec![&link.from]
+        };
+        for end in ends {
             if !names.contains(end.as_str()) {
                 return Err(PlanError::UnknownComponent {
-                    link: link.clone(),
+                    link: Box::new(link.clone()),
                     name: end.clone(),
                     known: known(),
                 });
             }
         }
         if link.from == link.to {
-            return Err(PlanError::SelfLink(link.clone()));
+            return Err(PlanError::SelfLink(Box::new(link.clone())));
         }
+        let server = link.remote.as_deref().unwrap_or(&link.to);
         let key = (link.from.as_str(), unversioned(&link.import));
-        if let Some(first) = served.insert(key, &link.to) {
+        if let Some(first) = served.insert(key, server) {
             return Err(PlanError::Duplicate {
                 from: link.from.clone(),
                 import: link.import.clone(),
                 first: first.to_string(),
-                second: link.to.clone(),
+                second: server.to_string(),
             });
         }
     }
@@ -110,12 +141,18 @@ pub fn plan<C>(manifest: &Manifest<C>) -> Result<Plan, PlanError> {
             known: known(),
         });
     }
-    let order = topological(&names, &manifest.links)?;
+    let local: Vec<Link> = manifest
+        .links
+        .iter()
+        .filter(|l| l.is_local())
+        .cloned()
+        .collect();
+    let order = topological(&names, &local)?;
     let entry = match &manifest.entry {
         Some(e) if names.contains(e.as_str()) => e.clone(),
         Some(e) => return Err(PlanError::UnknownEntry(e.clone())),
         None => {
-            let servers: BTreeSet<&str> = manifest.links.iter().map(|l| l.to.as_str()).collect();
+            let servers: BTreeSet<&str> = local.iter().map(|l| l.to.as_str()).collect();
             let candidates: Vec<&str> = names.difference(&servers).copied().collect();
             match (candidates.as_slice(), chain.last()) {
                 ([one], _) => one.to_string(),
@@ -134,12 +171,13 @@ pub fn plan<C>(manifest: &Manifest<C>) -> Result<Plan, PlanError> {
     Ok(Plan { order, entry })
 }
 
-/// `root` and every component its links reach, directly or through others.
+/// `root` and every component of the pod its links reach, directly or
+/// through others.
 pub fn reachable(links: &[Link], root: &str) -> BTreeSet<String> {
     let mut seen = BTreeSet::from([root.to_string()]);
     let mut todo = vec![root.to_string()];
     while let Some(node) = todo.pop() {
-        for link in links.iter().filter(|l| l.from == node) {
+        for link in links.iter().filter(|l| l.from == node && l.is_local()) {
             if seen.insert(link.to.clone()) {
                 todo.push(link.to.clone());
             }
@@ -281,6 +319,53 @@ mod tests {
         assert!(matches!(plan(&m).unwrap_err(), PlanError::Duplicate { .. }));
         let m = manifest(&["app"], &[("app", "a:b/geo", "app")]);
         assert!(matches!(plan(&m).unwrap_err(), PlanError::SelfLink(_)));
+    }
+
+    #[test]
+    fn remote_links_leave_the_graph_but_not_the_checks() {
+        let parse = |top: &str, links: &str| {
+            let text = format!(
+                "{top}[components.app]\nfile = \"app.wasm\"\n[components.geo]\nfile = \"geo.wasm\"\n{links}"
+            );
+            plan(&Manifest::<()>::parse(&text, "pod.toml").unwrap())
+        };
+        // The remote link does not make `geo` a server: `app` and `geo` both
+        // serve nothing here, so the entry must be named.
+        let remote = "[[link]]\nfrom = \"app\"\nimport = \"a:b/geo\"\nremote = \"tcp://h:1\"\n";
+        assert!(matches!(
+            parse("", remote),
+            Err(PlanError::AmbiguousEntry(_))
+        ));
+        let p = parse("entry = \"app\"\n", remote).unwrap();
+        assert_eq!(p.entry, "app");
+        let both = "[[link]]\nfrom = \"app\"\nimport = \"a:b/geo\"\nto = \"geo\"\nremote = \"tcp://h:1\"\n";
+        assert_eq!(
+            parse("", both).unwrap_err().to_string(),
+            "link `app` → `tcp://h:1` for `a:b/geo`: give `to` (a component of this pod) or `remote`, not both"
+        );
+        let neither = "[[link]]\nfrom = \"app\"\nimport = \"a:b/geo\"\n";
+        assert!(matches!(
+            parse("", neither),
+            Err(PlanError::LinkTarget { .. })
+        ));
+        let timeout =
+            "[[link]]\nfrom = \"app\"\nimport = \"a:b/geo\"\nto = \"geo\"\ntimeout = \"1s\"\n";
+        assert!(matches!(
+            parse("", timeout),
+            Err(PlanError::LinkTarget { .. })
+        ));
+        let twice =
+            format!("{remote}[[link]]\nfrom = \"app\"\nimport = \"a:b/geo\"\nto = \"geo\"\n");
+        assert!(matches!(
+            parse("", &twice),
+            Err(PlanError::Duplicate { .. })
+        ));
+        let m = Manifest::<()>::parse(
+            &format!("[components.app]\nfile = \"a.wasm\"\n{remote}"),
+            "p",
+        )
+        .unwrap();
+        assert_eq!(reachable(&m.links, "app").len(), 1);
     }
 
     #[test]

@@ -14,16 +14,15 @@ use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
-use nanopod_host::engine::{EngineMode, NO_DEADLINE, ticks_for};
-use nanopod_host::linker::component_linker;
+use nanopod_host::engine::{NO_DEADLINE, ticks_for};
+use nanopod_host::net::accept_until;
 use nanopod_host::{Grants, GuestFailure, HostState};
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 use tokio::net::TcpListener;
-use tokio::task::JoinSet;
-use wasmtime::component::Component;
+use wasmtime::component::{Component, Linker};
 use wasmtime::{Engine, Store};
 use wasmtime_wasi_http::WasiBody;
 use wasmtime_wasi_http::WasiHttpView;
@@ -71,17 +70,15 @@ pub enum HandlerFailure {
 }
 
 impl Handler {
-    /// Prepares `component` to handle requests under `grants`, passing its
-    /// outbound requests to `next` when given.
+    /// Prepares `component`, linked by `linker`, to handle requests under
+    /// `grants`, passing its outbound requests to `next` when given.
     pub fn new(
         name: &str,
-        engine: &Engine,
-        mode: EngineMode,
+        linker: &Linker<HostState>,
         component: &Component,
         grants: Grants,
         next: Option<Arc<Handler>>,
     ) -> Result<Self> {
-        let linker = component_linker(engine, mode)?;
         let pre = linker
             .instantiate_pre(component)
             .map_err(anyhow::Error::from)
@@ -93,7 +90,7 @@ impl Handler {
         })?;
         Ok(Handler {
             name: name.to_string(),
-            engine: engine.clone(),
+            engine: component.engine().clone(),
             pre,
             grants,
             next,
@@ -189,28 +186,9 @@ pub async fn serve(
     front: Arc<Handler>,
     shutdown: impl Future<Output = ()>,
 ) -> Result<()> {
-    let (stop, stopped) = tokio::sync::watch::channel(false);
-    let mut connections = JoinSet::new();
-    tokio::pin!(shutdown);
-    loop {
-        let accepted = tokio::select! {
-            accepted = listener.accept() => accepted,
-            () = &mut shutdown => break,
-        };
-        let (stream, peer) = match accepted {
-            Ok(a) => a,
-            Err(e) => {
-                // Out of file descriptors, say: back off instead of spinning.
-                tracing::warn!("accept failed: {e}");
-                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-                continue;
-            }
-        };
-        // Nagle's algorithm holds small responses back by up to 40 ms.
-        let _ = stream.set_nodelay(true);
+    accept_until(listener, shutdown, move |stream, peer, mut stopping| {
         let front = front.clone();
-        let mut stopped = stopped.clone();
-        connections.spawn(async move {
+        async move {
             let service = service_fn(move |req| {
                 let front = front.clone();
                 async move { Ok::<_, Infallible>(respond(front, req, peer).await) }
@@ -224,7 +202,7 @@ pub async fn serve(
             tokio::pin!(conn);
             let result = tokio::select! {
                 r = conn.as_mut() => r,
-                _ = stopped.changed() => {
+                _ = stopping.changed() => {
                     conn.as_mut().graceful_shutdown();
                     conn.await
                 }
@@ -232,13 +210,9 @@ pub async fn serve(
             if let Err(e) = result {
                 tracing::debug!(%peer, "connection ended: {e}");
             }
-        });
-    }
-    drop(listener);
-    let in_flight = connections.len();
-    tracing::info!("shutting down: finishing {in_flight} open connection(s)");
-    let _ = stop.send(true);
-    while connections.join_next().await.is_some() {}
+        }
+    })
+    .await;
     Ok(())
 }
 

@@ -1,0 +1,56 @@
+//! The accept loop shared by nanopod's servers (`serve`, `export`): accept
+//! until told to stop, then let open connections finish.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+
+/// Told to a connection when the server stops accepting: finish what is in
+/// flight, then close.
+pub type Stopping = watch::Receiver<bool>;
+
+/// Accepts connections on `listener` and runs `handle` on each (with
+/// `TCP_NODELAY` set) until `shutdown` completes; then stops accepting,
+/// signals every connection through its [`Stopping`], and waits for them.
+pub async fn accept_until<F, Fut>(
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()>,
+    handle: F,
+) where
+    F: Fn(TcpStream, SocketAddr, Stopping) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let (stop, stopping) = watch::channel(false);
+    let mut connections = JoinSet::new();
+    tokio::pin!(shutdown);
+    loop {
+        let accepted = tokio::select! {
+            accepted = listener.accept() => accepted,
+            () = &mut shutdown => break,
+        };
+        let (stream, peer) = match accepted {
+            Ok(a) => a,
+            Err(e) => {
+                // Out of file descriptors, say: back off instead of spinning.
+                tracing::warn!("accept failed: {e}");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        // Nagle's algorithm holds small answers back by up to 40 ms.
+        let _ = stream.set_nodelay(true);
+        connections.spawn(handle(stream, peer, stopping.clone()));
+        // Reap finished connections so a long-running server does not
+        // accumulate their results.
+        while connections.try_join_next().is_some() {}
+    }
+    drop(listener);
+    tracing::info!(
+        "shutting down: finishing {} open connection(s)",
+        connections.len()
+    );
+    let _ = stop.send(true);
+    while connections.join_next().await.is_some() {}
+}

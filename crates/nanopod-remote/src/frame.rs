@@ -1,0 +1,317 @@
+//! wRPC framing over one byte stream.
+//!
+//! An invocation is the version byte `0x00`, the instance and function
+//! names (length-prefixed UTF-8), then frames: a LEB128 path length, the
+//! path's LEB128 indices, a LEB128 data length and the data. Parameters and
+//! results travel on the root path `[]`, in frames of at most [`CHUNK`]
+//! bytes, so a large payload never needs one huge frame.
+//!
+//! Two nanopod extensions, both ignorable by other wRPC peers:
+//! - [`ERROR_PATH`]: instead of results, the exporter may send one frame on
+//!   this path carrying a one-line UTF-8 reason (the component trapped, the
+//!   function is not exposed), then close the connection.
+//! - [`TOKEN_PREAMBLE`]: a client of an exporter that requires a token
+//!   sends this byte and the token (length-prefixed) once per connection,
+//!   before its first invocation.
+//!
+//! Connections may carry several invocations one after another: a peer
+//! that shuts its write side after one (as the wRPC TCP transport does)
+//! is served and closed as usual.
+
+use crate::codec::{self, CodecError, put_uleb};
+use tokio::io::{AsyncBufRead, AsyncReadExt};
+use wasmtime::component::Val;
+use wasmtime::component::types::Type;
+
+/// The wRPC framing version.
+pub const PROTOCOL: u8 = 0;
+/// The path of an exporter's error frame (nanopod extension).
+pub const ERROR_PATH: u32 = u32::MAX;
+/// The first byte of a token preamble (nanopod extension).
+pub const TOKEN_PREAMBLE: u8 = 0x7f;
+/// Root data is split into frames of at most this many bytes; a frame
+/// shorter than this ends a message (a peer may also end one by closing).
+pub const CHUNK: usize = 256 * 1024;
+/// The longest instance or function name, or token, accepted.
+pub const MAX_NAME: usize = 1024;
+/// The largest message (all parameters, or all results) accepted.
+pub const MAX_MESSAGE: usize = 64 * 1024 * 1024;
+
+/// What went wrong on the wire.
+#[derive(Debug, thiserror::Error)]
+pub enum WireError {
+    /// Reading or writing the socket failed.
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+    /// The peer closed the connection before a whole message arrived.
+    #[error("the peer closed the connection before a whole message arrived")]
+    Closed,
+    /// A message larger than [`MAX_MESSAGE`].
+    #[error("a message larger than {} MiB was refused", MAX_MESSAGE >> 20)]
+    TooLarge,
+    /// The bytes do not decode as the expected values.
+    #[error("malformed message: {0}")]
+    Codec(#[from] CodecError),
+    /// The peer broke the framing rules.
+    #[error("protocol error: {0}")]
+    Protocol(String),
+    /// The exporter answered with an error frame.
+    #[error("{0}")]
+    Remote(String),
+}
+
+/// One frame.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Frame {
+    /// Where in the parameters or results the data belongs.
+    pub path: Vec<u32>,
+    /// The data.
+    pub data: Vec<u8>,
+}
+
+/// Appends the invocation header (version byte and names).
+pub fn put_header(out: &mut Vec<u8>, instance: &str, func: &str) {
+    out.push(PROTOCOL);
+    put_name(out, instance);
+    put_name(out, func);
+}
+
+/// Appends a length-prefixed name.
+pub fn put_name(out: &mut Vec<u8>, name: &str) {
+    put_uleb(out, name.len() as u64);
+    out.extend_from_slice(name.as_bytes());
+}
+
+/// Appends `data` as frames on `path`, at most [`CHUNK`] bytes each, the
+/// last one shorter than [`CHUNK`] (empty if need be).
+pub fn put_frames(out: &mut Vec<u8>, path: &[u32], data: &[u8]) {
+    let mut chunks = data.chunks(CHUNK).peekable();
+    loop {
+        let chunk = chunks.next().unwrap_or(&[]);
+        put_uleb(out, path.len() as u64);
+        for p in path {
+            put_uleb(out, u64::from(*p));
+        }
+        put_uleb(out, chunk.len() as u64);
+        out.extend_from_slice(chunk);
+        if chunk.len() < CHUNK {
+            return;
+        }
+    }
+}
+
+/// Appends values as a root message: encoded, then framed.
+pub fn put_message(out: &mut Vec<u8>, vals: &[Val], types: &[Type]) -> Result<(), CodecError> {
+    let mut payload = Vec::new();
+    codec::encode_all(vals, types, &mut payload)?;
+    put_frames(out, &[], &payload);
+    Ok(())
+}
+
+/// Appends an error frame with `reason`.
+pub fn put_error(out: &mut Vec<u8>, reason: &str) {
+    put_frames(out, &[ERROR_PATH], reason.as_bytes());
+}
+
+/// Reads one length-prefixed name of at most [`MAX_NAME`] bytes.
+pub async fn read_name(r: &mut (impl AsyncBufRead + Unpin)) -> Result<String, WireError> {
+    let n = read_uleb(r, 32).await?;
+    if n > MAX_NAME as u64 {
+        return Err(WireError::Protocol(format!("a name of {n} bytes")));
+    }
+    let mut buf = vec![0; n as usize];
+    r.read_exact(&mut buf).await.map_err(eof_is_closed)?;
+    String::from_utf8(buf).map_err(|_| WireError::Protocol("a name that is not UTF-8".into()))
+}
+
+/// Reads the next frame; `None` when the peer closed cleanly between
+/// frames.
+pub async fn read_frame(r: &mut (impl AsyncBufRead + Unpin)) -> Result<Option<Frame>, WireError> {
+    let depth = match read_first_uleb(r).await? {
+        None => return Ok(None),
+        Some(d) => d,
+    };
+    if depth > 32 {
+        return Err(WireError::Protocol(format!("a frame path {depth} deep")));
+    }
+    let mut path = Vec::with_capacity(depth as usize);
+    for _ in 0..depth {
+        path.push(read_uleb(r, 32).await? as u32);
+    }
+    let len = read_uleb(r, 64).await?;
+    if len > MAX_MESSAGE as u64 {
+        return Err(WireError::TooLarge);
+    }
+    let mut data = vec![0; len as usize];
+    r.read_exact(&mut data).await.map_err(eof_is_closed)?;
+    Ok(Some(Frame { path, data }))
+}
+
+/// Reads root frames until they hold a whole message of `types`, and
+/// decodes it. An error frame becomes [`WireError::Remote`].
+pub async fn read_message(
+    r: &mut (impl AsyncBufRead + Unpin),
+    types: &[Type],
+) -> Result<Vec<Val>, WireError> {
+    let mut payload = Vec::new();
+    loop {
+        let Some(frame) = read_frame(r).await? else {
+            // A peer may end its message by closing its side.
+            return match codec::decode_all(&payload, types) {
+                Ok(vals) if !payload.is_empty() || types.is_empty() => Ok(vals),
+                _ => Err(WireError::Closed),
+            };
+        };
+        match frame.path.as_slice() {
+            [] => {}
+            [ERROR_PATH] => {
+                return Err(WireError::Remote(
+                    String::from_utf8_lossy(&frame.data).into_owned(),
+                ));
+            }
+            path => {
+                return Err(WireError::Protocol(format!(
+                    "a frame on path {path:?}: nanopod sends and accepts whole values only"
+                )));
+            }
+        }
+        if payload.len() + frame.data.len() > MAX_MESSAGE {
+            return Err(WireError::TooLarge);
+        }
+        let last = frame.data.len() < CHUNK;
+        payload.extend_from_slice(&frame.data);
+        if last {
+            match codec::decode_all(&payload, types) {
+                Ok(vals) => return Ok(vals),
+                Err(CodecError::Truncated) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+}
+
+/// Reads a LEB128 number, or `None` at a clean end of stream.
+async fn read_first_uleb(r: &mut (impl AsyncBufRead + Unpin)) -> Result<Option<u64>, WireError> {
+    let mut first = [0u8];
+    if r.read(&mut first).await? == 0 {
+        return Ok(None);
+    }
+    if first[0] & 0x80 == 0 {
+        return Ok(Some(u64::from(first[0])));
+    }
+    let rest = read_uleb(r, 57).await?;
+    Ok(Some(u64::from(first[0] & 0x7f) | (rest << 7)))
+}
+
+/// Reads an unsigned LEB128 number of at most `bits` bits.
+pub async fn read_uleb(r: &mut (impl AsyncBufRead + Unpin), bits: u32) -> Result<u64, WireError> {
+    let mut bytes = Vec::with_capacity(10);
+    loop {
+        let b = r.read_u8().await.map_err(eof_is_closed)?;
+        bytes.push(b);
+        if b & 0x80 == 0 {
+            break;
+        }
+        if bytes.len() >= 10 {
+            return Err(WireError::Protocol("an over-long integer".into()));
+        }
+    }
+    Ok(codec::take_uleb(&mut &bytes[..], bits)?)
+}
+
+fn eof_is_closed(e: std::io::Error) -> WireError {
+    if e.kind() == std::io::ErrorKind::UnexpectedEof {
+        WireError::Closed
+    } else {
+        WireError::Io(e)
+    }
+}
+
+/// Appends a token preamble.
+pub fn put_token(out: &mut Vec<u8>, token: &str) {
+    out.push(TOKEN_PREAMBLE);
+    put_name(out, token);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_invocation_is_laid_out_as_wrpc_does() {
+        let mut out = Vec::new();
+        put_header(&mut out, "foo", "bar");
+        put_frames(&mut out, &[], &[1, 2]);
+        // wrpc-transport's encode_invocation("foo", "bar", [1, 2]).
+        assert_eq!(
+            out,
+            [0, 3, b'f', b'o', b'o', 3, b'b', b'a', b'r', 0, 2, 1, 2]
+        );
+    }
+
+    #[tokio::test]
+    async fn big_payloads_are_chunked_and_reassembled() {
+        let data = vec![7u8; CHUNK * 2 + 5];
+        let mut wire = Vec::new();
+        put_frames(&mut wire, &[], &data);
+        let mut r = &wire[..];
+        let mut sizes = Vec::new();
+        let mut joined = Vec::new();
+        while let Some(f) = read_frame(&mut r).await.unwrap() {
+            sizes.push(f.data.len());
+            joined.extend(f.data);
+        }
+        assert_eq!(sizes, [CHUNK, CHUNK, 5]);
+        assert_eq!(joined, data);
+
+        // An exact multiple ends with an empty frame.
+        wire.clear();
+        put_frames(&mut wire, &[], &vec![0; CHUNK]);
+        let mut r = &wire[..];
+        assert_eq!(read_frame(&mut r).await.unwrap().unwrap().data.len(), CHUNK);
+        assert_eq!(read_frame(&mut r).await.unwrap().unwrap().data.len(), 0);
+    }
+
+    #[tokio::test]
+    async fn hostile_frames_are_refused() {
+        // A frame claiming 2^40 bytes.
+        let mut wire = vec![0];
+        put_uleb(&mut wire, 1 << 40);
+        assert!(matches!(
+            read_frame(&mut &wire[..]).await,
+            Err(WireError::TooLarge)
+        ));
+        // A path 1000 deep.
+        let mut wire = Vec::new();
+        put_uleb(&mut wire, 1000);
+        assert!(matches!(
+            read_frame(&mut &wire[..]).await,
+            Err(WireError::Protocol(_))
+        ));
+        // A frame cut short.
+        let wire = [0, 5, 1, 2];
+        assert!(matches!(
+            read_frame(&mut &wire[..]).await,
+            Err(WireError::Closed)
+        ));
+        // A message that ends inside a value.
+        let wire = [0, 1, 0xac];
+        assert!(matches!(
+            read_message(&mut &wire[..], &[Type::U32]).await,
+            Err(WireError::Closed)
+        ));
+        // Too many bytes for the types.
+        let wire = [0, 2, 1, 1];
+        assert!(matches!(
+            read_message(&mut &wire[..], &[Type::U8]).await,
+            Err(WireError::Codec(CodecError::Trailing(1)))
+        ));
+        // An error frame.
+        let mut wire = Vec::new();
+        put_error(&mut wire, "it trapped");
+        assert!(matches!(
+            read_message(&mut &wire[..], &[Type::U8]).await,
+            Err(WireError::Remote(m)) if m == "it trapped"
+        ));
+    }
+}

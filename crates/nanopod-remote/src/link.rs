@@ -1,0 +1,202 @@
+//! Remote imports: an imported interface whose functions the host serves by
+//! calling an exporter over the network.
+//!
+//! How a transport failure reaches the caller depends on what the imported
+//! function can say. When it returns `result<_, E>` and `E` is
+//! - `string`: the failure is `err("remote link …: …")`;
+//! - a `variant` with a case named `transport` (no payload, or a `string`
+//!   payload carrying the message): that case;
+//! - an `enum` with a case named `transport`: that case;
+//!
+//! otherwise the call traps with a message naming the link, so the
+//! failure is never mistaken for an answer.
+
+use crate::client::{Client, Endpoint};
+use crate::codec::first_unsupported;
+use anyhow::Result;
+use nanopod_host::LinkFailure;
+use std::sync::Arc;
+use wasmtime::Engine;
+use wasmtime::component::types::{ComponentFunc, ComponentItem, Type};
+use wasmtime::component::{Component, Linker, Val};
+
+/// The case of an error variant or enum that carries transport failures.
+pub const TRANSPORT_CASE: &str = "transport";
+
+/// One import to serve remotely.
+#[derive(Debug, Clone)]
+pub struct RemoteLink {
+    /// The interface, `ns:pkg/iface` (a version is optional).
+    pub import: String,
+    /// Where its exporter listens.
+    pub endpoint: Endpoint,
+}
+
+/// A remote link checked against the component that imports it.
+struct Bound {
+    /// The import's exact name in the component (and the wRPC instance).
+    import: String,
+    functions: Vec<String>,
+    client: Arc<Client>,
+}
+
+/// The remote imports of one component, ready to go into its linker.
+pub struct RemoteImports {
+    bound: Vec<Bound>,
+}
+
+impl RemoteImports {
+    /// Checks each link against `component`'s imports: the interface must
+    /// be imported, and every value its functions take and return must be
+    /// able to cross hosts (no resources, streams or futures). Errors name
+    /// the link and say what cannot cross.
+    pub fn bind(
+        engine: &Engine,
+        component: &Component,
+        links: &[RemoteLink],
+    ) -> Result<Self, String> {
+        let ty = component.component_type();
+        let mut bound = Vec::new();
+        for link in links {
+            let url = link.endpoint.url();
+            let (name, item) = ty
+                .imports(engine)
+                .find(|(name, _)| same_interface(name, &link.import))
+                .ok_or_else(|| {
+                    format!("remote link `{}` → {url}: nothing imports it", link.import)
+                })?;
+            let ComponentItem::ComponentInstance(instance) = item.ty else {
+                return Err(format!(
+                    "remote link `{}` → {url}: it is not an interface",
+                    link.import
+                ));
+            };
+            let mut functions = Vec::new();
+            for (fname, item) in instance.exports(engine) {
+                match item.ty {
+                    ComponentItem::ComponentFunc(f) => {
+                        if let Some(what) = func_types(&f).find_map(|t| first_unsupported(&t)) {
+                            return Err(format!(
+                                "remote link `{}` → {url}: `{fname}` takes or returns a {what}, and {what} values cannot cross hosts; serve this interface from a component in the pod",
+                                link.import
+                            ));
+                        }
+                        functions.push(fname.to_string());
+                    }
+                    ComponentItem::Resource(_) => {
+                        return Err(format!(
+                            "remote link `{}` → {url}: it defines the resource `{fname}`, and resource handles cannot cross hosts; serve this interface from a component in the pod",
+                            link.import
+                        ));
+                    }
+                    _ => {}
+                }
+            }
+            bound.push(Bound {
+                import: name.to_string(),
+                functions,
+                client: Arc::new(Client::new(link.endpoint.clone())),
+            });
+        }
+        Ok(RemoteImports { bound })
+    }
+
+    /// Defines every function of every remote import in `linker`.
+    pub fn add_to_linker<T: Send + 'static>(&self, linker: &mut Linker<T>) -> Result<()> {
+        for b in &self.bound {
+            let mut instance = linker.instance(&b.import)?;
+            for func in &b.functions {
+                let client = b.client.clone();
+                let import = b.import.clone();
+                let func_name = func.clone();
+                instance.func_new_async(func, move |_store, ty, params, results| {
+                    let client = client.clone();
+                    let import = import.clone();
+                    let func_name = func_name.clone();
+                    Box::new(async move {
+                        forward(&client, &import, &func_name, &ty, params, results).await
+                    })
+                })?;
+            }
+        }
+        Ok(())
+    }
+
+    /// `(import, url)` of each remote link, for logs and `inspect`.
+    pub fn describe(&self) -> Vec<(String, String)> {
+        self.bound
+            .iter()
+            .map(|b| (b.import.clone(), b.client.endpoint().url()))
+            .collect()
+    }
+}
+
+async fn forward(
+    client: &Client,
+    import: &str,
+    func: &str,
+    ty: &ComponentFunc,
+    params: &[Val],
+    results: &mut [Val],
+) -> wasmtime::Result<()> {
+    let param_types: Vec<Type> = ty.params().map(|(_, t)| t).collect();
+    let result_types: Vec<Type> = ty.results().collect();
+    match client
+        .call(import, func, (params, &param_types), &result_types)
+        .await
+    {
+        Ok(vals) => {
+            for (slot, val) in results.iter_mut().zip(vals) {
+                *slot = val;
+            }
+            Ok(())
+        }
+        Err(e) => {
+            let message = format!("remote link `{import}` → {}: {e}", client.endpoint().url());
+            tracing::debug!("`{func}`: {message}");
+            match (result_types.as_slice(), results) {
+                ([ty], [slot]) => match transport_error(ty, &message) {
+                    Some(err) => {
+                        *slot = err;
+                        Ok(())
+                    }
+                    None => Err(wasmtime::Error::new(LinkFailure(message))),
+                },
+                _ => Err(wasmtime::Error::new(LinkFailure(message))),
+            }
+        }
+    }
+}
+
+/// The value of type `ty` that reports a transport failure, if `ty` can.
+pub fn transport_error(ty: &Type, message: &str) -> Option<Val> {
+    let Type::Result(r) = ty else { return None };
+    let payload = match r.err()? {
+        Type::String => Val::String(message.to_string()),
+        Type::Variant(v) => {
+            let case = v.cases().find(|c| c.name == TRANSPORT_CASE)?;
+            let payload = match case.ty {
+                None => None,
+                Some(Type::String) => Some(Box::new(Val::String(message.to_string()))),
+                Some(_) => return None,
+            };
+            Val::Variant(TRANSPORT_CASE.to_string(), payload)
+        }
+        Type::Enum(e) => {
+            e.names().find(|n| *n == TRANSPORT_CASE)?;
+            Val::Enum(TRANSPORT_CASE.to_string())
+        }
+        _ => return None,
+    };
+    Some(Val::Result(Err(Some(Box::new(payload)))))
+}
+
+fn func_types(f: &ComponentFunc) -> impl Iterator<Item = Type> + '_ {
+    f.params().map(|(_, t)| t).chain(f.results())
+}
+
+/// `ns:pkg/iface@1.2.3` and `ns:pkg/iface` name the same interface.
+pub fn same_interface(a: &str, b: &str) -> bool {
+    let base = |s: &str| s.split('@').next().unwrap_or(s).to_string();
+    a == b || base(a) == base(b)
+}

@@ -1,0 +1,121 @@
+//! `nanopod export`: serve a component's exported functions to remote
+//! callers, the other end of a pod's `remote = "tcp://…"` link.
+
+use crate::flags::CapabilityFlags;
+use crate::load::{engine_mode, load_bytes, read_wasm};
+use anyhow::Result;
+use clap::Args;
+use nanopod_host::Engines;
+use nanopod_host::cache::Compiled;
+use nanopod_host::engine::EpochTicker;
+use nanopod_host::linker::component_linker;
+use nanopod_remote::Exporter;
+use nanopod_remote::export::listen_addr;
+use nanopod_typed::UsageError;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+/// Serve COMPONENT's exported functions over the network (the wRPC
+/// protocol over TCP), so a pod elsewhere can link an import to it with
+/// `remote = "tcp://HOST:PORT"`. Every call gets a fresh instance under the
+/// grants and limits given here (`--timeout`, `--max-memory` per call).
+/// SIGINT or SIGTERM stops accepting and lets calls in flight finish.
+#[derive(Args, Debug)]
+pub struct ExportCommand {
+    /// Capabilities and limits of the component; limits apply per call.
+    #[command(flatten)]
+    pub caps: CapabilityFlags,
+
+    /// Where to listen (port 0 picks a free port).
+    #[arg(
+        long,
+        value_name = "tcp://IP:PORT",
+        default_value = "tcp://127.0.0.1:7000"
+    )]
+    pub listen: String,
+
+    /// Serve only this exported interface (`ns:pkg/iface`) or function;
+    /// repeat for more. Default: every export.
+    #[arg(long, value_name = "NAME")]
+    pub expose: Vec<String>,
+
+    /// Refuse callers that do not present the token in FILE (the pod's
+    /// link names the same file with `token-file`).
+    #[arg(long, value_name = "FILE")]
+    pub token_file: Option<PathBuf>,
+
+    /// The component (.wasm) to serve.
+    #[arg(value_name = "COMPONENT")]
+    pub component: PathBuf,
+}
+
+impl ExportCommand {
+    /// Runs the command.
+    pub fn execute(self) -> Result<ExitCode> {
+        if self.caps.vfs.is_some() {
+            return Err(UsageError::new(
+                "`--vfs` gives one run a private copy; `export` runs many, so grant a directory with `--ro-dir` or `--dir`",
+            )
+            .into());
+        }
+        let addr = listen_addr(&self.listen).map_err(UsageError::new)?;
+        let token = match &self.token_file {
+            None => None,
+            Some(file) => {
+                let text = std::fs::read_to_string(file).map_err(|e| {
+                    UsageError::new(format!("cannot read `{}`: {e}", file.display()))
+                })?;
+                let token = text.trim().to_string();
+                if token.is_empty() {
+                    return Err(UsageError::new(format!("`{}` is empty", file.display())).into());
+                }
+                Some(token)
+            }
+        };
+        let grants = self.caps.grants()?;
+        let bytes = read_wasm(&self.component)?;
+        let mode = engine_mode(&bytes);
+        let engines = Engines::pooled();
+        let name = self.component.display().to_string();
+        let loaded = load_bytes(&engines, bytes, mode, &name)?;
+        let Compiled::Component(component) = &loaded.compiled else {
+            return Err(UsageError::new(format!(
+                "`{name}` is a core module; export needs a component"
+            ))
+            .into());
+        };
+        let pre = component_linker(&loaded.engine, mode)?
+            .instantiate_pre(component)
+            .map_err(|e| {
+                UsageError::new(format!(
+                    "the component needs an import nanopod cannot provide: {}",
+                    anyhow::Error::from(e)
+                ))
+            })?;
+        let _ticker = grants
+            .limits
+            .timeout
+            .map(|_| EpochTicker::start(&loaded.engine));
+        let exporter = Exporter::new(&name, component, pre, grants, &self.expose, token)
+            .map_err(|e| UsageError::new(format!("{e:#}")))?;
+        let exporter = Arc::new(exporter);
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()?;
+        runtime.block_on(async {
+            let listener = tokio::net::TcpListener::bind(addr)
+                .await
+                .map_err(|e| UsageError::new(format!("cannot listen on `{}`: {e}", self.listen)))?;
+            eprintln!(
+                "nanopod: exporting `{name}` on tcp://{} ({})",
+                listener.local_addr()?,
+                exporter.describe().join(", ")
+            );
+            exporter.serve(listener, super::shutdown_signal()).await;
+            Ok::<_, anyhow::Error>(())
+        })?;
+        eprintln!("nanopod: stopped");
+        Ok(ExitCode::SUCCESS)
+    }
+}

@@ -1,0 +1,314 @@
+//! Remote links over real loopback TCP: `nanopod export` on one side, a
+//! pod whose link says `remote = "tcp://…"` on the other.
+
+use crate::pods::{geo_example, manifest, up, write_pod};
+use crate::support::*;
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::Path;
+use std::time::Duration;
+use test_programs_artifacts::{CALC, CALC_DRIVER, GEO, KITCHEN};
+
+/// `nanopod export ARGS` on a free loopback port.
+fn export(args: &[&str]) -> Daemon {
+    export_on("tcp://127.0.0.1:0", args)
+}
+
+fn export_on(listen: &str, args: &[&str]) -> Daemon {
+    Daemon::start("export", args, listen, "tcp://", None)
+}
+
+/// The geo exporter: the sidecar of `examples/geo`, with its table.
+fn geo_exporter(listen: &str, extra: &[&str]) -> Daemon {
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/geo/data");
+    let grant = format!("{}::/data", data.display());
+    let mut args = vec!["--ro-dir", &grant];
+    args.extend_from_slice(extra);
+    args.push(guest(GEO));
+    export_on(listen, &args)
+}
+
+/// The geo example's pod with its link pointed at `addr`.
+fn remote_geo_pod(addr: &str, link_extra: &str) -> (tempfile::TempDir, std::path::PathBuf) {
+    write_pod(&format!(
+        "entry = \"app\"\ninvoke = \"distance\"\n[components.app]\nfile = \"{{geo-app}}\"\n\
+         [[link]]\nfrom = \"app\"\nimport = \"example:geo/lookup\"\nremote = \"tcp://{addr}\"\n{link_extra}"
+    ))
+}
+
+/// An address nothing listens on.
+fn dead_addr() -> String {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    l.local_addr().unwrap().to_string()
+}
+
+#[test]
+fn the_same_pod_gives_the_same_output_with_the_link_local_or_remote() {
+    let local = geo_example();
+    let exporter = geo_exporter("tcp://127.0.0.1:0", &[]);
+    let (_dir, remote) = remote_geo_pod(&exporter.addr, "");
+    for args in [
+        &["Paris", "Berlin"][..],
+        &["--from", "london", "--to", "New York"],
+        &["Paris", "Atlantis"],
+    ] {
+        let a = up(Path::new(&manifest(&local)), args);
+        let b = up(&remote, args);
+        assert_eq!(a.status.code(), b.status.code(), "{}", stderr(&b));
+        assert_eq!(a.stdout, b.stdout);
+        assert_eq!(stderr(&a), stderr(&b));
+    }
+    assert_eq!(stdout(&up(&remote, &["Paris", "Berlin"])), "877.5\n");
+}
+
+#[test]
+fn a_transport_failure_is_an_err_when_the_signature_allows_it_and_a_trap_otherwise() {
+    // `find` returns `result<location, string>`: the failure is its `err`.
+    let dead = dead_addr();
+    let (_dir, pod) = remote_geo_pod(&dead, "");
+    let o = up(&pod, &["Paris", "Berlin"]);
+    assert_exit(&o, 1);
+    assert!(
+        stderr(&o).starts_with(&format!(
+            "error: remote link `example:geo/lookup@0.1.0` → tcp://{dead}: cannot connect: "
+        )),
+        "{}",
+        stderr(&o)
+    );
+    // `add` returns a bare `u32`: nothing it returns could say so; it traps.
+    let (_dir, pod) = write_pod(&format!(
+        "[components.driver]\nfile = \"{CALC_DRIVER}\"\n\
+         [[link]]\nfrom = \"driver\"\nimport = \"example:calc/ops\"\nremote = \"tcp://{dead}\"\n"
+    ));
+    let o = up(&pod, &["--invoke", "call-add", "3"]);
+    assert_exit(&o, 3);
+    assert!(
+        stderr(&o).contains(&format!(
+            "remote link `example:calc/ops@0.1.0` → tcp://{dead}: cannot connect"
+        )),
+        "{}",
+        stderr(&o)
+    );
+    // The same pod with an exporter behind the link works.
+    let calc = export(&[guest(CALC)]);
+    let (_dir, pod) = write_pod(&format!(
+        "[components.driver]\nfile = \"{CALC_DRIVER}\"\n\
+         [[link]]\nfrom = \"driver\"\nimport = \"example:calc/ops\"\nremote = \"tcp://{}\"\n",
+        calc.addr
+    ));
+    let o = up(&pod, &["--invoke", "call-bytes", "3", "100000"]);
+    assert_exit(&o, 0);
+    assert_eq!(stdout(&o), "300000\n");
+}
+
+/// A stand-in for the geo sidecar whose `find` never returns.
+fn spinning_geo() -> tempfile::TempDir {
+    let wasm = wat::parse_str(
+        r#"(component
+            (core module $m
+              (memory (export "mem") 1)
+              (func (export "realloc") (param i32 i32 i32 i32) (result i32) i32.const 1024)
+              (func (export "find") (param i32 i32) (result i32) (loop $l (br $l)) unreachable))
+            (core instance $i (instantiate $m))
+            (func $find (param "city" string) (result u32)
+              (canon lift (core func $i "find") (memory (core memory $i "mem")) (realloc (core func $i "realloc"))))
+            (instance $lookup (export "find" (func $find)))
+            (export "example:geo/lookup@0.1.0" (instance $lookup)))"#,
+    )
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("spin.wasm"), wasm).unwrap();
+    dir
+}
+
+#[test]
+fn a_slow_exporter_times_out_a_killed_one_fails_fast_and_the_next_call_reconnects() {
+    let spin = spinning_geo();
+    let spin_wasm = spin.path().join("spin.wasm").display().to_string();
+    let mut slow = export(&[&spin_wasm]);
+    let addr = slow.addr.clone();
+
+    // The link's timeout ends the call.
+    let (_dir, pod) = remote_geo_pod(&addr, "timeout = \"300ms\"\n");
+    let o = up(&pod, &["Paris", "Berlin"]);
+    assert_exit(&o, 1);
+    assert!(
+        stderr(&o).contains("no answer within 300ms"),
+        "{}",
+        stderr(&o)
+    );
+
+    // The exporter dies mid-call: the caller hears it at once, well before
+    // its one-minute timeout.
+    let (_dir, pod) = remote_geo_pod(&addr, "timeout = \"60s\"\n");
+    let caller = nanopod()
+        .args(["up", pod.to_str().unwrap(), "Paris", "Berlin"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    slow.child.kill().unwrap();
+    slow.child.wait().unwrap();
+    let o = caller.wait_with_output().unwrap();
+    assert_exit(&o, 1);
+    assert!(
+        stderr(&o).contains(&format!(
+            "remote link `example:geo/lookup@0.1.0` → tcp://{addr}:"
+        )),
+        "{}",
+        stderr(&o)
+    );
+
+    // A new exporter on the same port: the next call connects again.
+    let _geo = geo_exporter(&format!("tcp://{addr}"), &[]);
+    let o = up(&pod, &["Paris", "Berlin"]);
+    assert_exit(&o, 0);
+    assert_eq!(stdout(&o), "877.5\n");
+}
+
+#[test]
+fn an_exporter_with_a_token_refuses_callers_without_it() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("token"), "right-token\n").unwrap();
+    std::fs::write(dir.path().join("wrong"), "wrong-token\n").unwrap();
+    let token = dir.path().join("token").display().to_string();
+    let exporter = geo_exporter("tcp://127.0.0.1:0", &["--token-file", &token]);
+    for (extra, expect) in [
+        ("", Err("this exporter requires a token")),
+        ("token-file = \"WRONG\"\n", Err("invalid token")),
+        ("token-file = \"TOKEN\"\n", Ok("877.5\n")),
+    ] {
+        let extra = extra
+            .replace("WRONG", &dir.path().join("wrong").display().to_string())
+            .replace("TOKEN", &token);
+        let (_d, pod) = remote_geo_pod(&exporter.addr, &extra);
+        let o = up(&pod, &["Paris", "Berlin"]);
+        match expect {
+            Ok(out) => {
+                assert_exit(&o, 0);
+                assert_eq!(stdout(&o), out);
+            }
+            Err(msg) => {
+                assert_exit(&o, 1);
+                assert!(stderr(&o).contains(msg), "{}", stderr(&o));
+            }
+        }
+    }
+}
+
+/// Sends raw bytes to `addr`; returns what came back before it closed.
+fn raw_exchange(addr: &str, bytes: &[u8]) -> Vec<u8> {
+    let mut conn = TcpStream::connect(addr).unwrap();
+    conn.set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    conn.write_all(bytes).unwrap();
+    let _ = conn.shutdown(std::net::Shutdown::Write);
+    let mut back = Vec::new();
+    let _ = conn.read_to_end(&mut back);
+    back
+}
+
+fn header(instance: &str, func: &str) -> Vec<u8> {
+    let mut out = vec![0, instance.len() as u8];
+    out.extend_from_slice(instance.as_bytes());
+    out.push(func.len() as u8);
+    out.extend_from_slice(func.as_bytes());
+    out
+}
+
+#[test]
+fn hostile_frames_are_refused_and_the_exporter_keeps_serving() {
+    let exporter = geo_exporter("tcp://127.0.0.1:0", &[]);
+    let find = header("example:geo/lookup@0.1.0", "find");
+    let mut huge = find.clone();
+    // A root frame claiming 1 TiB.
+    huge.extend_from_slice(&[0, 0x80, 0x80, 0x80, 0x80, 0x80, 0x20]);
+    let mut truncated = find.clone();
+    // A 10-byte frame with 3 bytes, then the write side closes.
+    truncated.extend_from_slice(&[0, 10, 1, 2, 3]);
+    let mut wrong_type = find.clone();
+    // A string of invalid UTF-8.
+    wrong_type.extend_from_slice(&[0, 3, 2, 0xff, 0xfe]);
+    for bytes in [
+        &huge[..],
+        &truncated,
+        &wrong_type,
+        &[9, 9, 9],
+        &header("nope:x/y", "find"),
+    ] {
+        let _ = raw_exchange(&exporter.addr, bytes);
+    }
+    let back = raw_exchange(&exporter.addr, &header("nope:x/y", "find"));
+    assert!(
+        String::from_utf8_lossy(&back).contains("`nope:x/y#find` is not served here"),
+        "{back:?}"
+    );
+    // A well-formed call from a plain wRPC client (one call, then EOF).
+    let mut call = find.clone();
+    call.extend_from_slice(&[0, 6, 5, b'P', b'a', b'r', b'i', b's']);
+    let back = raw_exchange(&exporter.addr, &call);
+    assert_eq!(back[0], 0, "a root frame: {back:?}");
+    assert_eq!(back[2], 0, "`ok` with the location: {back:?}");
+    // And it still serves pods.
+    let (_dir, pod) = remote_geo_pod(&exporter.addr, "");
+    assert_eq!(stdout(&up(&pod, &["Paris", "Berlin"])), "877.5\n");
+}
+
+#[test]
+fn export_serves_only_what_it_is_told_to_expose() {
+    let kitchen = export(&["--expose", "add", guest(KITCHEN)]);
+    let back = raw_exchange(&kitchen.addr, &header("", "greet"));
+    assert!(
+        String::from_utf8_lossy(&back).contains("`#greet` is not served here"),
+        "{back:?}"
+    );
+    let mut add = header("", "add");
+    add.extend_from_slice(&[0, 2, 40, 2]);
+    assert_eq!(raw_exchange(&kitchen.addr, &add), [0, 1, 42]);
+    let o = run(&[
+        "export",
+        "--expose",
+        "nope",
+        "--listen",
+        "tcp://127.0.0.1:0",
+        guest(KITCHEN),
+    ]);
+    assert_exit(&o, 2);
+    assert!(
+        stderr(&o).contains("does not export `nope`"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn links_that_cannot_cross_hosts_are_refused_before_anything_runs() {
+    let (_dir, pod) = write_pod(
+        "[components.k]\nfile = \"{kitchen}\"\n\
+         [[link]]\nfrom = \"k\"\nimport = \"wasi:io/streams\"\nremote = \"tcp://127.0.0.1:1\"\n",
+    );
+    let o = up(&pod, &["--invoke", "add", "1", "2"]);
+    assert_exit(&o, 2);
+    assert!(
+        stderr(&o).contains("resource handles cannot cross hosts"),
+        "{}",
+        stderr(&o)
+    );
+    let (_dir, pod) = remote_geo_pod("127.0.0.1", "");
+    let o = up(&pod, &["Paris", "Berlin"]);
+    assert_exit(&o, 2);
+    assert!(stderr(&o).contains("has no port"), "{}", stderr(&o));
+}
+
+#[test]
+fn export_stops_on_sigterm() {
+    let mut calc = export(&[guest(CALC)]);
+    calc.terminate();
+    let status = calc.child.wait().unwrap();
+    assert!(status.success(), "{status:?}");
+    assert!(
+        TcpStream::connect(&calc.addr).is_err(),
+        "the port is closed"
+    );
+}
