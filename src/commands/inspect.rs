@@ -139,9 +139,11 @@ impl InspectCommand {
     pub fn execute(self) -> Result<ExitCode> {
         let engines = Engines::default();
         let is_pod = self.component.extension().is_some_and(|e| e == "toml");
+        let mut remote = Vec::new();
         let (loaded, wit_bytes, pod, mode) = if is_pod {
             let pod = PodFile::read(&self.component)?;
             let composed = pod.compose(&pod.plan.entry)?;
+            remote = composed.remote.iter().map(|r| r.import.clone()).collect();
             let loaded = load_bytes(&engines, composed.bytes, composed.mode, &pod.display())?;
             let report = pod_report(&pod, &composed.denied);
             (loaded, composed.root_bytes, Some(report), composed.mode)
@@ -183,7 +185,12 @@ impl InspectCommand {
                     {
                         wasi.insert(version.to_string());
                     }
-                    add(capability_of(name), name.to_string());
+                    let capability = if remote.iter().any(|r| r == name) {
+                        ("remote", "served over the network by a remote link")
+                    } else {
+                        capability_of(name)
+                    };
+                    add(capability, name.to_string());
                 }
                 let docs = self.wit.docs()?;
                 let exports = Exports::read(&loaded.engine, c, &wit_bytes, docs)?
@@ -237,7 +244,15 @@ fn pod_report(pod: &PodFile, denied: &[(String, String)]) -> PodReport {
         links: m
             .links
             .iter()
-            .map(|l| format!("{} → {}: {}", l.from, l.to, l.import))
+            .map(|l| match &l.remote {
+                None => format!("{} → {}: {} (in-process)", l.from, l.to, l.import),
+                Some(url) => format!(
+                    "{} → {url}: {} (remote, timeout {})",
+                    l.from,
+                    l.import,
+                    l.timeout.as_deref().unwrap_or("30s")
+                ),
+            })
             .collect(),
         denied: denied.iter().map(|(c, i)| format!("{c}: {i}")).collect(),
         serve_chain: m
@@ -272,7 +287,7 @@ fn render_pod(s: &mut String, pod: &PodReport, engine: &str) {
         let _ = writeln!(s, "  {:<12} {}  ({grants})", c.name, c.file.display());
     }
     if !pod.links.is_empty() {
-        let _ = writeln!(s, "\nLinks (statically composed):");
+        let _ = writeln!(s, "\nLinks:");
         for l in &pod.links {
             let _ = writeln!(s, "  {l}");
         }

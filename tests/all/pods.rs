@@ -271,7 +271,7 @@ fn inspect_shows_the_pods_shape_and_what_was_denied() {
         "no component uses async functions, streams or WASI 0.3: concurrency support is off",
         "  geo          geo.wasm  (ro-dirs data::/data)",
         "  app          geo-app.wasm  (no grants)",
-        "  app → geo: example:geo/lookup",
+        "Links:\n  app → geo: example:geo/lookup (in-process)",
         "Denied (wired to a deny adapter, not the host):\n  app: wasi:filesystem/preopens@",
         "Great-circle distance between two cities, in kilometres.",
     ] {

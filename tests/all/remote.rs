@@ -312,3 +312,17 @@ fn export_stops_on_sigterm() {
         "the port is closed"
     );
 }
+
+#[test]
+fn inspect_says_which_imports_cross_the_network() {
+    let (_dir, pod) = remote_geo_pod("127.0.0.1:7000", "timeout = \"5s\"\n");
+    let o = run(&["inspect", pod.to_str().unwrap()]);
+    assert_exit(&o, 0);
+    let text = stdout(&o);
+    for expected in [
+        "Links:\n  app → tcp://127.0.0.1:7000: example:geo/lookup (remote, timeout 5s)",
+        "  remote       served over the network by a remote link\n      example:geo/lookup@0.1.0",
+    ] {
+        assert!(text.contains(expected), "expected {expected:?} in:\n{text}");
+    }
+}

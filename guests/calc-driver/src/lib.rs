@@ -28,6 +28,11 @@ impl Guest for Driver {
         (0..n).fold(0u32, |acc, _| acc.wrapping_add(ops::take_bytes(&b)))
     }
 
+    fn call_echo(n: u32, size: u32) -> u32 {
+        let b = vec![7u8; size as usize];
+        (0..n).fold(0u32, |acc, _| acc.wrapping_add(ops::echo(&b).len() as u32))
+    }
+
     fn local_add(n: u32) -> u32 {
         (0..n).fold(0, |acc, i| black_box(local_add(black_box(acc), i)))
     }

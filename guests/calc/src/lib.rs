@@ -18,6 +18,10 @@ impl Guest for Calc {
     fn take_bytes(b: Vec<u8>) -> u32 {
         b.len() as u32
     }
+
+    fn echo(b: Vec<u8>) -> Vec<u8> {
+        b
+    }
 }
 
 export!(Calc);
