@@ -18,8 +18,7 @@ import sys
 import tempfile
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-NANOPOD = os.path.join(ROOT, "target", "release", "nanopod")
+from common import NANOPOD, ROOT
 
 
 def sh(cmd, **kw):

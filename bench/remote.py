@@ -28,18 +28,9 @@ import tempfile
 import threading
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-NANOPOD = os.path.join(ROOT, "target", "release", "nanopod")
+from common import NANOPOD, ROOT, guest
 ECHO = os.path.join(ROOT, "target", "release", "examples", "tcp_echo")
 
-
-def guest(name):
-    out = subprocess.run(
-        ["cargo", "run", "--quiet", "--release", "-p", "test-programs-artifacts",
-         "--bin", "guest-path", "--", name],
-        cwd=ROOT, capture_output=True, text=True, check=True,
-    )
-    return out.stdout.strip()
 
 
 def start(cmd, from_stderr):

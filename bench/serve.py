@@ -26,19 +26,10 @@ import sys
 import tempfile
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-NANOPOD = os.path.join(ROOT, "target", "release", "nanopod")
+from common import NANOPOD, ROOT, guest
 TOKEN = "s3cret-token"
 AUTH = f"Authorization: Bearer {TOKEN}"
 
-
-def guest(name):
-    out = subprocess.run(
-        ["cargo", "run", "--quiet", "--release", "-p", "test-programs-artifacts",
-         "--bin", "guest-path", "--", name],
-        cwd=ROOT, capture_output=True, text=True, check=True,
-    )
-    return out.stdout.strip()
 
 
 def free_port():
