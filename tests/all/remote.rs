@@ -195,6 +195,10 @@ fn an_exporter_with_a_token_refuses_callers_without_it() {
             }
         }
     }
+    // A caller with a token may still call an exporter that needs none.
+    let open = geo_exporter("tcp://127.0.0.1:0", &[]);
+    let (_d, pod) = remote_geo_pod(&open.addr, &format!("token-file = \"{token}\"\n"));
+    assert_eq!(stdout(&up(&pod, &["Paris", "Berlin"])), "877.5\n");
 }
 
 /// Sends raw bytes to `addr`; returns what came back before it closed.

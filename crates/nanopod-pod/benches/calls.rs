@@ -42,6 +42,9 @@ fn composed() -> Vec<u8> {
         from: "driver".into(),
         import: "example:calc/ops".into(),
         to: "calc".into(),
+        remote: None,
+        timeout: None,
+        token_file: None,
     }];
     let plan = Plan {
         order: vec!["calc".into(), "driver".into()],

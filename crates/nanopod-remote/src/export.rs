@@ -170,10 +170,11 @@ impl Exporter {
             let answer = tokio::time::timeout(REQUEST_TIMEOUT, async {
                 if first == TOKEN_PREAMBLE {
                     let token = frame::read_name(&mut conn).await?;
+                    // An exporter without a token takes any caller.
                     authorized = self
                         .token
                         .as_deref()
-                        .is_some_and(|t| constant_time_eq(t, &token));
+                        .is_none_or(|t| constant_time_eq(t, &token));
                     if !authorized {
                         return Ok(Err("invalid token".to_string()));
                     }
