@@ -2,6 +2,7 @@
 paths of the built guest components."""
 
 import os
+import socket
 import subprocess
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -16,3 +17,10 @@ def guest(name):
         cwd=ROOT, capture_output=True, text=True, check=True,
     )
     return out.stdout.strip()
+
+
+def free_port():
+    """A loopback port nothing listens on (now)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]

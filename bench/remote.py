@@ -8,6 +8,8 @@ For `add(u32, u32) -> u32` and `echo(list<u8>) -> list<u8>` with 1 KiB and
   - remote: the link says `remote = "tcp://…"`, served by `nanopod export`
     in another process on loopback (wRPC over TCP);
   - local:  the same pod with the link to a component in the pod;
+  - nats:   the same exporter behind a NATS server (`nats-server`, Debian),
+            when one is installed (payloads up to its 1 MiB max_payload);
   - raw:    a native TCP echo of the same payload between two native
             processes (crates/nanopod-remote/examples/tcp_echo.rs).
 
@@ -22,13 +24,14 @@ Needs a release build: `cargo build --release` and
 """
 
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
 import threading
 import time
 
-from common import NANOPOD, ROOT, guest
+from common import NANOPOD, ROOT, free_port, guest
 ECHO = os.path.join(ROOT, "target", "release", "examples", "tcp_echo")
 
 
@@ -77,11 +80,19 @@ def main():
     exporter, line = start([NANOPOD, "export", "--listen", "tcp://127.0.0.1:0", calc], True)
     remote_addr = line.split("tcp://")[1].split()[0]
     echo, echo_addr = start([ECHO, "serve", "127.0.0.1:0"], False)
+    links = [("local", 'to = "calc"'), ("remote", f'remote = "tcp://{remote_addr}"')]
+    extra = []
+    if shutil.which("nats-server"):
+        port = free_port()
+        nats = subprocess.Popen(["nats-server", "-a", "127.0.0.1", "-p", str(port)],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(0.5)
+        url = f"nats://127.0.0.1:{port}/bench.calc"
+        nats_exporter, _ = start([NANOPOD, "export", "--listen", url, calc], True)
+        extra = [nats_exporter, nats]
+        links.append(("nats", f'remote = "{url}"'))
     pods = {}
-    for mode, link in [
-        ("local", 'to = "calc"'),
-        ("remote", f'remote = "tcp://{remote_addr}"'),
-    ]:
+    for mode, link in links:
         path = os.path.join(tmp, f"{mode}.toml")
         with open(path, "w") as f:
             f.write(f'entry = "driver"\n[components.driver]\nfile = "{driver}"\n')
@@ -102,22 +113,28 @@ def main():
             local = per_call_us(pods["local"], invoke, n_local, size)
             remote = per_call_us(pods["remote"], invoke, n_remote, size)
             raw = raw_us(echo_addr, raw_size, n_raw)
-            rows.append((name, local, remote, raw))
+            nats = None
+            if "nats" in pods and raw_size < (1 << 20):
+                nats = per_call_us(pods["nats"], invoke, n_remote, size)
+            rows.append((name, local, remote, raw, nats))
         print(f"{'call':<12} {'in pod':>10} {'remote':>10} {'raw TCP echo':>13} "
               f"{'remote/raw':>11} {'remote/in pod':>14}")
-        for name, local, remote, raw in rows:
+        for name, local, remote, raw, _ in rows:
             print(f"{name:<12} {local:>8.3f}us {remote:>8.1f}us {raw:>11.1f}us "
                   f"{remote / raw:>10.2f}x {remote / local:>13.0f}x")
-        name, _, remote, raw = rows[-1]
+        for name, _, remote, raw, nats in rows:
+            if nats is not None:
+                print(f"{name:<12} over NATS: {nats:.1f}us ({nats / raw:.2f}x raw, "
+                      f"{nats / remote:.2f}x TCP)")
+        name, _, remote, raw, _ = rows[-1]
         mib_s = lambda us: 2 * (1 << 20) / (us / 1e6) / (1 << 20)
         print(f"\n1 MiB echo throughput: remote {mib_s(remote):.0f} MiB/s, "
               f"raw {mib_s(raw):.0f} MiB/s: {raw / remote:.2f}x of raw "
               f"(bytes both ways per second)")
     finally:
-        exporter.terminate()
-        echo.kill()
-        exporter.wait()
-        echo.wait()
+        for p in [exporter, echo] + extra:
+            p.terminate()
+            p.wait()
 
 
 if __name__ == "__main__":

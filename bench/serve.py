@@ -26,16 +26,10 @@ import sys
 import tempfile
 import time
 
-from common import NANOPOD, ROOT, guest
+from common import NANOPOD, ROOT, free_port, guest
 TOKEN = "s3cret-token"
 AUTH = f"Authorization: Bearer {TOKEN}"
 
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def wait_for(port, timeout=30):

@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
 # Runs every test. Installs what the tests need first: the wasm targets the
-# guest components are built for, and componentize-py (PyPI) for the test
-# that builds a Python component from source. Ends with one summary line,
+# guest components are built for, componentize-py (PyPI) for the test
+# that builds a Python component from source, and nats-server (Debian) for
+# the remote-link tests over NATS. Ends with one summary line,
 # "N passed, N failed", over all the test binaries.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rustup target add wasm32-wasip2 wasm32-wasip1
+if ! command -v nats-server >/dev/null; then
+  apt-get update -qq && apt-get install -y -qq nats-server
+fi
 python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore 'componentize-py==0.25.1'
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT

@@ -10,7 +10,7 @@ use nanopod_host::cache::Compiled;
 use nanopod_host::engine::EpochTicker;
 use nanopod_host::linker::component_linker;
 use nanopod_remote::Exporter;
-use nanopod_remote::export::listen_addr;
+use nanopod_remote::client::Transport;
 use nanopod_typed::UsageError;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -59,7 +59,7 @@ impl ExportCommand {
             )
             .into());
         }
-        let addr = listen_addr(&self.listen).map_err(UsageError::new)?;
+        Transport::parse(&self.listen).map_err(UsageError::new)?;
         let token = match &self.token_file {
             None => None,
             Some(file) => {
@@ -99,22 +99,16 @@ impl ExportCommand {
             .map(|_| EpochTicker::start(&loaded.engine));
         let exporter = Exporter::new(&name, component, pre, grants, &self.expose, token)
             .map_err(|e| UsageError::new(format!("{e:#}")))?;
+        let functions = exporter.describe().join(", ");
         let exporter = Arc::new(exporter);
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .build()?;
-        runtime.block_on(async {
-            let listener = tokio::net::TcpListener::bind(addr)
-                .await
-                .map_err(|e| UsageError::new(format!("cannot listen on `{}`: {e}", self.listen)))?;
-            eprintln!(
-                "nanopod: exporting `{name}` on tcp://{} ({})",
-                listener.local_addr()?,
-                exporter.describe().join(", ")
-            );
-            exporter.serve(listener, super::shutdown_signal()).await;
-            Ok::<_, anyhow::Error>(())
-        })?;
+        runtime.block_on(exporter.run(
+            &self.listen,
+            |at| eprintln!("nanopod: exporting `{name}` on {at} ({functions})"),
+            super::shutdown_signal(),
+        ))?;
         eprintln!("nanopod: stopped");
         Ok(ExitCode::SUCCESS)
     }

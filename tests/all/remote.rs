@@ -15,7 +15,8 @@ fn export(args: &[&str]) -> Daemon {
 }
 
 fn export_on(listen: &str, args: &[&str]) -> Daemon {
-    Daemon::start("export", args, listen, "tcp://", None)
+    let scheme = format!("{}://", listen.split_once("://").unwrap().0);
+    Daemon::start("export", args, listen, &scheme, None)
 }
 
 /// The geo exporter: the sidecar of `examples/geo`, with its table.
@@ -28,11 +29,16 @@ fn geo_exporter(listen: &str, extra: &[&str]) -> Daemon {
     export_on(listen, &args)
 }
 
-/// The geo example's pod with its link pointed at `addr`.
+/// The geo example's pod with its link pointed at `tcp://ADDR`.
 fn remote_geo_pod(addr: &str, link_extra: &str) -> (tempfile::TempDir, std::path::PathBuf) {
+    geo_pod_linked_to(&format!("tcp://{addr}"), link_extra)
+}
+
+/// The geo example's pod with its link pointed at `url`.
+fn geo_pod_linked_to(url: &str, link_extra: &str) -> (tempfile::TempDir, std::path::PathBuf) {
     write_pod(&format!(
         "entry = \"app\"\ninvoke = \"distance\"\n[components.app]\nfile = \"{{geo-app}}\"\n\
-         [[link]]\nfrom = \"app\"\nimport = \"example:geo/lookup\"\nremote = \"tcp://{addr}\"\n{link_extra}"
+         [[link]]\nfrom = \"app\"\nimport = \"example:geo/lookup\"\nremote = \"{url}\"\n{link_extra}"
     ))
 }
 
@@ -329,4 +335,78 @@ fn inspect_says_which_imports_cross_the_network() {
     ] {
         assert!(text.contains(expected), "expected {expected:?} in:\n{text}");
     }
+}
+
+/// A `nats-server` on a free loopback port, killed when dropped.
+struct NatsServer {
+    child: std::process::Child,
+    port: u16,
+}
+
+impl Drop for NatsServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl NatsServer {
+    fn start() -> NatsServer {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = std::process::Command::new("nats-server")
+            .args(["-a", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("nats-server is needed: `apt-get install nats-server` (scripts/test.sh installs it)");
+        // Dropping the server kills and reaps it, also on the panic below.
+        let server = NatsServer { child, port };
+        for _ in 0..100 {
+            if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return server;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("nats-server did not start on port {port}");
+    }
+}
+
+#[test]
+fn a_nats_queue_group_shares_the_calls_and_survives_losing_members() {
+    let nats = NatsServer::start();
+    let url = format!("nats://127.0.0.1:{}/pods.geo", nats.port);
+    let mut first = geo_exporter(&url, &[]);
+    let second = geo_exporter(&url, &[]);
+    let (_dir, pod) = geo_pod_linked_to(&url, "");
+    for _ in 0..20 {
+        let o = up(&pod, &["Paris", "Berlin"]);
+        assert_exit(&o, 0);
+        assert_eq!(stdout(&o), "877.5\n");
+    }
+    let served = |d: &Daemon| d.log().matches("nanopod::access").count();
+    assert!(
+        served(&first) > 0 && served(&second) > 0,
+        "both members served: {} and {}",
+        served(&first),
+        served(&second)
+    );
+    // One member dies: the calls go on with the other.
+    first.child.kill().unwrap();
+    first.child.wait().unwrap();
+    for _ in 0..5 {
+        assert_eq!(stdout(&up(&pod, &["Paris", "Berlin"])), "877.5\n");
+    }
+    // None left: the caller hears so at once, as its `err`.
+    drop(second);
+    let o = up(&pod, &["Paris", "Berlin"]);
+    assert_exit(&o, 1);
+    assert!(
+        stderr(&o).contains(&format!("→ {url}: no exporter serves this subject")),
+        "{}",
+        stderr(&o)
+    );
 }

@@ -73,11 +73,13 @@ pub fn guest(path: &'static str) -> &'static str {
 }
 
 /// A running `nanopod serve` or `nanopod export`, killed when dropped.
+/// Its stderr is collected so it never blocks on a full pipe.
 pub struct Daemon {
     /// The process.
     pub child: Child,
     /// `host:port` it listens on.
     pub addr: String,
+    log: std::sync::Arc<std::sync::Mutex<String>>,
     _dir: Option<tempfile::TempDir>,
 }
 
@@ -90,8 +92,7 @@ impl Drop for Daemon {
 
 impl Daemon {
     /// Starts `nanopod SUBCOMMAND ARGS --listen LISTEN` and waits for the
-    /// line that announces its address after `scheme`. Its stderr is kept
-    /// draining so it never blocks on a full pipe.
+    /// line that announces its address after `scheme`.
     pub fn start(
         subcommand: &str,
         args: &[&str],
@@ -115,12 +116,26 @@ impl Daemon {
             .and_then(|(_, a)| a.split_whitespace().next())
             .map(str::to_string)
             .unwrap_or_else(|| panic!("no address in {line:?}"));
-        std::thread::spawn(move || std::io::copy(&mut stderr, &mut std::io::sink()));
+        let log = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let sink = log.clone();
+        std::thread::spawn(move || {
+            for line in stderr.lines().map_while(Result::ok) {
+                let mut log = sink.lock().unwrap();
+                log.push_str(&line);
+                log.push('\n');
+            }
+        });
         Daemon {
             child,
             addr,
+            log,
             _dir: dir,
         }
+    }
+
+    /// What it has written to stderr after the line with its address.
+    pub fn log(&self) -> String {
+        self.log.lock().unwrap().clone()
     }
 
     /// Sends SIGTERM.

@@ -1,56 +1,112 @@
-//! The calling side of a remote link: a pool of connections to one
-//! exporter, and one call at a time on each.
+//! The calling side of a remote link: over TCP, a pool of connections to
+//! one exporter, one call at a time on each; over NATS, requests to a
+//! subject that a queue group of exporters serves.
 
 use crate::frame::{self, WireError};
 use std::sync::Mutex;
 use std::time::Duration;
 use tokio::io::{AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
+use tokio::sync::OnceCell;
 use wasmtime::component::Val;
 use wasmtime::component::types::Type;
 
 /// Idle connections kept per exporter.
 const MAX_IDLE: usize = 32;
 
+/// How calls reach the exporter.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Transport {
+    /// `tcp://HOST:PORT`: one exporter, connections pooled.
+    Tcp {
+        /// `host:port`.
+        addr: String,
+    },
+    /// `nats://HOST:PORT/SUBJECT`: requests on SUBJECT, answered by any one
+    /// exporter of the queue group subscribed to it.
+    Nats {
+        /// The NATS server, `host:port`.
+        server: String,
+        /// The subject the exporters serve.
+        subject: String,
+    },
+}
+
 /// Where a remote link points, and how long a call may take.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Endpoint {
-    /// `host:port`.
-    pub addr: String,
+    /// How calls travel.
+    pub transport: Transport,
     /// The longest a call may take, connecting included.
     pub timeout: Duration,
     /// The exporter's shared token, if it requires one.
     pub token: Option<String>,
 }
 
-impl Endpoint {
-    /// Parses `tcp://host:port`.
-    pub fn parse(url: &str, timeout: Duration, token: Option<String>) -> Result<Self, String> {
-        let addr = match url.split_once("://") {
-            Some(("tcp", addr)) if !addr.is_empty() && !addr.contains('/') => addr,
-            Some(("nats", _)) => {
-                return Err(format!(
-                    "`{url}`: the NATS transport is not built yet; use `tcp://HOST:PORT`"
-                ));
+impl Transport {
+    /// Parses `tcp://HOST:PORT` or `nats://HOST:PORT/SUBJECT`.
+    pub fn parse(url: &str) -> Result<Self, String> {
+        let host_port = |addr: &str| {
+            if addr.is_empty()
+                || addr
+                    .rsplit_once(':')
+                    .is_none_or(|(_, port)| port.parse::<u16>().is_err())
+            {
+                Err(format!(
+                    "`{url}` has no port: write `tcp://HOST:PORT` or `nats://HOST:PORT/SUBJECT`"
+                ))
+            } else {
+                Ok(addr.to_string())
             }
-            _ => return Err(format!("`{url}` is not a `tcp://HOST:PORT` address")),
         };
-        if addr
-            .rsplit_once(':')
-            .is_none_or(|(_, port)| port.parse::<u16>().is_err())
-        {
-            return Err(format!("`{url}` has no port: write `tcp://HOST:PORT`"));
+        match url.split_once("://") {
+            Some(("tcp", addr)) if !addr.contains('/') => Ok(Transport::Tcp {
+                addr: host_port(addr)?,
+            }),
+            Some(("nats", rest)) => {
+                let (server, subject) = rest.split_once('/').unwrap_or((rest, ""));
+                let valid = !subject.is_empty()
+                    && subject
+                        .split('.')
+                        .all(|t| !t.is_empty() && !t.contains(['*', '>', ' ', '/']));
+                if !valid {
+                    return Err(format!(
+                        "`{url}` needs a subject without wildcards: write `nats://HOST:PORT/SUBJECT`"
+                    ));
+                }
+                Ok(Transport::Nats {
+                    server: host_port(server)?,
+                    subject: subject.to_string(),
+                })
+            }
+            _ => Err(format!(
+                "`{url}` is not `tcp://HOST:PORT` or `nats://HOST:PORT/SUBJECT`"
+            )),
         }
+    }
+
+    /// The URL it was parsed from.
+    pub fn url(&self) -> String {
+        match self {
+            Transport::Tcp { addr } => format!("tcp://{addr}"),
+            Transport::Nats { server, subject } => format!("nats://{server}/{subject}"),
+        }
+    }
+}
+
+impl Endpoint {
+    /// Parses `url` (see [`Transport::parse`]).
+    pub fn parse(url: &str, timeout: Duration, token: Option<String>) -> Result<Self, String> {
         Ok(Endpoint {
-            addr: addr.to_string(),
+            transport: Transport::parse(url)?,
             timeout,
             token,
         })
     }
 
-    /// `tcp://host:port`.
+    /// Its URL.
     pub fn url(&self) -> String {
-        format!("tcp://{}", self.addr)
+        self.transport.url()
     }
 }
 
@@ -59,10 +115,13 @@ impl Endpoint {
 pub enum CallError {
     /// No connection could be made.
     #[error("cannot connect: {0}")]
-    Connect(std::io::Error),
+    Connect(String),
     /// The call did not finish within the link's timeout.
     #[error("no answer within {0:?}")]
     Timeout(Duration),
+    /// Nobody serves the NATS subject.
+    #[error("no exporter serves this subject")]
+    NoResponders,
     /// The connection failed or the exporter answered wrongly.
     #[error(transparent)]
     Wire(#[from] WireError),
@@ -70,10 +129,11 @@ pub enum CallError {
 
 type Connection = BufReader<TcpStream>;
 
-/// Calls functions of one exporter, reusing connections.
+/// Calls functions of one exporter (or queue group).
 pub struct Client {
     endpoint: Endpoint,
     idle: Mutex<Vec<Connection>>,
+    nats: OnceCell<async_nats::Client>,
 }
 
 impl Client {
@@ -82,6 +142,7 @@ impl Client {
         Client {
             endpoint,
             idle: Mutex::new(Vec::new()),
+            nats: OnceCell::new(),
         }
     }
 
@@ -102,22 +163,71 @@ impl Client {
         frame::put_header(&mut request, instance, func);
         frame::put_message(&mut request, params.0, params.1).map_err(WireError::from)?;
         let call = async {
-            let mut conn = self.connection().await?;
-            conn.get_mut()
-                .write_all(&request)
-                .await
-                .map_err(WireError::from)?;
-            let results = frame::read_message(&mut conn, result_types).await?;
-            self.put_back(conn);
-            Ok(results)
+            match &self.endpoint.transport {
+                Transport::Tcp { addr } => self.call_tcp(addr, &request, result_types).await,
+                Transport::Nats { server, subject } => {
+                    self.call_nats(server, subject, request, result_types).await
+                }
+            }
         };
         tokio::time::timeout(self.endpoint.timeout, call)
             .await
             .unwrap_or(Err(CallError::Timeout(self.endpoint.timeout)))
     }
 
+    async fn call_tcp(
+        &self,
+        addr: &str,
+        request: &[u8],
+        result_types: &[Type],
+    ) -> Result<Vec<Val>, CallError> {
+        let mut conn = self.connection(addr).await?;
+        conn.get_mut()
+            .write_all(request)
+            .await
+            .map_err(WireError::from)?;
+        let results = frame::read_message(&mut conn, result_types).await?;
+        self.put_back(conn);
+        Ok(results)
+    }
+
+    /// One NATS request: the token (if any) and the invocation in one
+    /// message, the results (or an error frame) in the reply.
+    async fn call_nats(
+        &self,
+        server: &str,
+        subject: &str,
+        invocation: Vec<u8>,
+        result_types: &[Type],
+    ) -> Result<Vec<Val>, CallError> {
+        let client = self
+            .nats
+            .get_or_try_init(|| async {
+                async_nats::ConnectOptions::new()
+                    .request_timeout(Some(self.endpoint.timeout))
+                    .connect(server)
+                    .await
+                    .map_err(|e| CallError::Connect(e.to_string()))
+            })
+            .await?;
+        let mut payload = Vec::new();
+        if let Some(token) = &self.endpoint.token {
+            frame::put_token(&mut payload, token);
+        }
+        payload.extend_from_slice(&invocation);
+        let reply = client
+            .request(subject.to_string(), payload.into())
+            .await
+            .map_err(|e| match e.kind() {
+                async_nats::RequestErrorKind::NoResponders => CallError::NoResponders,
+                async_nats::RequestErrorKind::TimedOut => CallError::Timeout(self.endpoint.timeout),
+                _ => CallError::Wire(WireError::Protocol(e.to_string())),
+            })?;
+        Ok(frame::read_message(&mut &reply.payload[..], result_types).await?)
+    }
+
     /// An idle connection that is still open, or a new one.
-    async fn connection(&self) -> Result<Connection, CallError> {
+    async fn connection(&self, addr: &str) -> Result<Connection, CallError> {
         loop {
             let Some(conn) = self.idle.lock().expect("pool lock").pop() else {
                 break;
@@ -131,10 +241,9 @@ impl Client {
                 return Ok(conn);
             }
         }
-        let mut stream = TcpStream::connect(&self.endpoint.addr)
-            .await
-            .map_err(CallError::Connect)?;
-        stream.set_nodelay(true).map_err(CallError::Connect)?;
+        let connect = |e: std::io::Error| CallError::Connect(e.to_string());
+        let mut stream = TcpStream::connect(addr).await.map_err(connect)?;
+        stream.set_nodelay(true).map_err(connect)?;
         if let Some(token) = &self.endpoint.token {
             let mut preamble = Vec::new();
             frame::put_token(&mut preamble, token);
@@ -158,32 +267,38 @@ mod tests {
 
     #[test]
     fn endpoints_parse_or_say_what_to_write() {
-        let t = Duration::from_secs(1);
+        let tcp = Transport::parse("tcp://127.0.0.1:7000").unwrap();
         assert_eq!(
-            Endpoint::parse("tcp://127.0.0.1:7000", t, None)
-                .unwrap()
-                .addr,
-            "127.0.0.1:7000"
+            tcp,
+            Transport::Tcp {
+                addr: "127.0.0.1:7000".into()
+            }
         );
         assert_eq!(
-            Endpoint::parse("tcp://geo.internal:80", t, None)
-                .unwrap()
-                .url(),
+            Transport::parse("tcp://geo.internal:80").unwrap().url(),
             "tcp://geo.internal:80"
         );
+        let nats = Transport::parse("nats://127.0.0.1:4222/pod.geo").unwrap();
+        assert_eq!(
+            nats,
+            Transport::Nats {
+                server: "127.0.0.1:4222".into(),
+                subject: "pod.geo".into()
+            }
+        );
+        assert_eq!(nats.url(), "nats://127.0.0.1:4222/pod.geo");
         for bad in [
             "127.0.0.1:7000",
             "tcp://127.0.0.1",
             "http://a:1",
             "tcp://a:1/x",
             "tcp://a:port",
+            "nats://a:4222",
+            "nats://a:4222/geo.*",
+            "nats://a:4222/geo..x",
+            "nats://a/geo",
         ] {
-            assert!(Endpoint::parse(bad, t, None).is_err(), "{bad}");
+            assert!(Transport::parse(bad).is_err(), "{bad}");
         }
-        assert!(
-            Endpoint::parse("nats://x:4222", t, None)
-                .unwrap_err()
-                .contains("NATS")
-        );
     }
 }

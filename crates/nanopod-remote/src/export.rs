@@ -2,16 +2,18 @@
 //! callers over wRPC, each call in a fresh instance (from the pooling
 //! allocator) under the component's own grants and limits.
 
+use crate::client::Transport;
 use crate::frame::{self, PROTOCOL, TOKEN_PREAMBLE, WireError};
 use crate::link::same_interface;
 use anyhow::{Context, Result};
+use futures::StreamExt;
 use nanopod_host::engine::{NO_DEADLINE, ticks_for};
 use nanopod_host::net::{Stopping, accept_until};
 use nanopod_host::{Grants, GuestFailure, HostState};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncBufRead, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 use wasmtime::component::types::{ComponentItem, Type};
 use wasmtime::component::{Component, ComponentExportIndex, InstancePre, Val};
@@ -24,6 +26,27 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 /// Host memory a call's values may take, as `Val`s, before the call is
 /// refused (bounds what one connection can make the exporter allocate).
 const HOSTCALL_FUEL: usize = frame::MAX_MESSAGE * size_of::<Val>() + (16 << 20);
+
+/// The queue group NATS exporters join: a request goes to one member.
+pub const NATS_QUEUE_GROUP: &str = "nanopod";
+
+/// What an invocation read from a caller comes to.
+enum Invocation<'a> {
+    /// A token preamble that was accepted.
+    Token,
+    /// A call to run.
+    Call(Call<'a>),
+    /// A refusal, with the reason for the caller.
+    Refused(String),
+}
+
+/// One call: which function, with which parameters.
+struct Call<'a> {
+    instance: String,
+    func: String,
+    f: &'a Exported,
+    params: Vec<Val>,
+}
 
 /// One exported function.
 struct Exported {
@@ -138,9 +161,48 @@ impl Exporter {
             .collect()
     }
 
-    /// Serves callers on `listener` until `shutdown` completes, then stops
-    /// accepting and lets calls in flight finish.
-    pub async fn serve(self: Arc<Self>, listener: TcpListener, shutdown: impl Future<Output = ()>) {
+    /// Serves callers at `listen` (`tcp://IP:PORT`, or
+    /// `nats://HOST:PORT/SUBJECT` to join that subject's queue group) until
+    /// `shutdown` completes, then stops taking calls and lets those in
+    /// flight finish. `announce` is told where it serves, once it does.
+    pub async fn run(
+        self: Arc<Self>,
+        listen: &str,
+        announce: impl FnOnce(&str),
+        shutdown: impl Future<Output = ()>,
+    ) -> Result<()> {
+        match Transport::parse(listen).map_err(anyhow::Error::msg)? {
+            Transport::Tcp { addr } => {
+                let addr: SocketAddr = addr.parse().map_err(|_| {
+                    anyhow::anyhow!("`{listen}` is not `tcp://IP:PORT` (port 0 picks a free port)")
+                })?;
+                let listener = TcpListener::bind(addr)
+                    .await
+                    .with_context(|| format!("cannot listen on `{listen}`"))?;
+                announce(&format!("tcp://{}", listener.local_addr()?));
+                self.serve_tcp(listener, shutdown).await;
+                Ok(())
+            }
+            Transport::Nats { server, subject } => {
+                let client = async_nats::connect(&server)
+                    .await
+                    .with_context(|| format!("cannot connect to the NATS server at `{server}`"))?;
+                self.serve_nats(
+                    client,
+                    &subject,
+                    || {
+                        announce(&format!(
+                            "nats://{server}/{subject} (queue group `{NATS_QUEUE_GROUP}`)"
+                        ))
+                    },
+                    shutdown,
+                )
+                .await
+            }
+        }
+    }
+
+    async fn serve_tcp(self: Arc<Self>, listener: TcpListener, shutdown: impl Future<Output = ()>) {
         accept_until(listener, shutdown, move |stream, peer, stopping| {
             let exporter = self.clone();
             async move {
@@ -167,60 +229,173 @@ impl Exporter {
                 _ = stopping.changed() => return Ok(()),
             };
             let Some(first) = first else { return Ok(()) };
-            let answer = tokio::time::timeout(REQUEST_TIMEOUT, async {
-                if first == TOKEN_PREAMBLE {
-                    let token = frame::read_name(&mut conn).await?;
-                    // An exporter without a token takes any caller.
-                    authorized = self
-                        .token
-                        .as_deref()
-                        .is_none_or(|t| constant_time_eq(t, &token));
-                    if !authorized {
-                        return Ok(Err("invalid token".to_string()));
+            let read = self.read_invocation(&mut conn, first, &mut authorized);
+            let invocation = tokio::time::timeout(REQUEST_TIMEOUT, read)
+                .await
+                .unwrap_or_else(|_| {
+                    Err(WireError::Protocol("the call was not sent in time".into()))
+                })?;
+            let reason = match invocation {
+                Invocation::Token => continue,
+                Invocation::Refused(reason) => reason,
+                Invocation::Call(call) => match self.answer(call).await {
+                    Ok(reply) => {
+                        conn.get_mut().write_all(&reply).await?;
+                        continue;
                     }
-                    return Ok(Ok(None));
-                }
-                if first != PROTOCOL {
-                    return Ok(Err(format!("unsupported wRPC version {first}")));
-                }
-                if !authorized {
-                    return Ok(Err("this exporter requires a token".to_string()));
-                }
-                let instance = frame::read_name(&mut conn).await?;
-                let func = frame::read_name(&mut conn).await?;
-                let Some(f) = self.lookup(&instance, &func) else {
-                    // Read nothing more: the parameters' types are unknown.
-                    return Ok(Err(format!("`{instance}#{func}` is not served here")));
-                };
-                let params = frame::read_message(&mut conn, &f.params).await?;
-                Ok::<_, WireError>(Ok(Some((instance, func, f, params))))
-            })
-            .await
-            .unwrap_or_else(|_| Err(WireError::Protocol("the call was not sent in time".into())))?;
-            let (instance, func, f, params) = match answer {
-                Ok(Some(call)) => call,
-                Ok(None) => continue,
-                Err(reason) => {
-                    tracing::warn!("refused a call: {reason}");
-                    return refuse(conn.get_mut(), &reason).await;
-                }
+                    Err(reason) => reason,
+                },
             };
-            let mut reply = Vec::new();
-            let started = std::time::Instant::now();
-            match self.call(f, params).await {
-                Ok(results) => frame::put_message(&mut reply, &results, &f.results)?,
-                Err(reason) => {
-                    tracing::warn!("`{instance}#{func}`: {reason}");
-                    return refuse(conn.get_mut(), &format!("`{}`: {reason}", self.name)).await;
-                }
-            }
-            tracing::info!(
-                target: "nanopod::access",
-                "\"{instance}#{func}\" ok {:.3}ms",
-                started.elapsed().as_secs_f64() * 1000.0
-            );
-            conn.get_mut().write_all(&reply).await?;
+            // After an error frame the connection is closed.
+            let mut out = Vec::new();
+            frame::put_error(&mut out, &reason);
+            conn.get_mut().write_all(&out).await?;
+            conn.get_mut().shutdown().await?;
+            return Ok(());
         }
+    }
+
+    /// Serves requests on the NATS `subject` as a member of the `nanopod`
+    /// queue group (each request goes to one member) until `shutdown`
+    /// completes; then unsubscribes and lets calls in flight finish.
+    async fn serve_nats(
+        self: Arc<Self>,
+        client: async_nats::Client,
+        subject: &str,
+        announce: impl FnOnce(),
+        shutdown: impl Future<Output = ()>,
+    ) -> Result<()> {
+        let mut requests = client
+            .queue_subscribe(subject.to_string(), NATS_QUEUE_GROUP.to_string())
+            .await
+            .with_context(|| format!("cannot subscribe to `{subject}`"))?;
+        client
+            .flush()
+            .await
+            .context("cannot reach the NATS server")?;
+        announce();
+        let mut in_flight = tokio::task::JoinSet::new();
+        tokio::pin!(shutdown);
+        loop {
+            let message = tokio::select! {
+                m = requests.next() => m,
+                () = &mut shutdown => break,
+            };
+            let Some(message) = message else { break };
+            let Some(reply_to) = message.reply else {
+                tracing::warn!("a message on `{subject}` with no reply subject: ignored");
+                continue;
+            };
+            let exporter = self.clone();
+            let client = client.clone();
+            in_flight.spawn(async move {
+                let reply = exporter.answer_message(&message.payload).await;
+                if let Err(e) = client.publish(reply_to, reply.into()).await {
+                    tracing::warn!("cannot send a reply: {e}");
+                }
+            });
+            while in_flight.try_join_next().is_some() {}
+        }
+        let _ = requests.unsubscribe().await;
+        tracing::info!("shutting down: finishing {} call(s)", in_flight.len());
+        while in_flight.join_next().await.is_some() {}
+        client
+            .flush()
+            .await
+            .context("cannot flush the last replies")?;
+        Ok(())
+    }
+
+    /// The reply to one NATS request: an optional token, then one
+    /// invocation, all in `payload`.
+    async fn answer_message(&self, mut payload: &[u8]) -> Vec<u8> {
+        let mut authorized = self.token.is_none();
+        let outcome = loop {
+            let Some((&first, rest)) = payload.split_first() else {
+                break Err("an empty request".to_string());
+            };
+            payload = rest;
+            match self
+                .read_invocation(&mut payload, first, &mut authorized)
+                .await
+            {
+                Ok(Invocation::Token) => continue,
+                Ok(Invocation::Refused(reason)) => break Err(reason),
+                Ok(Invocation::Call(call)) => break self.answer(call).await,
+                Err(e) => break Err(e.to_string()),
+            }
+        };
+        outcome.unwrap_or_else(|reason| {
+            let mut out = Vec::new();
+            frame::put_error(&mut out, &reason);
+            out
+        })
+    }
+
+    /// Reads what follows the first byte `first` of an invocation (or of a
+    /// token preamble). Refusals are reasons for the caller.
+    async fn read_invocation<'a>(
+        &'a self,
+        r: &mut (impl AsyncBufRead + Unpin),
+        first: u8,
+        authorized: &mut bool,
+    ) -> Result<Invocation<'a>, WireError> {
+        if first == TOKEN_PREAMBLE {
+            let token = frame::read_name(r).await?;
+            // An exporter without a token takes any caller.
+            *authorized = self
+                .token
+                .as_deref()
+                .is_none_or(|t| constant_time_eq(t, &token));
+            return Ok(if *authorized {
+                Invocation::Token
+            } else {
+                self.refused("invalid token".into())
+            });
+        }
+        if first != PROTOCOL {
+            return Ok(self.refused(format!("unsupported wRPC version {first}")));
+        }
+        if !*authorized {
+            return Ok(self.refused("this exporter requires a token".into()));
+        }
+        let instance = frame::read_name(r).await?;
+        let func = frame::read_name(r).await?;
+        let Some(f) = self.lookup(&instance, &func) else {
+            // Read nothing more: the parameters' types are unknown.
+            return Ok(self.refused(format!("`{instance}#{func}` is not served here")));
+        };
+        let params = frame::read_message(r, &f.params).await?;
+        Ok(Invocation::Call(Call {
+            instance,
+            func,
+            f,
+            params,
+        }))
+    }
+
+    fn refused<'a>(&self, reason: String) -> Invocation<'a> {
+        tracing::warn!("refused a call: {reason}");
+        Invocation::Refused(reason)
+    }
+
+    /// Runs `call` and encodes its results, or says why it failed.
+    async fn answer(&self, call: Call<'_>) -> Result<Vec<u8>, String> {
+        let started = std::time::Instant::now();
+        let name = format!("{}#{}", call.instance, call.func);
+        let results = self.call(call.f, call.params).await.map_err(|reason| {
+            tracing::warn!("`{name}`: {reason}");
+            format!("`{}`: {reason}", self.name)
+        })?;
+        let mut reply = Vec::new();
+        frame::put_message(&mut reply, &results, &call.f.results)
+            .map_err(|e| format!("`{}` returned values that cannot be sent: {e}", self.name))?;
+        tracing::info!(
+            target: "nanopod::access",
+            "\"{name}\" ok {:.3}ms",
+            started.elapsed().as_secs_f64() * 1000.0
+        );
+        Ok(reply)
     }
 
     fn lookup(&self, instance: &str, func: &str) -> Option<&Exported> {
@@ -269,24 +444,8 @@ async fn next_byte(conn: &mut BufReader<TcpStream>) -> Result<Option<u8>, WireEr
     Ok((conn.read(&mut b).await? == 1).then_some(b[0]))
 }
 
-/// Sends an error frame and closes the connection.
-async fn refuse(stream: &mut TcpStream, reason: &str) -> Result<(), WireError> {
-    let mut out = Vec::new();
-    frame::put_error(&mut out, reason);
-    stream.write_all(&out).await?;
-    stream.shutdown().await?;
-    Ok(())
-}
-
 /// Compares tokens without leaking where they differ through timing.
 fn constant_time_eq(a: &str, b: &str) -> bool {
     let (a, b) = (a.as_bytes(), b.as_bytes());
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
-/// Where an exporter listens: `tcp://HOST:PORT` parsed into an address.
-pub fn listen_addr(url: &str) -> Result<SocketAddr, String> {
-    let addr = url.strip_prefix("tcp://").unwrap_or(url);
-    addr.parse()
-        .map_err(|_| format!("`{url}` is not `tcp://IP:PORT` (port 0 picks a free port)"))
 }
