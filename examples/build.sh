@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the example components and puts each pod's binaries next to its
-# manifest (examples/geo, examples/http), where the pod.toml files expect them.
+# manifest (examples/geo, examples/http, examples/report), where the pod.toml files expect them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rustup target add wasm32-wasip2 wasm32-wasip1 >/dev/null 2>&1
@@ -9,7 +9,9 @@ flag=$([ "$profile" = release ] && echo --release || true)
 guest() { cargo run --quiet $flag -p test-programs-artifacts --bin guest-path -- "$1"; }
 cp "$(guest geo)" examples/geo/geo.wasm
 cp "$(guest geo-app)" examples/geo/geo-app.wasm
+cp "$(guest report)" examples/report/report.wasm
+cp "$(guest upper)" examples/report/upper.wasm
 for name in http-app http-auth http-log; do
   cp "$(guest "$name")" "examples/http/$name.wasm"
 done
-echo "examples built: examples/geo/*.wasm examples/http/*.wasm"
+echo "examples built: examples/geo/*.wasm examples/http/*.wasm examples/report/*.wasm"

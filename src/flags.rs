@@ -76,7 +76,7 @@ impl CapabilityFlags {
                 .with_context(|| format!("invalid `--vfs {spec}`: expected SOURCE::GUEST"))?;
             let dir = VirtualDir::load(Path::new(source), guest)
                 .with_context(|| format!("invalid `--vfs {spec}`"))?;
-            g.virtual_dir(dir);
+            g.virtual_dir(std::sync::Arc::new(dir));
         }
         for e in &self.env {
             match e.split_once('=') {

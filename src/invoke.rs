@@ -8,6 +8,7 @@ use nanopod_host::engine::{EPOCH_TICK, arm_timeout};
 use nanopod_host::io::{InputSource, OutputConsumer, OutputTarget};
 use nanopod_host::linker::{P1State, component_linker, module_linker};
 use nanopod_host::state::store_limits;
+use nanopod_host::vfs::VirtualDir;
 use nanopod_host::{EngineMode, Grants, HostState};
 use nanopod_remote::RemoteImports;
 use nanopod_typed::exports::ParamKind;
@@ -39,6 +40,9 @@ pub struct Call<'a> {
     pub output: Option<&'a str>,
     /// Imports served by exporters on other hosts (a pod's remote links).
     pub remote: Option<&'a RemoteImports>,
+    /// Where input paths are opened: a pipeline's in-memory filesystem, or
+    /// the host's when `None`.
+    pub inputs: Option<&'a VirtualDir>,
 }
 
 /// Runs `call` under `grants` and returns the process exit code.
@@ -64,7 +68,7 @@ pub async fn call_component(call: Call<'_>, grants: &Grants) -> Result<u8> {
     let mut outputs = Vec::new();
     let mut params = Vec::with_capacity(call.args.len());
     for arg in call.args {
-        params.push(arg_to_val(&mut store, arg, &mut outputs).await?);
+        params.push(arg_to_val(&mut store, arg, call.inputs, &mut outputs).await?);
     }
     let result_ty = call.function.result.clone();
     let mut results = vec![Val::Bool(false); usize::from(result_ty.is_some())];
@@ -169,12 +173,17 @@ fn lookup(store: &mut Store<HostState>, instance: &Instance, f: &ExportFn) -> Re
 async fn arg_to_val(
     store: &mut Store<HostState>,
     arg: ArgValue,
+    inputs: Option<&VirtualDir>,
     outputs: &mut Vec<OutputTarget>,
 ) -> Result<Val> {
     Ok(match arg {
         ArgValue::Value(v) => v,
         ArgValue::Input { path, kind } => {
-            let source = InputSource::open(&path).map_err(|e| UsageError::new(format!("{e:#}")))?;
+            let source = match inputs {
+                Some(dir) if path != "-" => dir.open(&path).map(InputSource::File),
+                _ => InputSource::open(&path),
+            }
+            .map_err(|e| UsageError::new(format!("{e:#}")))?;
             match kind {
                 ParamKind::ByteStream => {
                     let reader = StreamReader::new(&mut *store, source.into_producer())?;

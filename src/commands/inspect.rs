@@ -56,6 +56,8 @@ struct PodReport {
     /// `component: import` pairs wired to a deny adapter.
     denied: Vec<String>,
     serve_chain: Vec<String>,
+    /// A pipeline's steps: the component and its words.
+    steps: Vec<String>,
 }
 
 #[derive(Serialize, Debug)]
@@ -260,6 +262,15 @@ fn pod_report(pod: &PodFile, denied: &[(String, String)]) -> PodReport {
             .as_ref()
             .map(|s| s.chain.clone())
             .unwrap_or_default(),
+        steps: m
+            .steps
+            .iter()
+            .map(|s| {
+                format!("{} {}", s.component, s.args.join(" "))
+                    .trim_end()
+                    .to_string()
+            })
+            .collect(),
     }
 }
 
@@ -296,6 +307,12 @@ fn render_pod(s: &mut String, pod: &PodReport, engine: &str) {
         let _ = writeln!(s, "\nDenied (wired to a deny adapter, not the host):");
         for d in &pod.denied {
             let _ = writeln!(s, "  {d}");
+        }
+    }
+    if !pod.steps.is_empty() {
+        let _ = writeln!(s, "\nPipeline steps (sharing an in-memory filesystem):");
+        for (i, step) in pod.steps.iter().enumerate() {
+            let _ = writeln!(s, "  {}. {step}", i + 1);
         }
     }
     if !pod.serve_chain.is_empty() {

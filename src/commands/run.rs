@@ -6,6 +6,7 @@ use crate::load::{Loaded, argv0, load};
 use anyhow::Result;
 use clap::Args;
 use nanopod_host::cache::Compiled;
+use nanopod_host::vfs::VirtualDir;
 use nanopod_host::{Engines, Grants};
 use nanopod_remote::RemoteImports;
 use nanopod_typed::raw;
@@ -109,6 +110,7 @@ impl RunCommand {
                     argv0: argv0(&component_path),
                     default_invoke: None,
                     remote: None,
+                    inputs: None,
                 };
                 call_target(target, args, &mut grants)?
             }
@@ -138,6 +140,9 @@ pub struct Target<'a> {
     pub default_invoke: Option<String>,
     /// Imports served by exporters on other hosts.
     pub remote: Option<&'a RemoteImports>,
+    /// Where input paths are opened (a pipeline's in-memory filesystem);
+    /// the host's filesystem when `None`.
+    pub inputs: Option<&'a VirtualDir>,
 }
 
 /// Calls the function that `args` (the words after COMPONENT) pick, with
@@ -186,6 +191,7 @@ pub fn call_target(target: Target<'_>, args: &[String], grants: &mut Grants) -> 
         args: typed_args,
         output: own.output.as_deref(),
         remote: target.remote,
+        inputs: target.inputs,
     };
     let run = call_component(call, grants);
     super::block_on(with_deadline(run, grants.limits.timeout)).or_else(exit_as_code)

@@ -2,7 +2,7 @@
 
 use crate::support::*;
 use std::path::{Path, PathBuf};
-use test_programs_artifacts::{GEO, GEO_APP, KITCHEN};
+use test_programs_artifacts::{GEO, GEO_APP, KITCHEN, REPORT, UPPER};
 
 /// A copy of `examples/geo` with the built binaries next to its manifest.
 pub(crate) fn geo_example() -> tempfile::TempDir {
@@ -309,4 +309,124 @@ fn an_environment_granted_to_the_sidecar_is_denied_to_the_app() {
     let o = run(&["up", &manifest(&pod), "Paris", "Berlin"]);
     assert_exit(&o, 0);
     assert_eq!(stdout(&o), "877.5\n");
+}
+
+/// A copy of `examples/report` with the built binaries next to its
+/// manifest, and the geo example's table it reads.
+fn report_example() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
+    std::fs::create_dir_all(dir.path().join("report")).unwrap();
+    std::fs::create_dir_all(dir.path().join("geo/data")).unwrap();
+    std::fs::copy(
+        examples.join("report/pipeline.toml"),
+        dir.path().join("report/pipeline.toml"),
+    )
+    .unwrap();
+    std::fs::copy(
+        examples.join("geo/data/cities.csv"),
+        dir.path().join("geo/data/cities.csv"),
+    )
+    .unwrap();
+    std::fs::copy(guest(REPORT), dir.path().join("report/report.wasm")).unwrap();
+    std::fs::copy(guest(UPPER), dir.path().join("report/upper.wasm")).unwrap();
+    dir
+}
+
+/// Every file under `dir`, with its size and modification time.
+fn tree(dir: &Path) -> Vec<(PathBuf, u64, std::time::SystemTime)> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let entry = entry.unwrap();
+        let meta = entry.metadata().unwrap();
+        if meta.is_dir() {
+            out.extend(tree(&entry.path()));
+        }
+        out.push((entry.path(), meta.len(), meta.modified().unwrap()));
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn a_legacy_command_feeds_a_typed_component_through_the_pods_memory() {
+    let dir = report_example();
+    let pod = dir.path().join("report/pipeline.toml");
+    let before = tree(dir.path());
+    let o = up(&pod, &[]);
+    assert_exit(&o, 0);
+    let out = stdout(&o);
+    assert!(out.starts_with("CITIES, NORTH TO SOUTH ("), "{out}");
+    assert!(out.contains("\nPARIS "), "{out}");
+    // The report was written and read in memory: nothing on the host disk
+    // changed, and no /out appeared anywhere.
+    assert_eq!(tree(dir.path()), before);
+    let o = run(&["inspect", pod.to_str().unwrap()]);
+    assert!(
+        stdout(&o).contains(
+            "Pipeline steps (sharing an in-memory filesystem):\n  1. report /data/cities.csv /out/report.txt\n  2. upper /out/report.txt"
+        ),
+        "{}",
+        stdout(&o)
+    );
+    // `-o` goes to the last step.
+    let file = dir.path().join("REPORT.txt");
+    let o = up(&pod, &["-o", file.to_str().unwrap()]);
+    assert_exit(&o, 0);
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), out);
+}
+
+#[test]
+fn a_failing_step_stops_the_pipeline_and_paths_stay_in_the_pods_memory() {
+    let dir = report_example();
+    let pod = dir.path().join("report/pipeline.toml");
+    let text = std::fs::read_to_string(&pod).unwrap();
+    // The first step cannot read its table: it fails, the second never runs.
+    std::fs::write(&pod, text.replace("/data/cities.csv", "/data/nope.csv")).unwrap();
+    let o = up(&pod, &[]);
+    assert_exit(&o, 1);
+    assert!(
+        stderr(&o).contains("error: step 1 (`report`) failed; the pipeline stops here"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(stdout(&o), "");
+    // A typed step's path must be in the in-memory filesystem, and cannot
+    // climb out of it.
+    for (path, expected) in [
+        (
+            "/etc/passwd",
+            "`/etc/passwd` is not in the pod's in-memory filesystem `/out`",
+        ),
+        (
+            "/out/../../etc/passwd",
+            "cannot open `/out/../../etc/passwd`",
+        ),
+        ("/out/missing.txt", "cannot open `/out/missing.txt`"),
+    ] {
+        std::fs::write(
+            &pod,
+            text.replace(
+                "args = [\"/out/report.txt\"]",
+                &format!("args = [\"{path}\"]"),
+            ),
+        )
+        .unwrap();
+        let o = up(&pod, &[]);
+        assert_exit(&o, 2);
+        assert!(stderr(&o).contains(expected), "{path}: {}", stderr(&o));
+    }
+    // An unknown step is refused before anything runs.
+    std::fs::write(
+        &pod,
+        text.replace("component = \"upper\"", "component = \"uper\""),
+    )
+    .unwrap();
+    let o = up(&pod, &[]);
+    assert_exit(&o, 2);
+    assert!(
+        stderr(&o).contains("`[[step]]` 2 names unknown component `uper`"),
+        "{}",
+        stderr(&o)
+    );
 }

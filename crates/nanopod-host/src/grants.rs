@@ -107,10 +107,10 @@ impl Grants {
         Ok(self)
     }
 
-    /// Preopens an in-memory copy of a directory (see [`crate::vfs`]),
-    /// read-write. Default: none.
-    pub fn virtual_dir(&mut self, dir: VirtualDir) -> &mut Self {
-        self.virtual_dirs.push(Arc::new(dir));
+    /// Preopens an in-memory directory (see [`crate::vfs`]), read-write;
+    /// several grants may share one. Default: none.
+    pub fn virtual_dir(&mut self, dir: Arc<VirtualDir>) -> &mut Self {
+        self.virtual_dirs.push(dir);
         self
     }
 

@@ -26,18 +26,15 @@ impl VirtualDir {
     /// Copies `source` (a directory, or a `.tar` file) into memory, to be
     /// seen by the guest as `guest`.
     pub fn load(source: &Path, guest: &str) -> Result<Self> {
-        let root = tempfile::Builder::new()
-            .prefix("nanopod-vfs-")
-            .tempdir_in(memory_root()?)
-            .context("cannot create the in-memory directory")?;
+        let dir = Self::empty(guest)?;
         let meta = std::fs::metadata(source)
             .with_context(|| format!("cannot open `{}`", source.display()))?;
         if meta.is_dir() {
-            copy_tree(source, root.path())?;
+            copy_tree(source, dir.path())?;
         } else if source.extension().is_some_and(|e| e == "tar") {
             let file = std::fs::File::open(source)?;
             tar::Archive::new(file)
-                .unpack(root.path())
+                .unpack(dir.path())
                 .with_context(|| format!("cannot unpack `{}`", source.display()))?;
         } else {
             bail!(
@@ -45,10 +42,46 @@ impl VirtualDir {
                 source.display()
             );
         }
+        Ok(dir)
+    }
+
+    /// An empty in-memory directory, seen by the guest as `guest`: the
+    /// scratch space a pod's pipeline steps share.
+    pub fn empty(guest: &str) -> Result<Self> {
+        let root = tempfile::Builder::new()
+            .prefix("nanopod-vfs-")
+            .tempdir_in(memory_root()?)
+            .context("cannot create the in-memory directory")?;
         Ok(VirtualDir {
             root,
             guest: guest.to_string(),
         })
+    }
+
+    /// Opens the file the guest calls `guest_path` for reading, from the
+    /// host side. Like the guest, the host cannot leave the directory:
+    /// `..` and symlinks (which a guest may have planted) are resolved
+    /// inside it, through cap-std.
+    pub fn open(&self, guest_path: &str) -> Result<std::fs::File> {
+        let prefix = self.guest.trim_end_matches('/');
+        let relative = guest_path
+            .strip_prefix(prefix)
+            .filter(|rest| rest.starts_with('/'))
+            .map(|rest| rest.trim_start_matches('/'))
+            .with_context(|| {
+                format!(
+                    "`{guest_path}` is not in the pod's in-memory filesystem `{}`",
+                    self.guest
+                )
+            })?;
+        let dir = cap_std::fs::Dir::open_ambient_dir(self.path(), cap_std::ambient_authority())?;
+        let file = dir
+            .open(relative)
+            .with_context(|| format!("cannot open `{guest_path}`"))?;
+        if file.metadata()?.is_dir() {
+            bail!("`{guest_path}` is a directory, not a file");
+        }
+        Ok(file.into_std())
     }
 
     /// Where the copy lives (on tmpfs).

@@ -28,6 +28,27 @@ pub struct Manifest<C> {
     pub links: Vec<Link>,
     /// How `nanopod serve` puts the pod behind HTTP.
     pub serve: Option<ServeSpec>,
+    /// A pipeline: components run one after another by `nanopod up`
+    /// (`[[step]]` tables), sharing an in-memory filesystem.
+    #[serde(default, rename = "step")]
+    pub steps: Vec<Step>,
+    /// Where a pipeline's in-memory filesystem is mounted in every step.
+    /// Default: `/out`.
+    pub scratch: Option<String>,
+}
+
+/// One step of a pipeline.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Step {
+    /// The component to run (with what its links reach).
+    pub component: String,
+    /// Its words, as after `nanopod run COMPONENT`: a command's arguments,
+    /// or a typed function's arguments and `--invoke F`. Paths given for
+    /// stream and byte-list parameters name files of the in-memory
+    /// filesystem.
+    #[serde(default)]
+    pub args: Vec<String>,
 }
 
 /// `[serve]`: the handlers a request passes.

@@ -57,6 +57,19 @@ pub enum PlanError {
         /// The components the pod has.
         known: String,
     },
+    /// A `[[step]]` names a component that is not in `[components]`.
+    #[error("`[[step]]` {index} names unknown component `{name}` (the pod has: {known})")]
+    UnknownStepComponent {
+        /// The step, from 1.
+        index: usize,
+        /// The unknown name.
+        name: String,
+        /// The components the pod has.
+        known: String,
+    },
+    /// `scratch` is not an absolute guest path.
+    #[error("`scratch = \"{0}\"` must be an absolute path such as `/out`")]
+    BadScratch(String),
     /// `entry` names a component that is not in `[components]`.
     #[error("`entry = \"{0}\"` is not one of the pod's components")]
     UnknownEntry(String),
@@ -141,6 +154,20 @@ pub fn plan<C>(manifest: &Manifest<C>) -> Result<Plan, PlanError> {
             known: known(),
         });
     }
+    for (i, step) in manifest.steps.iter().enumerate() {
+        if !names.contains(step.component.as_str()) {
+            return Err(PlanError::UnknownStepComponent {
+                index: i + 1,
+                name: step.component.clone(),
+                known: known(),
+            });
+        }
+    }
+    if let Some(scratch) = &manifest.scratch
+        && (!scratch.starts_with('/') || scratch.split('/').any(|c| c == ".."))
+    {
+        return Err(PlanError::BadScratch(scratch.clone()));
+    }
     let local: Vec<Link> = manifest
         .links
         .iter()
@@ -154,9 +181,11 @@ pub fn plan<C>(manifest: &Manifest<C>) -> Result<Plan, PlanError> {
         None => {
             let servers: BTreeSet<&str> = local.iter().map(|l| l.to.as_str()).collect();
             let candidates: Vec<&str> = names.difference(&servers).copied().collect();
-            match (candidates.as_slice(), chain.last()) {
+            let last_step = manifest.steps.last().map(|s| &s.component);
+            match (candidates.as_slice(), chain.last().or(last_step)) {
                 ([one], _) => one.to_string(),
-                // A serve pod's app is the end of its chain.
+                // A serve pod's app is the end of its chain; a pipeline's
+                // entry is its last step.
                 (_, Some(app)) => app.clone(),
                 _ => {
                     let list = candidates

@@ -22,6 +22,7 @@ const GUESTS: &[(&str, &str, Option<&str>)] = &[
     ("http-log", "wasm32-wasip2", None),
     ("kitchen", "wasm32-wasip2", Some("kitchen/wit")),
     ("legacy", "wasm32-wasip2", None),
+    ("report", "wasm32-wasip2", None),
     ("p3-hello", "wasm32-wasip2", None),
     ("hello-p1", "wasm32-wasip1", None),
 ];
