@@ -9,8 +9,9 @@ use nanopod_host::Engines;
 use nanopod_host::cache::Compiled;
 use nanopod_host::engine::EpochTicker;
 use nanopod_host::linker::component_linker;
-use nanopod_remote::Exporter;
 use nanopod_remote::client::Transport;
+use nanopod_remote::export::DEFAULT_MAX_CONNECTIONS;
+use nanopod_remote::{ExportOptions, Exporter};
 use nanopod_typed::UsageError;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -44,6 +45,11 @@ pub struct ExportCommand {
     /// link names the same file with `token-file`).
     #[arg(long, value_name = "FILE")]
     pub token_file: Option<PathBuf>,
+
+    /// The most connections (TCP) or calls in flight (NATS) served at once;
+    /// more callers are refused with an error until one finishes.
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_CONNECTIONS, value_parser = at_least_one)]
+    pub max_connections: usize,
 
     /// The component (.wasm) to serve.
     #[arg(value_name = "COMPONENT")]
@@ -97,7 +103,12 @@ impl ExportCommand {
             .limits
             .timeout
             .map(|_| EpochTicker::start(&loaded.engine));
-        let exporter = Exporter::new(&name, component, pre, grants, &self.expose, token)
+        let options = ExportOptions {
+            expose: self.expose.clone(),
+            token,
+            max_connections: self.max_connections,
+        };
+        let exporter = Exporter::new(&name, component, pre, grants, options)
             .map_err(|e| UsageError::new(format!("{e:#}")))?;
         let functions = exporter.describe().join(", ");
         let exporter = Arc::new(exporter);
@@ -111,5 +122,13 @@ impl ExportCommand {
         ))?;
         eprintln!("nanopod: stopped");
         Ok(ExitCode::SUCCESS)
+    }
+}
+
+/// A count of at least 1.
+fn at_least_one(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(n) if n >= 1 => Ok(n),
+        _ => Err(format!("`{s}` is not a whole number of at least 1")),
     }
 }

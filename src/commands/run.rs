@@ -106,6 +106,7 @@ impl RunCommand {
                     component,
                     wit_bytes: &loaded.bytes,
                     docs,
+                    command: "run",
                     display: component_path.display().to_string(),
                     argv0: argv0(&component_path),
                     default_invoke: None,
@@ -132,6 +133,8 @@ pub struct Target<'a> {
     pub wit_bytes: &'a [u8],
     /// Docs given with `--wit`, which win over embedded ones.
     pub docs: Option<DocIndex>,
+    /// The subcommand that calls it, for help texts: `run` or `up`.
+    pub command: &'static str,
     /// How help texts name it.
     pub display: String,
     /// `argv[0]` for a command.
@@ -157,13 +160,19 @@ pub fn call_target(target: Target<'_>, args: &[String], grants: &mut Grants) -> 
     let function = match &own.invoke {
         Some(name) => exports.find(name)?,
         None if own.help => {
-            print!("{}", help::overview(&target.display, &exports));
+            print!(
+                "{}",
+                help::overview(target.command, &target.display, &exports)
+            );
             return Ok(0);
         }
         None => exports.default_function()?,
     };
     if own.help {
-        print!("{}", help::function(&target.display, function));
+        print!(
+            "{}",
+            help::function(target.command, &target.display, function)
+        );
         return Ok(0);
     }
     let typed_args = if function.is_cli_run() {

@@ -149,6 +149,7 @@ fn run_member(
         component,
         wit_bytes: &composed.root_bytes,
         docs,
+        command: "up",
         display: pod_file.display(),
         argv0: argv0(&composed.root_file),
         default_invoke: member.default_invoke,

@@ -129,6 +129,14 @@ fn help_comes_from_the_entry_components_wit() {
         "{}",
         stdout(&o)
     );
+    assert!(
+        stdout(&o).contains(&format!(
+            "Usage: nanopod up [OPTIONS] {} --invoke distance",
+            manifest(&pod)
+        )),
+        "{}",
+        stdout(&o)
+    );
     let o = run(&["-v", "up", &manifest(&pod), "--help"]);
     assert_exit(&o, 0);
     assert!(

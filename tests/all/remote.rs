@@ -410,3 +410,33 @@ fn a_nats_queue_group_shares_the_calls_and_survives_losing_members() {
         stderr(&o)
     );
 }
+
+#[test]
+fn an_exporter_at_its_connection_limit_refuses_the_next_caller() {
+    let exporter = geo_exporter("tcp://127.0.0.1:0", &["--max-connections", "1"]);
+    // One caller holds the only slot: it made a call and keeps the
+    // connection open…
+    let mut held = TcpStream::connect(&exporter.addr).unwrap();
+    let mut call = header("example:geo/lookup@0.1.0", "find");
+    call.extend_from_slice(&[0, 6, 5, b'P', b'a', b'r', b'i', b's']);
+    held.write_all(&call).unwrap();
+    let mut answer = [0u8; 4];
+    held.read_exact(&mut answer).unwrap();
+    // …so the next is refused, with the reason, instead of queueing in memory.
+    let (_dir, pod) = remote_geo_pod(&exporter.addr, "");
+    let o = up(&pod, &["Paris", "Berlin"]);
+    assert_exit(&o, 1);
+    assert!(
+        stderr(&o).contains("the exporter is at its limit of 1 connections"),
+        "{}",
+        stderr(&o)
+    );
+    // When the slot is free again (the exporter notices the close), calls
+    // go through.
+    drop(held);
+    let freed = (0..100).any(|_| {
+        std::thread::sleep(Duration::from_millis(50));
+        stdout(&up(&pod, &["Paris", "Berlin"])) == "877.5\n"
+    });
+    assert!(freed, "the slot was never released");
+}

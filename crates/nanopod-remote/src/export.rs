@@ -55,6 +55,32 @@ struct Exported {
     results: Vec<Type>,
 }
 
+/// How an exporter admits callers.
+#[derive(Debug, Clone)]
+pub struct ExportOptions {
+    /// The interfaces and root functions to serve; all exports when empty.
+    pub expose: Vec<String>,
+    /// The token callers must present, if any.
+    pub token: Option<String>,
+    /// The most connections (TCP) or calls in flight (NATS) at once; more
+    /// are refused with an error frame, so no number of callers can make
+    /// the exporter hold more than this many messages in memory.
+    pub max_connections: usize,
+}
+
+impl Default for ExportOptions {
+    fn default() -> Self {
+        ExportOptions {
+            expose: Vec::new(),
+            token: None,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+        }
+    }
+}
+
+/// [`ExportOptions::max_connections`] unless set.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 256;
+
 /// A component's functions, ready to serve.
 pub struct Exporter {
     name: String,
@@ -62,6 +88,9 @@ pub struct Exporter {
     pre: InstancePre<HostState>,
     grants: Grants,
     token: Option<String>,
+    /// One permit per connection (TCP) or call in flight (NATS).
+    slots: Arc<tokio::sync::Semaphore>,
+    max_connections: usize,
     /// `(instance, function)` → the function. Root functions have the
     /// instance `""`, as in wRPC.
     functions: Vec<((String, String), Exported)>,
@@ -69,16 +98,16 @@ pub struct Exporter {
 
 impl Exporter {
     /// Prepares `component` (linked by `pre`) to serve the interfaces named
-    /// in `expose` (all of its exports when empty). Refuses a name it does
-    /// not export, and functions whose values cannot cross hosts.
+    /// in `options.expose` (all of its exports when empty). Refuses a name
+    /// it does not export, and functions whose values cannot cross hosts.
     pub fn new(
         name: &str,
         component: &Component,
         pre: InstancePre<HostState>,
         grants: Grants,
-        expose: &[String],
-        token: Option<String>,
+        options: ExportOptions,
     ) -> Result<Self> {
+        let expose = &options.expose;
         let engine = component.engine().clone();
         let ty = component.component_type();
         let mut functions = Vec::new();
@@ -142,7 +171,9 @@ impl Exporter {
             engine,
             pre,
             grants,
-            token,
+            token: options.token,
+            slots: Arc::new(tokio::sync::Semaphore::new(options.max_connections)),
+            max_connections: options.max_connections,
             functions,
         })
     }
@@ -203,9 +234,17 @@ impl Exporter {
     }
 
     async fn serve_tcp(self: Arc<Self>, listener: TcpListener, shutdown: impl Future<Output = ()>) {
-        accept_until(listener, shutdown, move |stream, peer, stopping| {
+        accept_until(listener, shutdown, move |mut stream, peer, stopping| {
             let exporter = self.clone();
             async move {
+                let Ok(_slot) = exporter.slots.clone().try_acquire_owned() else {
+                    let reason = exporter.busy();
+                    let mut out = Vec::new();
+                    frame::put_error(&mut out, &reason);
+                    let _ = stream.write_all(&out).await;
+                    let _ = stream.shutdown().await;
+                    return;
+                };
                 match exporter.connection(stream, stopping).await {
                     Ok(()) => tracing::debug!(%peer, "connection closed"),
                     Err(e) => tracing::warn!(%peer, "connection dropped: {e}"),
@@ -289,7 +328,14 @@ impl Exporter {
             let exporter = self.clone();
             let client = client.clone();
             in_flight.spawn(async move {
-                let reply = exporter.answer_message(&message.payload).await;
+                let reply = match exporter.slots.clone().try_acquire_owned() {
+                    Ok(_slot) => exporter.answer_message(&message.payload).await,
+                    Err(_) => {
+                        let mut out = Vec::new();
+                        frame::put_error(&mut out, &exporter.busy());
+                        out
+                    }
+                };
                 if let Err(e) = client.publish(reply_to, reply.into()).await {
                     tracing::warn!("cannot send a reply: {e}");
                 }
@@ -372,6 +418,16 @@ impl Exporter {
             f,
             params,
         }))
+    }
+
+    /// The refusal when every slot is taken.
+    fn busy(&self) -> String {
+        let reason = format!(
+            "the exporter is at its limit of {} connections; try again later",
+            self.max_connections
+        );
+        tracing::warn!("refused a caller: {reason}");
+        reason
     }
 
     fn refused<'a>(&self, reason: String) -> Invocation<'a> {

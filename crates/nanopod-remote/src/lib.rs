@@ -14,5 +14,5 @@ pub mod frame;
 pub mod link;
 
 pub use client::{CallError, Client, Endpoint};
-pub use export::Exporter;
+pub use export::{ExportOptions, Exporter};
 pub use link::{RemoteImports, RemoteLink};

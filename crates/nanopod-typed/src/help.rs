@@ -5,11 +5,12 @@ use crate::typed::describe;
 use std::fmt::Write;
 
 /// The overview: every exported function with its first doc line.
-pub fn overview(component: &str, exports: &Exports) -> String {
+/// `command` is the subcommand that calls it (`run`, or `up` for a pod).
+pub fn overview(command: &str, component: &str, exports: &Exports) -> String {
     let mut s = String::new();
     let _ = writeln!(
         s,
-        "Usage: nanopod run [OPTIONS] {component} [--invoke FUNCTION] [ARGS...]\n"
+        "Usage: nanopod {command} [OPTIONS] {component} [--invoke FUNCTION] [ARGS...]\n"
     );
     let _ = writeln!(s, "Exported functions:");
     for f in &exports.functions {
@@ -27,19 +28,19 @@ pub fn overview(component: &str, exports: &Exports) -> String {
     }
     let _ = writeln!(
         s,
-        "\nRun `nanopod run {component} --invoke FUNCTION --help` for its parameters."
+        "\nRun `nanopod {command} {component} --invoke FUNCTION --help` for its parameters."
     );
     s
 }
 
 /// Help for one function: docs, usage line, parameters, named types.
-pub fn function(component: &str, f: &ExportFn) -> String {
+pub fn function(command: &str, component: &str, f: &ExportFn) -> String {
     let mut s = String::new();
     if let Some(docs) = &f.docs {
         let _ = writeln!(s, "{}\n", docs.trim_end());
     }
     let mut usage = format!(
-        "Usage: nanopod run [OPTIONS] {component} --invoke {}",
+        "Usage: nanopod {command} [OPTIONS] {component} --invoke {}",
         f.key()
     );
     for p in &f.params {

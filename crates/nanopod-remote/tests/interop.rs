@@ -1,0 +1,127 @@
+//! Interoperability with the Bytecode Alliance's own wRPC implementation
+//! (the `wrpc-transport` crate): its TCP client calls a nanopod exporter,
+//! and a nanopod remote link calls its TCP server, over real loopback.
+
+use futures::StreamExt;
+use nanopod_host::Grants;
+use nanopod_host::engine::{EngineMode, Engines};
+use nanopod_host::linker::component_linker;
+use nanopod_remote::{Client, Endpoint, ExportOptions, Exporter};
+use std::sync::Arc;
+use std::time::Duration;
+use wasmtime::component::types::Type;
+use wasmtime::component::{Component, Val};
+use wrpc_transport::{InvokeExt, ServeExt};
+
+/// The `kitchen` fixture exported on a free port; returns its address.
+async fn export_kitchen() -> String {
+    let engines = Engines::pooled();
+    let engine = engines.get(EngineMode::Sync).unwrap().clone();
+    let component = Component::from_file(&engine, test_programs_artifacts::KITCHEN).unwrap();
+    let pre = component_linker(&engine, EngineMode::Sync)
+        .unwrap()
+        .instantiate_pre(&component)
+        .unwrap();
+    let exporter = Exporter::new(
+        "kitchen",
+        &component,
+        pre,
+        Grants::new(),
+        ExportOptions::default(),
+    )
+    .unwrap();
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    tokio::spawn(Arc::new(exporter).run(
+        "tcp://127.0.0.1:0",
+        move |at| {
+            let _ = tx.send(at.trim_start_matches("tcp://").to_string());
+        },
+        std::future::pending(),
+    ));
+    rx.await.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_wrpc_client_calls_a_nanopod_exporter() {
+    let addr = export_kitchen().await;
+    let client = wrpc_transport::tcp::Client::from(addr.as_str());
+    let no_paths: &[[Option<usize>; 0]; 0] = &[];
+    let (sum,): (u32,) = client
+        .invoke_values_blocking((), "", "add", (40u32, 2u32), no_paths)
+        .await
+        .unwrap();
+    assert_eq!(sum, 42);
+    let (greeting,): (String,) = client
+        .invoke_values_blocking(
+            (),
+            "",
+            "greet",
+            ("Ada".to_string(), true, Some("Dr".to_string())),
+            no_paths,
+        )
+        .await
+        .unwrap();
+    assert!(greeting.contains("Ada"), "{greeting}");
+    let (ok,): (Result<f64, String>,) = client
+        .invoke_values_blocking((), "", "divide", (1.0f64, 4.0f64), no_paths)
+        .await
+        .unwrap();
+    assert_eq!(ok, Ok(0.25));
+    let (err,): (Result<f64, String>,) = client
+        .invoke_values_blocking((), "", "divide", (1.0f64, 0.0f64), no_paths)
+        .await
+        .unwrap();
+    assert!(err.is_err(), "{err:?}");
+    let (total,): (i64,) = client
+        .invoke_values_blocking((), "", "sum", (vec![1i64, -5, 1 << 40],), no_paths)
+        .await
+        .unwrap();
+    assert_eq!(total, (1 << 40) - 4);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_nanopod_link_calls_a_wrpc_server() {
+    type Server = wrpc_transport::Server<
+        (),
+        tokio::io::BufReader<tokio::net::tcp::OwnedReadHalf>,
+        tokio::net::tcp::OwnedWriteHalf,
+    >;
+    let server = Arc::new(Server::default());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let calls = server
+        .serve_values::<(u32, u32), (u32,)>("example:calc/ops@0.1.0", "add", Arc::from(vec![]))
+        .await
+        .unwrap();
+    let acceptor = server.clone();
+    tokio::spawn(async move {
+        loop {
+            let (stream, _) = listener.accept().await.unwrap();
+            let (rx, tx) = stream.into_split();
+            let _ = acceptor.accept((), tx, tokio::io::BufReader::new(rx)).await;
+        }
+    });
+    tokio::spawn(async move {
+        let mut calls = std::pin::pin!(calls);
+        while let Some(Ok(((), (a, b), _, reply))) = calls.next().await {
+            reply((a.wrapping_add(b),)).await.unwrap();
+        }
+    });
+    let client = Client::new(
+        Endpoint::parse(&format!("tcp://{addr}"), Duration::from_secs(10), None).unwrap(),
+    );
+    // Two calls: the second finds its pooled connection closed by the wRPC
+    // server (one connection per call) and connects again.
+    for (a, b) in [(1u32, 2u32), (40, 2)] {
+        let results = client
+            .call(
+                "example:calc/ops@0.1.0",
+                "add",
+                (&[Val::U32(a), Val::U32(b)], &[Type::U32, Type::U32]),
+                &[Type::U32],
+            )
+            .await
+            .unwrap();
+        assert_eq!(results, [Val::U32(a + b)]);
+    }
+}
