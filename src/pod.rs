@@ -142,11 +142,23 @@ impl PodFile {
         } else {
             EngineMode::Sync
         };
-        let remote = composition
-            .remote
-            .iter()
-            .map(|(import, link)| self.remote_link(import, link, base))
-            .collect::<Result<Vec<_>>>()?;
+        // Components importing the same interface share one import of the
+        // composition, so they must share its remote link too.
+        let mut remote: Vec<RemoteLink> = Vec::new();
+        for (import, link) in &composition.remote {
+            let bound = self.remote_link(import, link, base)?;
+            match remote.iter().find(|r| r.import == bound.import) {
+                Some(r) if r.endpoint != bound.endpoint => {
+                    return Err(self.usage(format!(
+                        "link {link}: `{import}` is linked remotely twice, to {} and to {}; components of one pod share an imported interface, so give both links the same `remote`, `timeout` and `token-file`",
+                        r.endpoint.url(),
+                        bound.endpoint.url()
+                    )));
+                }
+                Some(_) => {}
+                None => remote.push(bound),
+            }
+        }
         let (root_file, root_bytes) = binaries.remove(root).expect("the root is a member");
         let mut pod_grants = shared.grants;
         pod_grants.limits = grants[root].limits;

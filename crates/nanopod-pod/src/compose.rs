@@ -95,9 +95,9 @@ struct Registered {
 }
 
 /// Composes the pod. Remote links in `links` leave their import an import
-/// of the composition, for the host to serve. `shared` holds the capabilities the pod's single WASI
-/// context will carry; a member importing one of them without the grant is
-/// wired to a deny adapter.
+/// of the composition, for the host to serve. `shared` holds the
+/// capabilities the pod's single WASI context will carry; a member
+/// importing one of them without the grant is wired to a deny adapter.
 pub fn compose(
     members: &[Member<'_>],
     links: &[Link],
