@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds nanopod and the example components, then shrinks the bundled photo
 # with the `thumbnail` component: a typed function over streams, no files or
-# argv inside the guest; then runs the geo pod (an app and its sidecar).
+# argv inside the guest; then runs the geo pod (an app and its sidecar) and
+# the report pipeline (a legacy command feeding a typed component).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rustup target add wasm32-wasip2 wasm32-wasip1
@@ -16,3 +17,6 @@ echo "wrote thumb.png ($(wc -c < thumb.png) bytes)"
 bash examples/build.sh
 set -x
 ./target/release/nanopod up examples/geo/pod.toml Paris Berlin
+# A pipeline: a legacy command writes a report into the pod's memory, and a
+# typed stream component upper-cases it.
+./target/release/nanopod up examples/report/pipeline.toml

@@ -12,29 +12,43 @@ use std::sync::OnceLock;
 use wasmtime::component::types::{ComponentItem, Type};
 use wasmtime::component::Component;
 use wasmtime::{Config, Engine};
+use wit_component::{ComponentEncoder, StringEncoding, embed_component_metadata};
+use wit_parser::{ManglingAndAbi, Resolve};
 
 /// `f: func(a: …, b: …, …)` with records, variants, enums, flags, lists,
 /// options, results, tuples, strings, chars and every integer and float.
-const SIGNATURE: &str = r#"(component
-  (type $rec (record (field "x" s16) (field "y" u64) (field "name" string)))
-  (type $var (variant (case "a" f32) (case "b") (case "c" (list char))))
-  (type $en (enum "red" "green" "blue"))
-  (type $fl (flags "f0" "f1" "f2" "f3" "f4" "f5" "f6" "f7" "f8" "f9"))
-  (type $f (func
-    (param "a" (list $rec)) (param "b" $var) (param "c" $en) (param "d" $fl)
-    (param "e" (option (tuple s8 u8 s32 u32 s64 f64 bool)))
-    (param "g" (result (list u8) (error string)))
-    (param "h" (list (list u16)))))
-  (import "f" (func (type $f))))"#;
+const SIGNATURE: &str = r#"
+package fuzz:decode;
+interface types {
+  record rec { x: s16, y: u64, name: string }
+  variant var { a(f32), b, c(list<char>) }
+  enum en { red, green, blue }
+  flags fl { f0, f1, f2, f3, f4, f5, f6, f7, f8, f9 }
+  f: func(a: list<rec>, b: var, c: en, d: fl,
+          e: option<tuple<s8, u8, s32, u32, s64, f64, bool>>,
+          g: result<list<u8>, string>, h: list<list<u16>>);
+}
+world w { export types; }
+"#;
 
+/// The parameter types of `f`, taken from a component built from
+/// [`SIGNATURE`] (wasmtime's `Type`s come only from components).
 fn types() -> &'static Vec<Type> {
     static TYPES: OnceLock<Vec<Type>> = OnceLock::new();
     TYPES.get_or_init(|| {
+        let mut resolve = Resolve::default();
+        let pkg = resolve.push_str("fuzz.wit", SIGNATURE).unwrap();
+        let world = resolve.select_world(&[pkg], Some("w")).unwrap();
+        let mut module = wit_component::dummy_module(&resolve, world, ManglingAndAbi::Standard32);
+        embed_component_metadata(&mut module, &resolve, world, StringEncoding::UTF8).unwrap();
+        let bytes = ComponentEncoder::default().module(&module).unwrap().encode().unwrap();
         let engine = Engine::new(&Config::new()).unwrap();
-        let component = Component::new(&engine, wat::parse_str(SIGNATURE).unwrap()).unwrap();
+        let component = Component::new(&engine, bytes).unwrap();
         let ty = component.component_type();
-        let (_, item) = ty.imports(&engine).next().unwrap();
-        let ComponentItem::ComponentFunc(f) = item.ty else { unreachable!() };
+        let (_, item) = ty.exports(&engine).next().unwrap();
+        let ComponentItem::ComponentInstance(instance) = item.ty else { unreachable!() };
+        let (_, f) = instance.exports(&engine).find(|(n, _)| *n == "f").unwrap();
+        let ComponentItem::ComponentFunc(f) = f.ty else { unreachable!() };
         f.params().map(|(_, t)| t).collect()
     })
 }
