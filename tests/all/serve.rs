@@ -6,7 +6,9 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
 use std::time::Duration;
-use test_programs_artifacts::{HTTP_APP, HTTP_AUTH, HTTP_LOG, KITCHEN};
+use test_programs_artifacts::{
+    HTTP_APP, HTTP_AUTH, HTTP_LOG, KITCHEN, P3_HTTP_APP, P3_HTTP_AUTH, P3_HTTP_LOG,
+};
 
 const TOKEN: &str = "Bearer s3cret-token";
 
@@ -64,26 +66,39 @@ fn unchunk(mut body: &str) -> String {
     out
 }
 
-/// A copy of `examples/http` with the built binaries next to its manifest.
-fn http_pod() -> Server {
+/// A copy of `examples/EXAMPLE` (its `pod.toml` and `secrets/`) with the
+/// built `guests` next to its manifest, served.
+fn example_pod(example: &str, guests: &[(&str, &'static str)]) -> Server {
     let dir = tempfile::tempdir().unwrap();
-    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/http");
-    std::fs::copy(example.join("pod.toml"), dir.path().join("pod.toml")).unwrap();
-    std::fs::create_dir(dir.path().join("secrets")).unwrap();
-    std::fs::copy(
-        example.join("secrets/token"),
-        dir.path().join("secrets/token"),
-    )
-    .unwrap();
-    for (name, path) in [
-        ("http-app", HTTP_APP),
-        ("http-auth", HTTP_AUTH),
-        ("http-log", HTTP_LOG),
-    ] {
+    let source = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("examples")
+        .join(example);
+    std::fs::copy(source.join("pod.toml"), dir.path().join("pod.toml")).unwrap();
+    if source.join("secrets").exists() {
+        std::fs::create_dir(dir.path().join("secrets")).unwrap();
+        std::fs::copy(
+            source.join("secrets/token"),
+            dir.path().join("secrets/token"),
+        )
+        .unwrap();
+    }
+    for (name, path) in guests {
         std::fs::copy(guest(path), dir.path().join(format!("{name}.wasm"))).unwrap();
     }
     let manifest = dir.path().join("pod.toml").display().to_string();
     Server::serve(&[&manifest], Some(dir))
+}
+
+/// `examples/http`: WASI 0.2 middlewares chained by the host.
+fn http_pod() -> Server {
+    example_pod(
+        "http",
+        &[
+            ("http-app", HTTP_APP),
+            ("http-auth", HTTP_AUTH),
+            ("http-log", HTTP_LOG),
+        ],
+    )
 }
 
 #[test]
@@ -176,7 +191,7 @@ fn a_component_that_is_not_an_http_handler_is_refused() {
     assert_exit(&o, 2);
     assert!(
         stderr(&o)
-            .contains("does not export `wasi:http/incoming-handler@0.2`, so it cannot serve HTTP"),
+            .contains("does not export `wasi:http/incoming-handler@0.2` or `wasi:http/handler@0.3`, so it cannot serve HTTP"),
         "{}",
         stderr(&o)
     );
@@ -232,4 +247,80 @@ fn an_address_in_use_is_a_usage_error() {
         stderr(&o)
     );
     assert_eq!(stderr(&o).lines().count(), 1, "{}", stderr(&o));
+}
+
+/// `examples/http3`: WASI 0.3 middlewares composed statically.
+fn http3_pod() -> Server {
+    example_pod(
+        "http3",
+        &[
+            ("p3-http-app", P3_HTTP_APP),
+            ("p3-http-auth", P3_HTTP_AUTH),
+            ("p3-http-log", P3_HTTP_LOG),
+        ],
+    )
+}
+
+#[test]
+fn a_wasi_0_3_chain_composed_statically_passes_log_then_auth_then_app() {
+    let server = http3_pod();
+    let (status, body) = server.get("/items", &[]);
+    assert_eq!(
+        (status, body.as_str()),
+        (401, "{\"error\":\"unauthorized\"}\n")
+    );
+    let (status, _) = server.get("/items", &[("Authorization", "Bearer wrong")]);
+    assert_eq!(status, 401);
+    let (status, body) = server.get("/items", &[("Authorization", TOKEN)]);
+    assert_eq!(
+        (status, body.as_str()),
+        (200, "{\"items\":[\"apple\",\"banana\",\"cherry\"]}\n")
+    );
+    let (status, _) = server.get("/nope", &[("Authorization", TOKEN)]);
+    assert_eq!(status, 404);
+    // A trap in the app fails its request only.
+    let (status, _) = server.get("/items", &[("Authorization", TOKEN), ("x-trap", "1")]);
+    assert_eq!(status, 500);
+    let (status, _) = server.get("/items", &[("Authorization", TOKEN)]);
+    assert_eq!(status, 200);
+    // `log` ran first: it saw auth's 401 and the app's answers.
+    let log = server.log();
+    for line in [
+        "log: GET /items -> 401",
+        "log: GET /items -> 200",
+        "log: GET /nope -> 404",
+    ] {
+        assert!(log.contains(line), "{line:?} in:\n{log}");
+    }
+}
+
+#[test]
+fn a_wasi_0_3_app_is_served_alone_and_refused_in_a_serve_chain() {
+    let server = Server::serve(&[guest(P3_HTTP_APP)], None);
+    let (status, body) = server.get("/items", &[]);
+    assert_eq!(
+        (status, body.as_str()),
+        (200, "{\"items\":[\"apple\",\"banana\",\"cherry\"]}\n")
+    );
+    drop(server);
+    // 0.3 middlewares compose through links, not the host's chain.
+    let dir = tempfile::tempdir().unwrap();
+    let pod = dir.path().join("pod.toml");
+    std::fs::write(
+        &pod,
+        format!(
+            "[components.log]\nfile = \"{P3_HTTP_LOG}\"\n[components.app]\nfile = \"{P3_HTTP_APP}\"\n\
+             [serve]\nchain = [\"log\", \"app\"]\n"
+        ),
+    )
+    .unwrap();
+    let o = run(&["serve", "--listen", "127.0.0.1:0", pod.to_str().unwrap()]);
+    assert_exit(&o, 2);
+    assert!(
+        stderr(&o).contains(
+            "`log` imports `wasi:http/handler@0.3.0`: WASI 0.3 middlewares compose statically"
+        ),
+        "{}",
+        stderr(&o)
+    );
 }

@@ -1,4 +1,5 @@
-//! `nanopod serve`: `wasi:http` handlers behind a real HTTP/1.1 server.
+//! `nanopod serve`: `wasi:http` handlers behind a real HTTP/1.1 server
+//! (WASI 0.2 here; WASI 0.3 handlers in [`crate::serve_p3`]).
 //!
 //! Each request gets a fresh instance (from the pooling allocator when the
 //! engine has it) with its own store, grants and limits. A chain of
@@ -7,6 +8,7 @@
 //! network (WASI 0.2 cannot compose an exported `incoming-handler` into an
 //! imported `outgoing-handler` statically, so the host links them).
 
+use crate::serve_p3::FreshInstances;
 use anyhow::{Context, Result};
 use bytes::Bytes;
 use futures::future::BoxFuture;
@@ -26,19 +28,32 @@ use wasmtime::component::{Component, Linker};
 use wasmtime::{Engine, Store};
 use wasmtime_wasi_http::WasiBody;
 use wasmtime_wasi_http::WasiHttpView;
+use wasmtime_wasi_http::handler::{ExpirationError, ProxyHandler};
 use wasmtime_wasi_http::p2::bindings::ProxyPre;
 use wasmtime_wasi_http::p2::bindings::http::types::{ErrorCode, Scheme};
+use wasmtime_wasi_http::p3::bindings::ServicePre;
 
 /// How long a client may take to send a request's headers.
 const HEADER_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
-/// One `wasi:http/incoming-handler` component of a serve chain.
+/// How WASI 0.3 handlers are chained, for errors.
+const P3_CHAINS: &str = "WASI 0.3 middlewares compose statically: link each one's `wasi:http/handler` import to the next with `[[link]]` and serve the outermost, instead of a `[serve] chain`";
+
+/// One HTTP handler component of a serve chain.
 pub struct Handler {
     name: String,
     engine: Engine,
-    pre: ProxyPre<HostState>,
+    guest: Guest,
     grants: Grants,
     next: Option<Arc<Handler>>,
+}
+
+/// Which `wasi:http` the component serves.
+enum Guest {
+    /// WASI 0.2 `wasi:http/incoming-handler`.
+    P2(ProxyPre<HostState>),
+    /// WASI 0.3 `wasi:http/handler`, run by wasmtime-wasi-http's handler.
+    P3(ProxyHandler<FreshInstances>),
 }
 
 /// Why a handler gave no response.
@@ -79,19 +94,40 @@ impl Handler {
         grants: Grants,
         next: Option<Arc<Handler>>,
     ) -> Result<Self> {
+        let engine = component.engine();
+        if let Some((import, _)) = component
+            .component_type()
+            .imports(engine)
+            .find(|(i, _)| i.starts_with("wasi:http/handler@0.3"))
+        {
+            anyhow::bail!("`{name}` imports `{import}`: {P3_CHAINS}");
+        }
         let pre = linker
             .instantiate_pre(component)
             .map_err(anyhow::Error::from)
             .with_context(|| format!("`{name}` cannot be linked"))?;
-        let pre = ProxyPre::new(pre).map_err(|e| {
-            anyhow::anyhow!(
-                "`{name}` does not export `wasi:http/incoming-handler@0.2`, so it cannot serve HTTP: {e}"
-            )
-        })?;
+        let guest = match ProxyPre::new(pre.clone()) {
+            Ok(p2) => Guest::P2(p2),
+            Err(p2_error) => {
+                let Ok(p3) = ServicePre::new(pre) else {
+                    anyhow::bail!(
+                        "`{name}` does not export `wasi:http/incoming-handler@0.2` or `wasi:http/handler@0.3`, so it cannot serve HTTP: {p2_error}"
+                    );
+                };
+                if next.is_some() {
+                    anyhow::bail!("`{name}` is a WASI 0.3 handler: {P3_CHAINS}");
+                }
+                Guest::P3(ProxyHandler::new(FreshInstances {
+                    engine: component.engine().clone(),
+                    pre: p3,
+                    grants: grants.clone(),
+                }))
+            }
+        };
         Ok(Handler {
             name: name.to_string(),
             engine: component.engine().clone(),
-            pre,
+            guest,
             grants,
             next,
         })
@@ -113,6 +149,27 @@ impl Handler {
         let guest = |e: anyhow::Error| HandlerFailure::Guest {
             handler: self.name.clone(),
             reason: GuestFailure::classify(&e).map_or_else(|| format!("{e:#}"), |f| f.to_string()),
+        };
+        let pre = match &self.guest {
+            Guest::P2(pre) => pre.clone(),
+            Guest::P3(handler) => {
+                let response = handler.handle((), request);
+                let result = match self.grants.limits.timeout {
+                    None => response.await,
+                    Some(t) => tokio::time::timeout(t, response)
+                        .await
+                        .unwrap_or_else(|_| Err(ExpirationError.into())),
+                };
+                return result.map_err(|e| {
+                    if e.downcast_ref::<ExpirationError>().is_some() {
+                        HandlerFailure::Timeout {
+                            handler: self.name.clone(),
+                        }
+                    } else {
+                        guest(e.into())
+                    }
+                });
+            }
         };
         let mut state = HostState::new(&self.grants).map_err(guest)?;
         if let Some(next) = &self.next {
@@ -141,7 +198,6 @@ impl Handler {
             .http()
             .new_response_outparam(sender)
             .map_err(|e| guest(e.into()))?;
-        let pre = self.pre.clone();
         let mut task = tokio::spawn(async move {
             let proxy = pre.instantiate_async(&mut store).await?;
             proxy

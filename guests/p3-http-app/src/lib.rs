@@ -1,0 +1,26 @@
+//! `p3-http-app`: a small JSON API as a WASI 0.3 `wasi:http/handler`.
+//! `GET /items` lists items; any other path is 404; a request with the
+//! header `x-trap` makes it trap, to show a trap fails only its request.
+
+wit_bindgen::generate!({ path: "../p3-http/wit", world: "app", generate_all });
+
+use wasi::http::types::{ErrorCode, Request, Response};
+
+include!("../../p3-http/respond.rs");
+
+struct App;
+
+impl exports::wasi::http::handler::Guest for App {
+    async fn handle(request: Request) -> Result<Response, ErrorCode> {
+        if !request.get_headers().get("x-trap").is_empty() {
+            panic!("asked to trap");
+        }
+        let path = request.get_path_with_query().unwrap_or_default();
+        Ok(match path.as_str() {
+            "/items" => respond(200, r#"{"items":["apple","banana","cherry"]}"#.to_string()),
+            _ => respond(404, format!(r#"{{"error":"no route for {path}"}}"#)),
+        })
+    }
+}
+
+export!(App);
