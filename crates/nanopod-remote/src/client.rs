@@ -5,7 +5,7 @@
 use crate::frame::{self, WireError};
 use std::sync::Mutex;
 use std::time::Duration;
-use tokio::io::{AsyncWriteExt, BufReader};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 use tokio::sync::OnceCell;
 use wasmtime::component::Val;
@@ -129,6 +129,41 @@ pub enum CallError {
 
 type Connection = BufReader<TcpStream>;
 
+/// How one request/answer exchange on a connection failed.
+enum Exchange {
+    /// The connection failed before a single byte of the answer arrived.
+    Unanswered(WireError),
+    /// It failed later, or the answer was wrong.
+    Failed(WireError),
+}
+
+impl Exchange {
+    fn into_error(self) -> CallError {
+        match self {
+            Exchange::Unanswered(e) | Exchange::Failed(e) => CallError::Wire(e),
+        }
+    }
+}
+
+/// Sends `request` on `conn` and reads the results.
+async fn exchange(
+    conn: &mut Connection,
+    request: &[u8],
+    result_types: &[Type],
+) -> Result<Vec<Val>, Exchange> {
+    let unanswered = |e: std::io::Error| Exchange::Unanswered(e.into());
+    conn.get_mut()
+        .write_all(request)
+        .await
+        .map_err(unanswered)?;
+    if conn.fill_buf().await.map_err(unanswered)?.is_empty() {
+        return Err(Exchange::Unanswered(WireError::Closed));
+    }
+    frame::read_message(conn, result_types)
+        .await
+        .map_err(Exchange::Failed)
+}
+
 /// Calls functions of one exporter (or queue group).
 pub struct Client {
     endpoint: Endpoint,
@@ -181,12 +216,24 @@ impl Client {
         request: &[u8],
         result_types: &[Type],
     ) -> Result<Vec<Val>, CallError> {
-        let mut conn = self.connection(addr).await?;
-        conn.get_mut()
-            .write_all(request)
-            .await
-            .map_err(WireError::from)?;
-        let results = frame::read_message(&mut conn, result_types).await?;
+        let (mut conn, reused) = match self.idle_connection() {
+            Some(conn) => (conn, true),
+            None => (self.connect(addr).await?, false),
+        };
+        let results = match exchange(&mut conn, request, result_types).await {
+            // The exporter had closed the idle connection before it could
+            // see this call (a plain wRPC server closes after every call,
+            // and the close may not have arrived when the connection was
+            // checked): nothing ran, so the call goes on a new connection.
+            Err(Exchange::Unanswered(e)) if reused => {
+                tracing::debug!("a pooled connection was closed ({e}); connecting again");
+                conn = self.connect(addr).await?;
+                exchange(&mut conn, request, result_types)
+                    .await
+                    .map_err(Exchange::into_error)?
+            }
+            other => other.map_err(Exchange::into_error)?,
+        };
         self.put_back(conn);
         Ok(results)
     }
@@ -226,21 +273,23 @@ impl Client {
         Ok(frame::read_message(&mut &reply.payload[..], result_types).await?)
     }
 
-    /// An idle connection that is still open, or a new one.
-    async fn connection(&self, addr: &str) -> Result<Connection, CallError> {
+    /// An idle connection that still looks open.
+    fn idle_connection(&self) -> Option<Connection> {
         loop {
-            let Some(conn) = self.idle.lock().expect("pool lock").pop() else {
-                break;
-            };
+            let conn = self.idle.lock().expect("pool lock").pop()?;
             // An exporter closes idle connections (and a plain wRPC server
             // closes after each call): a read that would block means open.
             let mut probe = [0u8];
             if conn.buffer().is_empty()
                 && matches!(conn.get_ref().try_read(&mut probe), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock)
             {
-                return Ok(conn);
+                return Some(conn);
             }
         }
+    }
+
+    /// A new connection, with the token preamble sent if there is a token.
+    async fn connect(&self, addr: &str) -> Result<Connection, CallError> {
         let connect = |e: std::io::Error| CallError::Connect(e.to_string());
         let mut stream = TcpStream::connect(addr).await.map_err(connect)?;
         stream.set_nodelay(true).map_err(connect)?;
