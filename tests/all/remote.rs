@@ -440,3 +440,45 @@ fn an_exporter_at_its_connection_limit_refuses_the_next_caller() {
     });
     assert!(freed, "the slot was never released");
 }
+
+#[test]
+fn export_refuses_bad_flags_with_one_line_each() {
+    let dir = tempfile::tempdir().unwrap();
+    let empty = dir.path().join("empty");
+    std::fs::write(&empty, "\n").unwrap();
+    let empty = empty.display().to_string();
+    let kitchen = guest(KITCHEN);
+    for (args, expected) in [
+        (
+            vec!["--listen", "7000", kitchen],
+            "`7000` is not `tcp://HOST:PORT` or `nats://HOST:PORT/SUBJECT`",
+        ),
+        (vec!["--listen", "tcp://127.0.0.1", kitchen], "has no port"),
+        (
+            vec!["--listen", "tcp://localhost:0", kitchen],
+            "is not `tcp://IP:PORT`",
+        ),
+        (
+            vec!["--max-connections", "0", kitchen],
+            "`0` is not a whole number of at least 1",
+        ),
+        (
+            vec!["--token-file", "/no/such/token", kitchen],
+            "cannot read `/no/such/token`",
+        ),
+        (vec!["--token-file", &empty, kitchen], "is empty"),
+        (
+            vec!["--vfs", "/tmp::/t", kitchen],
+            "`--vfs` gives one run a private copy",
+        ),
+        (vec!["no-such.wasm"], "no-such.wasm"),
+    ] {
+        let o = run(&[&["export"][..], &args].concat());
+        assert_exit(&o, 2);
+        let err = stderr(&o);
+        assert!(err.contains(expected), "{args:?}: {err}");
+        // One error line (kitchen's unservable functions add warnings).
+        let errors = err.lines().filter(|l| l.starts_with("error:")).count();
+        assert_eq!(errors, 1, "{args:?}: {err}");
+    }
+}

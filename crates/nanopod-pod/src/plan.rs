@@ -398,6 +398,21 @@ mod tests {
     }
 
     #[test]
+    fn pipeline_steps_and_scratch_are_checked() {
+        let parse = |text: &str| plan(&Manifest::<()>::parse(text, "pod.toml").unwrap());
+        let pod = "[components.a]\nfile = \"a.wasm\"\n[components.b]\nfile = \"b.wasm\"\n\
+                   [[step]]\ncomponent = \"a\"\n[[step]]\ncomponent = \"b\"\n";
+        // The entry of a pipeline is its last step.
+        assert_eq!(parse(pod).unwrap().entry, "b");
+        for bad in ["out", "/out/../etc"] {
+            assert_eq!(
+                parse(&format!("scratch = \"{bad}\"\n{pod}")).unwrap_err(),
+                PlanError::BadScratch(bad.into())
+            );
+        }
+    }
+
+    #[test]
     fn a_serve_chain_names_components_and_ends_at_the_entry() {
         let mut m = manifest(&["app", "auth", "log"], &[]);
         m.serve = Some(crate::manifest::ServeSpec {

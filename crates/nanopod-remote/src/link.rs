@@ -36,7 +36,7 @@ pub struct RemoteLink {
 struct Bound {
     /// The import's exact name in the component (and the wRPC instance).
     import: String,
-    functions: Vec<String>,
+    functions: Vec<(String, ComponentFunc)>,
     client: Arc<Client>,
 }
 
@@ -81,7 +81,7 @@ impl RemoteImports {
                                 link.import
                             ));
                         }
-                        functions.push(fname.to_string());
+                        functions.push((fname.to_string(), f));
                     }
                     ComponentItem::Resource(_) => {
                         return Err(format!(
@@ -105,17 +105,18 @@ impl RemoteImports {
     pub fn add_to_linker<T: Send + 'static>(&self, linker: &mut Linker<T>) -> Result<()> {
         for b in &self.bound {
             let mut instance = linker.instance(&b.import)?;
-            for func in &b.functions {
-                let client = b.client.clone();
-                let import = b.import.clone();
-                let func_name = func.clone();
-                instance.func_new_async(func, move |_store, ty, params, results| {
-                    let client = client.clone();
-                    let import = import.clone();
-                    let func_name = func_name.clone();
-                    Box::new(async move {
-                        forward(&client, &import, &func_name, &ty, params, results).await
-                    })
+            for (func, ty) in &b.functions {
+                // Everything a call needs but its values, worked out once.
+                let forward = Arc::new(Forward {
+                    client: b.client.clone(),
+                    import: b.import.clone(),
+                    func: func.clone(),
+                    params: ty.params().map(|(_, t)| t).collect(),
+                    results: ty.results().collect(),
+                });
+                instance.func_new_async(func, move |_store, _ty, params, results| {
+                    let forward = forward.clone();
+                    Box::new(async move { forward.call(params, results).await })
                 })?;
             }
         }
@@ -131,38 +132,45 @@ impl RemoteImports {
     }
 }
 
-async fn forward(
-    client: &Client,
-    import: &str,
-    func: &str,
-    ty: &ComponentFunc,
-    params: &[Val],
-    results: &mut [Val],
-) -> wasmtime::Result<()> {
-    let param_types: Vec<Type> = ty.params().map(|(_, t)| t).collect();
-    let result_types: Vec<Type> = ty.results().collect();
-    match client
-        .call(import, func, (params, &param_types), &result_types)
-        .await
-    {
-        Ok(vals) => {
-            for (slot, val) in results.iter_mut().zip(vals) {
-                *slot = val;
+/// One remote function: where its calls go and the types of its values.
+struct Forward {
+    client: Arc<Client>,
+    import: String,
+    func: String,
+    params: Vec<Type>,
+    results: Vec<Type>,
+}
+
+impl Forward {
+    async fn call(&self, params: &[Val], results: &mut [Val]) -> wasmtime::Result<()> {
+        let (import, func) = (&self.import, &self.func);
+        match self
+            .client
+            .call(import, func, (params, &self.params), &self.results)
+            .await
+        {
+            Ok(vals) => {
+                for (slot, val) in results.iter_mut().zip(vals) {
+                    *slot = val;
+                }
+                Ok(())
             }
-            Ok(())
-        }
-        Err(e) => {
-            let message = format!("remote link `{import}` → {}: {e}", client.endpoint().url());
-            tracing::debug!("`{func}`: {message}");
-            match (result_types.as_slice(), results) {
-                ([ty], [slot]) => match transport_error(ty, &message) {
-                    Some(err) => {
-                        *slot = err;
-                        Ok(())
-                    }
-                    None => Err(wasmtime::Error::new(LinkFailure(message))),
-                },
-                _ => Err(wasmtime::Error::new(LinkFailure(message))),
+            Err(e) => {
+                let message = format!(
+                    "remote link `{import}` → {}: {e}",
+                    self.client.endpoint().url()
+                );
+                tracing::debug!("`{func}`: {message}");
+                match (self.results.as_slice(), results) {
+                    ([ty], [slot]) => match transport_error(ty, &message) {
+                        Some(err) => {
+                            *slot = err;
+                            Ok(())
+                        }
+                        None => Err(wasmtime::Error::new(LinkFailure(message))),
+                    },
+                    _ => Err(wasmtime::Error::new(LinkFailure(message))),
+                }
             }
         }
     }
@@ -197,6 +205,5 @@ fn func_types(f: &ComponentFunc) -> impl Iterator<Item = Type> + '_ {
 
 /// `ns:pkg/iface@1.2.3` and `ns:pkg/iface` name the same interface.
 pub fn same_interface(a: &str, b: &str) -> bool {
-    let base = |s: &str| s.split('@').next().unwrap_or(s).to_string();
-    a == b || base(a) == base(b)
+    a.split('@').next() == b.split('@').next()
 }
