@@ -3,7 +3,7 @@
 # manifest (examples/geo, examples/http, examples/http3, examples/report), where the pod.toml files expect them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-rustup target add wasm32-wasip2 wasm32-wasip1 >/dev/null 2>&1
+rustup target add wasm32-wasip2 wasm32-wasip1 wasm32-unknown-unknown >/dev/null 2>&1
 profile=${PROFILE:-release}
 flag=$([ "$profile" = release ] && echo --release || true)
 guest() { cargo run --quiet $flag -p test-programs-artifacts --bin guest-path -- "$1"; }

@@ -5,7 +5,7 @@
 # the report pipeline (a legacy command feeding a typed component).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-rustup target add wasm32-wasip2 wasm32-wasip1
+rustup target add wasm32-wasip2 wasm32-wasip1 wasm32-unknown-unknown
 cargo build --release --bin nanopod
 thumbnail=$(cargo run --quiet --release -p test-programs-artifacts --bin guest-path -- thumbnail)
 set -x

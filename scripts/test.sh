@@ -6,7 +6,7 @@
 # "N passed, N failed", over all the test binaries.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-rustup target add wasm32-wasip2 wasm32-wasip1
+rustup target add wasm32-wasip2 wasm32-wasip1 wasm32-unknown-unknown
 if ! command -v nats-server >/dev/null; then
   apt-get update -qq && apt-get install -y -qq nats-server
 fi

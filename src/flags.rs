@@ -79,13 +79,8 @@ impl CapabilityFlags {
             g.virtual_dir(std::sync::Arc::new(dir));
         }
         for e in &self.env {
-            match e.split_once('=') {
-                Some((k, v)) => g.env(k, v),
-                None => match std::env::var(e) {
-                    Ok(v) => g.env(e.as_str(), v),
-                    Err(_) => bail!("invalid `--env {e}`: `{e}` is not set on the host"),
-                },
-            };
+            let (name, value) = parse_env(e)?;
+            g.env(name, value);
         }
         for h in &self.allow_http {
             g.allow_http(h.as_str());
@@ -193,7 +188,19 @@ fn de_duration<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Duration
     de_text(d, parse_duration)
 }
 
-fn parse_dir(spec: &str, read_only: bool) -> DirGrant {
+/// `--env NAME=VALUE`, or `--env NAME` for the host's value.
+pub fn parse_env(spec: &str) -> Result<(String, String)> {
+    match spec.split_once('=') {
+        Some((k, v)) => Ok((k.to_string(), v.to_string())),
+        None => match std::env::var(spec) {
+            Ok(v) => Ok((spec.to_string(), v)),
+            Err(_) => bail!("invalid `--env {spec}`: `{spec}` is not set on the host"),
+        },
+    }
+}
+
+/// `--dir HOST[::GUEST]`; the guest path defaults to the host path.
+pub fn parse_dir(spec: &str, read_only: bool) -> DirGrant {
     let (host, guest) = match spec.split_once("::") {
         Some((h, g)) => (h, g.to_string()),
         None => (spec, spec.to_string()),

@@ -38,6 +38,8 @@ struct Report {
     wasi: Vec<String>,
     /// The init function, when the component is a `nanopod snapshot`.
     snapshot: Option<String>,
+    /// What a `nanopod virtualize` output carries inside itself.
+    virtualized: Option<String>,
     capabilities: BTreeMap<&'static str, Capability>,
     exports: Vec<ExportReport>,
     /// For a `pod.toml`: its components, links and deny adapters.
@@ -212,6 +214,7 @@ impl InspectCommand {
             engine: mode.name(),
             wasi: wasi.into_iter().collect(),
             snapshot: nanopod_host::snapshot::snapshot_of(&loaded.bytes),
+            virtualized: nanopod_virt::virtualized_of(&loaded.bytes),
             capabilities,
             exports,
             pod,
@@ -331,6 +334,9 @@ fn render_text(path: &str, r: &Report) -> String {
     let _ = writeln!(s, "{path}: {} (WASI {wasi}; {} engine)", r.kind, r.engine);
     if let Some(init) = &r.snapshot {
         let _ = writeln!(s, "pre-initialized by `nanopod snapshot` (init: `{init}`)");
+    }
+    if let Some(what) = &r.virtualized {
+        let _ = writeln!(s, "virtualized by `nanopod virtualize`: {what}");
     }
     if let Some(pod) = &r.pod {
         render_pod(&mut s, pod, r.engine);

@@ -8,6 +8,7 @@ mod run;
 mod serve;
 mod snapshot;
 mod up;
+mod virtualize;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -39,6 +40,9 @@ pub enum Command {
     EmbedDocs(embed_docs::EmbedDocsCommand),
     /// Pre-initialize a component at build time (Wizer-style snapshot).
     Snapshot(snapshot::SnapshotCommand),
+    /// Embed files and environment variables in a component, which then
+    /// imports no filesystem.
+    Virtualize(virtualize::VirtualizeCommand),
     /// Run a pod: an app and its sidecars linked by typed calls.
     Up(up::UpCommand),
     /// Serve HTTP with a wasi:http component or a pod of middlewares.
@@ -56,6 +60,7 @@ impl Command {
             Command::Compile(c) => c.execute(),
             Command::EmbedDocs(c) => c.execute(),
             Command::Snapshot(c) => c.execute(),
+            Command::Virtualize(c) => c.execute(),
             Command::Up(c) => c.execute(),
             Command::Serve(c) => c.execute(),
             Command::Export(c) => c.execute(),

@@ -25,3 +25,4 @@ mod snapshot;
 mod support;
 mod typed;
 mod vfs;
+mod virtualize;

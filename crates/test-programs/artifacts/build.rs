@@ -2,9 +2,8 @@
 //! embeds the examples' WIT doc comments (the `package-docs` section, as
 //! `nanopod embed-docs` does), and writes `pub const NAME: &str` paths.
 
-use anyhow::{Context, Result, bail};
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use anyhow::{Context, Result};
+use std::path::PathBuf;
 
 /// (crate, target, WIT docs relative to guests/)
 const GUESTS: &[(&str, &str, Option<&str>)] = &[
@@ -26,13 +25,14 @@ const GUESTS: &[(&str, &str, Option<&str>)] = &[
     ("kitchen", "wasm32-wasip2", Some("kitchen/wit")),
     ("legacy", "wasm32-wasip2", None),
     ("report", "wasm32-wasip2", None),
+    ("files", "wasm32-wasip2", None),
     ("p3-hello", "wasm32-wasip2", None),
     ("hello-p1", "wasm32-wasip1", None),
 ];
 
 fn main() -> Result<()> {
     let manifest_dir = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR")?);
-    let guests = manifest_dir.join("../../../guests").canonicalize()?;
+    let guests = guest_build::guests_dir(&manifest_dir, 3)?;
     let out_dir = PathBuf::from(std::env::var("OUT_DIR")?);
     println!("cargo:rerun-if-changed={}", guests.display());
 
@@ -43,7 +43,7 @@ fn main() -> Result<()> {
             .filter(|g| g.1 == target)
             .map(|g| g.0)
             .collect();
-        cargo_build(&guests, &target_dir, target, &crates)?;
+        guest_build::cargo_build(&guests, &target_dir, target, &crates)?;
     }
 
     let mut consts = String::new();
@@ -78,35 +78,5 @@ fn main() -> Result<()> {
             .join(", ")
     ));
     std::fs::write(out_dir.join("guests.rs"), consts)?;
-    Ok(())
-}
-
-fn cargo_build(guests: &Path, target_dir: &Path, target: &str, crates: &[&str]) -> Result<()> {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let mut cmd = Command::new(cargo);
-    cmd.current_dir(guests)
-        .args(["build", "--release", "--target", target, "--target-dir"])
-        .arg(target_dir);
-    for c in crates {
-        cmd.args(["-p", c]);
-    }
-    // The outer build's flags are for the host, never for the guests.
-    for var in [
-        "CARGO_ENCODED_RUSTFLAGS",
-        "RUSTFLAGS",
-        "CARGO_BUILD_RUSTFLAGS",
-        "CARGO_TARGET_DIR",
-        "CARGO_BUILD_TARGET",
-        "RUSTC_WORKSPACE_WRAPPER",
-        "CARGO_PROFILE_RELEASE_DEBUG",
-    ] {
-        cmd.env_remove(var);
-    }
-    let status = cmd.status().context("cannot run cargo for the guests")?;
-    if !status.success() {
-        bail!(
-            "building guests for {target} failed (is the target installed? `rustup target add {target}`)"
-        );
-    }
     Ok(())
 }

@@ -1,0 +1,155 @@
+//! Reading the embedded image: its tree (decoded once, at first use) and
+//! file contents (read from the data component on demand).
+
+use crate::nanopod::image::image as data;
+use std::sync::OnceLock;
+
+/// The image's magic bytes; crates/nanopod-virt/src/image.rs writes them.
+const MAGIC: &[u8; 8] = b"NPVIMG01";
+/// No node: the parent of a preopened root.
+pub const NO_PARENT: u32 = u32::MAX;
+/// The most bytes one read takes from the data component.
+pub const MAX_READ: u64 = 1 << 20;
+
+/// One file or directory.
+pub struct Node {
+    pub is_dir: bool,
+    pub parent: u32,
+    pub name: String,
+    /// Where its contents start in the image.
+    pub offset: u64,
+    pub size: u64,
+    pub mtime: (u64, u32),
+    /// Children (directories only), in the image's order.
+    pub children: Vec<u32>,
+}
+
+/// The decoded tree.
+pub struct Tree {
+    pub preopens: Vec<(String, u32)>,
+    /// The embedded environment; `None` passes the host's through.
+    pub env: Option<Vec<(String, String)>>,
+    pub nodes: Vec<Node>,
+}
+
+impl Tree {
+    /// The child of directory `dir` called `name`.
+    pub fn child(&self, dir: u32, name: &str) -> Option<u32> {
+        self.nodes[dir as usize]
+            .children
+            .iter()
+            .copied()
+            .find(|c| self.nodes[*c as usize].name == name)
+    }
+
+    pub fn node(&self, n: u32) -> &Node {
+        &self.nodes[n as usize]
+    }
+}
+
+static TREE: OnceLock<Tree> = OnceLock::new();
+
+/// The image's tree. An image that does not decode is a bug in nanopod,
+/// which wrote it: the component traps.
+pub fn tree() -> &'static Tree {
+    TREE.get_or_init(|| {
+        let head = data::read(0, 16);
+        assert!(
+            head.len() == 16 && &head[..8] == MAGIC,
+            "not a nanopod image"
+        );
+        let len = u64::from_le_bytes(head[8..16].try_into().unwrap());
+        let meta = read_all(16, len);
+        decode(&meta).expect("the nanopod image's tree is malformed")
+    })
+}
+
+/// Up to `len` bytes of `node`'s contents from `pos`, in one read.
+pub fn read_file(node: &Node, pos: u64, len: u64) -> Vec<u8> {
+    if pos >= node.size {
+        return Vec::new();
+    }
+    let len = len.min(node.size - pos).min(MAX_READ);
+    data::read(node.offset + pos, len as u32)
+}
+
+fn read_all(mut offset: u64, len: u64) -> Vec<u8> {
+    let mut out = Vec::with_capacity(len as usize);
+    while (out.len() as u64) < len {
+        let want = (len - out.len() as u64).min(MAX_READ);
+        let chunk = data::read(offset, want as u32);
+        assert!(!chunk.is_empty(), "the nanopod image is truncated");
+        offset += chunk.len() as u64;
+        out.extend_from_slice(&chunk);
+    }
+    out
+}
+
+struct Reader<'a>(&'a [u8]);
+
+impl Reader<'_> {
+    fn take(&mut self, n: usize) -> Option<&[u8]> {
+        if self.0.len() < n {
+            return None;
+        }
+        let (head, rest) = self.0.split_at(n);
+        self.0 = rest;
+        Some(head)
+    }
+    fn u8(&mut self) -> Option<u8> {
+        Some(self.take(1)?[0])
+    }
+    fn u32(&mut self) -> Option<u32> {
+        Some(u32::from_le_bytes(self.take(4)?.try_into().ok()?))
+    }
+    fn u64(&mut self) -> Option<u64> {
+        Some(u64::from_le_bytes(self.take(8)?.try_into().ok()?))
+    }
+    fn string(&mut self) -> Option<String> {
+        let n = self.u32()? as usize;
+        String::from_utf8(self.take(n)?.to_vec()).ok()
+    }
+}
+
+fn decode(meta: &[u8]) -> Option<Tree> {
+    let mut r = Reader(meta);
+    let mut preopens = Vec::new();
+    for _ in 0..r.u32()? {
+        preopens.push((r.string()?, r.u32()?));
+    }
+    let embedded = r.u8()? == 1;
+    let mut env = Vec::new();
+    for _ in 0..r.u32()? {
+        env.push((r.string()?, r.string()?));
+    }
+    let env = embedded.then_some(env);
+    let count = r.u32()?;
+    let mut nodes: Vec<Node> = Vec::new();
+    for i in 0..count {
+        let is_dir = r.u8()? == 0;
+        let parent = r.u32()?;
+        let node = Node {
+            is_dir,
+            parent,
+            name: r.string()?,
+            offset: r.u64()?,
+            size: r.u64()?,
+            mtime: (r.u64()?, r.u32()?),
+            children: Vec::new(),
+        };
+        if parent != NO_PARENT {
+            // Parents come before their children.
+            let p = nodes.get_mut(parent as usize).filter(|p| p.is_dir)?;
+            p.children.push(i);
+        }
+        nodes.push(node);
+    }
+    if preopens.iter().any(|(_, n)| *n >= count) {
+        return None;
+    }
+    Some(Tree {
+        preopens,
+        env,
+        nodes,
+    })
+}
