@@ -12,48 +12,15 @@ Results go to stdout; docs/benchmarks.md records them.
 
 import argparse
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
-import time
 
-from common import NANOPOD, ROOT
+from common import NANOPOD, ROOT, guest, make_file, timed
 
 
 def sh(cmd, **kw):
     return subprocess.run(cmd, check=True, **kw)
-
-
-def guest(name):
-    out = sh(
-        ["cargo", "run", "--quiet", "--release", "-p", "test-programs-artifacts",
-         "--bin", "guest-path", "--", name],
-        cwd=ROOT, capture_output=True, text=True,
-    )
-    return out.stdout.strip()
-
-
-def timed(cmd, runs, stdin=None, stdout=subprocess.DEVNULL):
-    """Median wall time of `runs` runs of `cmd` (a list or a shell string)."""
-    times = []
-    for _ in range(runs):
-        fin = open(stdin, "rb") if stdin else subprocess.DEVNULL
-        start = time.perf_counter()
-        subprocess.run(cmd, stdin=fin, stdout=stdout, check=True, shell=isinstance(cmd, str))
-        times.append(time.perf_counter() - start)
-        if stdin:
-            fin.close()
-    return statistics.median(times)
-
-
-def make_file(path, size):
-    line = b"the quick brown fox jumps over the lazy dog 0123456789\n"
-    block = line * ((1 << 20) // len(line) + 1)
-    block = block[: 1 << 20]
-    with open(path, "wb") as f:
-        for _ in range(size >> 20):
-            f.write(block)
 
 
 def main():
