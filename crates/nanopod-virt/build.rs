@@ -1,6 +1,7 @@
-//! Builds the virtual filesystem component (`guests/virt`, a core module for
-//! wasm32-unknown-unknown so it imports nothing but what its WIT names) and
-//! turns it into a component that `src/lib.rs` embeds.
+//! Builds the virtual filesystem (`guests/virt`, a core module for
+//! wasm32-unknown-unknown so it imports nothing but what its WIT names),
+//! which `src/lib.rs` embeds; `virtualize` adds the image to it and makes
+//! it a component. Checked here that it does become one.
 
 use anyhow::{Context, Result};
 use std::path::PathBuf;
@@ -17,11 +18,11 @@ fn main() -> Result<()> {
         &["virt"],
     )?;
     let module = std::fs::read(release.join("virt.wasm")).context("guests/virt was not built")?;
-    let component = wit_component::ComponentEncoder::default()
+    wit_component::ComponentEncoder::default()
         .module(&module)?
         .validate(true)
         .encode()
         .context("cannot make guests/virt a component")?;
-    std::fs::write(out_dir.join("virt-adapter.wasm"), component)?;
+    std::fs::write(out_dir.join("virt-adapter.wasm"), module)?;
     Ok(())
 }

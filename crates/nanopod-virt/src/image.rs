@@ -1,6 +1,6 @@
 //! The image: the embedded files and environment as one flat byte string,
-//! which the data component holds in its linear memory and the virtual
-//! filesystem (`guests/virt/src/image.rs`) reads.
+//! which [`crate::embed`] puts in the virtual filesystem's linear memory and
+//! the virtual filesystem (`guests/virt/src/image.rs`) reads.
 //!
 //! Layout, integers little-endian, strings as a `u32` length and UTF-8:
 //!

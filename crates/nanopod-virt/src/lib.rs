@@ -1,12 +1,11 @@
 //! `nanopod virtualize`: a component that carries its files and environment
 //! inside itself.
 //!
-//! Three components are composed into one (with wac-graph):
+//! Two components are composed into one (with wac-graph):
 //!
-//! - a **data** component ([`data`]) whose memory holds the [`image`] of the
-//!   embedded directories and variables;
 //! - the **virtual filesystem** (`guests/virt`, built by this crate's build
-//!   script), which imports the image and exports `wasi:filesystem`
+//!   script), with the [`image`] of the embedded directories and variables
+//!   added to its memory ([`embed`]); it exports `wasi:filesystem`
 //!   (read-only), `wasi:cli/environment`, and pass-throughs of `wasi:io`,
 //!   stdio and the clocks, so that file streams and host streams are one
 //!   `wasi:io`;
@@ -18,7 +17,7 @@
 //! filesystem and are not passed through, so a component importing them is
 //! refused rather than broken.
 
-pub mod data;
+pub mod embed;
 pub mod image;
 
 pub use image::Mount;
@@ -27,15 +26,12 @@ use anyhow::{Context, Result, bail};
 use wac_graph::types::{ItemKind, Package};
 use wac_graph::{CompositionGraph, EncodeOptions, NodeId};
 
-/// The virtual filesystem component (`guests/virt`).
+/// The virtual filesystem's core module (`guests/virt`), without an image.
 pub const ADAPTER: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/virt-adapter.wasm"));
 
 /// Name of the custom section that marks a virtualized component; it holds
 /// a one-line summary of what was embedded.
 pub const SECTION_NAME: &str = "nanopod-virtualized";
-
-/// The image interface the virtual filesystem imports.
-const IMAGE_IMPORT: &str = "nanopod:image/image";
 
 /// A virtualized component, with what went into it.
 #[derive(Debug)]
@@ -71,9 +67,13 @@ pub fn virtualize(
     check_imports(&imports, mounts, env)?;
 
     let image = image::build(mounts, env)?;
-    let data = data::component(&image.bytes)?;
-    let data = register(&mut graph, "nanopod:virt-data", data)?;
-    let adapter = Package::from_bytes("nanopod:virt", None, ADAPTER.to_vec(), graph.types_mut())?;
+    let adapter = embed::with_image(ADAPTER, &image.bytes)?;
+    let adapter = wit_component::ComponentEncoder::default()
+        .module(&adapter)?
+        .validate(true)
+        .encode()
+        .context("cannot encode the virtual filesystem")?;
+    let adapter = Package::from_bytes("nanopod:virt", None, adapter, graph.types_mut())?;
     let adapter_exports: Vec<String> = graph.types()[adapter.ty()]
         .exports
         .keys()
@@ -81,11 +81,7 @@ pub fn virtualize(
         .collect();
     let adapter = graph.register_package(adapter)?;
     let app = graph.register_package(app)?;
-
-    let data = graph.instantiate(data);
     let adapter = graph.instantiate(adapter);
-    let image_export = graph.alias_instance_export(data, IMAGE_IMPORT)?;
-    graph.set_instantiation_argument(adapter, IMAGE_IMPORT, image_export)?;
 
     let app = graph.instantiate(app);
     let mut served = Vec::new();
@@ -175,15 +171,6 @@ fn check_imports(
         bail!("nothing to virtualize: give --dir or --env");
     }
     Ok(())
-}
-
-fn register(
-    graph: &mut CompositionGraph,
-    name: &str,
-    bytes: Vec<u8>,
-) -> Result<wac_graph::PackageId> {
-    let package = Package::from_bytes(name, None, bytes, graph.types_mut())?;
-    Ok(graph.register_package(package)?)
 }
 
 fn export_all(graph: &mut CompositionGraph, instance: NodeId, exports: &[String]) -> Result<()> {

@@ -144,7 +144,7 @@ impl GuestDescriptor for VirtDescriptor {
         let node = self.file()?;
         let bytes = image::read_file(node, offset, length);
         let end = offset.saturating_add(bytes.len() as u64) >= node.size;
-        Ok((bytes, end))
+        Ok((bytes.to_vec(), end))
     }
 
     fn write(&self, _: Vec<u8>, _: Filesize) -> Result<Filesize, ErrorCode> {

@@ -1,15 +1,39 @@
-//! Reading the embedded image: its tree (decoded once, at first use) and
-//! file contents (read from the data component on demand).
+//! The embedded image: `nanopod virtualize` appends it to this module's
+//! memory as a data segment, above the memory's initial size (the
+//! allocator only ever takes pages from `memory.grow`, so nothing else uses
+//! them), and patches its address and length into [`LOCATION`].
 
-use crate::nanopod::image::image as data;
 use std::sync::OnceLock;
 
 /// The image's magic bytes; crates/nanopod-virt/src/image.rs writes them.
 const MAGIC: &[u8; 8] = b"NPVIMG01";
 /// No node: the parent of a preopened root.
 pub const NO_PARENT: u32 = u32::MAX;
-/// The most bytes one read takes from the data component.
+/// The most bytes one read returns.
 pub const MAX_READ: u64 = 1 << 20;
+
+/// A 16-byte marker, then the image's address and length (`u32`s, little
+/// endian), which `nanopod virtualize` finds in the data segment and
+/// patches (crates/nanopod-virt/src/embed.rs). All ones: not patched.
+#[used]
+static LOCATION: [u8; 24] = *b"NPVIMG-LOCATION:\xff\xff\xff\xff\xff\xff\xff\xff";
+
+/// The image, in this component's memory.
+fn image() -> &'static [u8] {
+    // SAFETY: a volatile read of a static, so that the patched bytes are
+    // read rather than the ones the compiler saw.
+    let location = unsafe { std::ptr::read_volatile(&raw const LOCATION) };
+    let word = |at: usize| u32::from_le_bytes(location[at..at + 4].try_into().unwrap());
+    let (base, len) = (word(16), word(20));
+    assert!(
+        base != u32::MAX,
+        "no image: this component was not made by nanopod virtualize"
+    );
+    // SAFETY: `nanopod virtualize` put `len` bytes at `base`, inside the
+    // memory's initial size and above everything the module itself uses;
+    // nothing writes there.
+    unsafe { std::slice::from_raw_parts(base as usize as *const u8, len as usize) }
+}
 
 /// One file or directory.
 pub struct Node {
@@ -53,36 +77,29 @@ static TREE: OnceLock<Tree> = OnceLock::new();
 /// which wrote it: the component traps.
 pub fn tree() -> &'static Tree {
     TREE.get_or_init(|| {
-        let head = data::read(0, 16);
+        let image = image();
         assert!(
-            head.len() == 16 && &head[..8] == MAGIC,
+            image.len() >= 16 && &image[..8] == MAGIC,
             "not a nanopod image"
         );
-        let len = u64::from_le_bytes(head[8..16].try_into().unwrap());
-        let meta = read_all(16, len);
-        decode(&meta).expect("the nanopod image's tree is malformed")
+        let len = u64::from_le_bytes(image[8..16].try_into().unwrap()) as usize;
+        let tree = image
+            .get(16..16 + len)
+            .expect("the nanopod image is truncated");
+        decode(tree).expect("the nanopod image's tree is malformed")
     })
 }
 
-/// Up to `len` bytes of `node`'s contents from `pos`, in one read.
-pub fn read_file(node: &Node, pos: u64, len: u64) -> Vec<u8> {
+/// Up to `len` bytes (at most [`MAX_READ`]) of `node`'s contents from `pos`.
+pub fn read_file(node: &Node, pos: u64, len: u64) -> &'static [u8] {
     if pos >= node.size {
-        return Vec::new();
+        return &[];
     }
     let len = len.min(node.size - pos).min(MAX_READ);
-    data::read(node.offset + pos, len as u32)
-}
-
-fn read_all(mut offset: u64, len: u64) -> Vec<u8> {
-    let mut out = Vec::with_capacity(len as usize);
-    while (out.len() as u64) < len {
-        let want = (len - out.len() as u64).min(MAX_READ);
-        let chunk = data::read(offset, want as u32);
-        assert!(!chunk.is_empty(), "the nanopod image is truncated");
-        offset += chunk.len() as u64;
-        out.extend_from_slice(&chunk);
-    }
-    out
+    let start = (node.offset + pos) as usize;
+    image()
+        .get(start..start + len as usize)
+        .expect("the nanopod image is truncated")
 }
 
 struct Reader<'a>(&'a [u8]);

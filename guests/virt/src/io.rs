@@ -109,7 +109,7 @@ impl VirtInput {
         }
         let bytes = image::read_file(node, pos.get(), len);
         pos.set(pos.get() + bytes.len() as u64);
-        Ok(bytes)
+        Ok(bytes.to_vec())
     }
 
     fn file_skip(node: u32, pos: &Cell<u64>, len: u64) -> Result<u64, StreamError> {

@@ -1,8 +1,8 @@
 //! The virtual filesystem of `nanopod virtualize`: a component composed in
 //! front of another one, serving `wasi:filesystem` read-only from an image
-//! of files held in linear memory (imported from a data component through
-//! `nanopod:image/image`), and `wasi:cli/environment` with embedded
-//! variables (or the host's, passed through). The filesystem's streams must be the same `wasi:io` streams
+//! of files held in its own linear memory (see `image.rs`), and
+//! `wasi:cli/environment` with embedded variables (or the host's, passed
+//! through). The filesystem's streams must be the same `wasi:io` streams
 //! the component uses for stdio, so this component also re-exports
 //! `wasi:io`, stdio and the monotonic clock, passing them to the host.
 
