@@ -99,10 +99,8 @@ impl ExportCommand {
                     anyhow::Error::from(e)
                 ))
             })?;
-        let _ticker = grants
-            .limits
-            .timeout
-            .map(|_| EpochTicker::start(&loaded.engine));
+        // Always ticking: calls yield to the executor on every tick.
+        let _ticker = EpochTicker::start(&loaded.engine);
         let options = ExportOptions {
             expose: self.expose.clone(),
             token,

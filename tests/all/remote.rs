@@ -412,6 +412,41 @@ fn a_nats_queue_group_shares_the_calls_and_survives_losing_members() {
 }
 
 #[test]
+fn a_nats_exporter_that_dies_mid_call_is_heard_by_its_silence() {
+    let nats = NatsServer::start();
+    let url = format!("nats://127.0.0.1:{}/pods.spin", nats.port);
+    let spin = spinning_geo();
+    let mut slow = export_on(&url, &[spin.path().join("spin.wasm").to_str().unwrap()]);
+    let (_dir, pod) = geo_pod_linked_to(&url, "timeout = \"60s\"\n");
+    let mut caller = nanopod()
+        .args(["up", pod.to_str().unwrap(), "Paris", "Berlin"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Longer than the silence a caller tolerates: the exporter's heartbeats
+    // keep the call alive while it works.
+    std::thread::sleep(Duration::from_secs(4));
+    assert!(
+        caller.try_wait().unwrap().is_none(),
+        "the call ended while the exporter was still working on it"
+    );
+    // NATS never tells a requester that the member serving it died; the
+    // heartbeats stopping does, long before the link's minute.
+    slow.child.kill().unwrap();
+    slow.child.wait().unwrap();
+    let o = caller.wait_with_output().unwrap();
+    assert_exit(&o, 1);
+    assert!(
+        stderr(&o).contains(&format!(
+            "→ {url}: the exporter stopped answering (no heartbeat for 3s)"
+        )),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
 fn an_exporter_at_its_connection_limit_refuses_the_next_caller() {
     let exporter = geo_exporter("tcp://127.0.0.1:0", &["--max-connections", "1"]);
     // One caller holds the only slot: it made a call and keeps the

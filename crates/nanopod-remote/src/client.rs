@@ -3,6 +3,7 @@
 //! subject that a queue group of exporters serves.
 
 use crate::frame::{self, WireError};
+use futures::StreamExt;
 use std::sync::Mutex;
 use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
@@ -122,6 +123,9 @@ pub enum CallError {
     /// Nobody serves the NATS subject.
     #[error("no exporter serves this subject")]
     NoResponders,
+    /// The NATS exporter serving the call stopped sending heartbeats.
+    #[error("the exporter stopped answering (no heartbeat for {0:?}): it may have died mid-call")]
+    Silent(Duration),
     /// The connection failed or the exporter answered wrongly.
     #[error(transparent)]
     Wire(#[from] WireError),
@@ -251,7 +255,6 @@ impl Client {
             .nats
             .get_or_try_init(|| async {
                 async_nats::ConnectOptions::new()
-                    .request_timeout(Some(self.endpoint.timeout))
                     .connect(server)
                     .await
                     .map_err(|e| CallError::Connect(e.to_string()))
@@ -262,15 +265,39 @@ impl Client {
             frame::put_token(&mut payload, token);
         }
         payload.extend_from_slice(&invocation);
-        let reply = client
-            .request(subject.to_string(), payload.into())
+        let lost = |e: &dyn std::fmt::Display| CallError::Connect(e.to_string());
+        // A request on our own inbox rather than `Client::request`: the
+        // exporter's heartbeats come before its reply.
+        let inbox = client.new_inbox();
+        let mut replies = client
+            .subscribe(inbox.clone())
             .await
-            .map_err(|e| match e.kind() {
-                async_nats::RequestErrorKind::NoResponders => CallError::NoResponders,
-                async_nats::RequestErrorKind::TimedOut => CallError::Timeout(self.endpoint.timeout),
-                _ => CallError::Wire(WireError::Protocol(e.to_string())),
-            })?;
-        Ok(frame::read_message(&mut &reply.payload[..], result_types).await?)
+            .map_err(|e| lost(&e))?;
+        let mut headers = async_nats::HeaderMap::new();
+        headers.insert(
+            frame::NATS_HEARTBEAT_HEADER,
+            frame::NATS_HEARTBEAT.as_millis().to_string().as_str(),
+        );
+        client
+            .publish_with_reply_and_headers(subject.to_string(), inbox, headers, payload.into())
+            .await
+            .map_err(|e| lost(&e))?;
+        loop {
+            let reply = tokio::time::timeout(frame::NATS_SILENCE, replies.next())
+                .await
+                .map_err(|_| CallError::Silent(frame::NATS_SILENCE))?
+                .ok_or_else(|| lost(&"the connection to the NATS server closed"))?;
+            if reply.status == Some(async_nats::StatusCode::NO_RESPONDERS) {
+                return Err(CallError::NoResponders);
+            }
+            let heartbeat = reply
+                .headers
+                .as_ref()
+                .is_some_and(|h| h.get(frame::NATS_STATUS_HEADER).is_some());
+            if !heartbeat {
+                return Ok(frame::read_message(&mut &reply.payload[..], result_types).await?);
+            }
+        }
     }
 
     /// An idle connection that still looks open.

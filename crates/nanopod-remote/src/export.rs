@@ -7,17 +7,16 @@ use crate::frame::{self, PROTOCOL, TOKEN_PREAMBLE, WireError};
 use crate::link::same_interface;
 use anyhow::{Context, Result};
 use futures::StreamExt;
-use nanopod_host::engine::{NO_DEADLINE, ticks_for};
 use nanopod_host::net::{Stopping, accept_until};
 use nanopod_host::{Grants, GuestFailure, HostState};
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::io::{AsyncBufRead, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 use wasmtime::component::types::{ComponentItem, Type};
 use wasmtime::component::{Component, ComponentExportIndex, InstancePre, Val};
-use wasmtime::{Engine, Store};
+use wasmtime::{Engine, Store, UpdateDeadline};
 
 /// How long a connection may sit between calls (or before its first).
 const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
@@ -321,20 +320,26 @@ impl Exporter {
                 () = &mut shutdown => break,
             };
             let Some(message) = message else { break };
-            let Some(reply_to) = message.reply else {
+            let Some(reply_to) = message.reply.clone() else {
                 tracing::warn!("a message on `{subject}` with no reply subject: ignored");
                 continue;
             };
             let exporter = self.clone();
             let client = client.clone();
             in_flight.spawn(async move {
-                let reply = match exporter.slots.clone().try_acquire_owned() {
-                    Ok(_slot) => exporter.answer_message(&message.payload).await,
-                    Err(_) => {
-                        let mut out = Vec::new();
-                        frame::put_error(&mut out, &exporter.busy());
-                        out
+                let answer = async {
+                    match exporter.slots.clone().try_acquire_owned() {
+                        Ok(_slot) => exporter.answer_message(&message.payload).await,
+                        Err(_) => {
+                            let mut out = Vec::new();
+                            frame::put_error(&mut out, &exporter.busy());
+                            out
+                        }
                     }
+                };
+                let reply = match heartbeat_interval(&message) {
+                    Some(every) => with_heartbeats(answer, every, &client, &reply_to).await,
+                    None => answer.await,
                 };
                 if let Err(e) = client.publish(reply_to, reply.into()).await {
                     tracing::warn!("cannot send a reply: {e}");
@@ -469,7 +474,18 @@ impl Exporter {
             let mut store = Store::new(&self.engine, HostState::new(&self.grants)?);
             store.limiter(|s| &mut s.limits);
             store.set_hostcall_fuel(HOSTCALL_FUEL);
-            store.set_epoch_deadline(self.grants.limits.timeout.map_or(NO_DEADLINE, ticks_for));
+            // Every epoch tick the call yields to the executor, so a long
+            // call never holds a worker thread (NATS heartbeats and other
+            // connections go on); past `--timeout` it is interrupted.
+            let deadline = self.grants.limits.timeout.map(|t| Instant::now() + t);
+            store.set_epoch_deadline(1);
+            store.epoch_deadline_callback(move |_| {
+                Ok(if deadline.is_some_and(|d| Instant::now() >= d) {
+                    UpdateDeadline::Interrupt
+                } else {
+                    UpdateDeadline::Yield(1)
+                })
+            });
             let instance = self.pre.instantiate_async(&mut store).await?;
             let func = instance
                 .get_func(&mut store, f.index)
@@ -504,4 +520,38 @@ async fn next_byte(conn: &mut BufReader<TcpStream>) -> Result<Option<u8>, WireEr
 fn constant_time_eq(a: &str, b: &str) -> bool {
     let (a, b) = (a.as_bytes(), b.as_bytes());
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+/// The heartbeat interval a NATS caller asked for, if any (at least 100ms).
+fn heartbeat_interval(message: &async_nats::Message) -> Option<Duration> {
+    let value = message
+        .headers
+        .as_ref()?
+        .get(frame::NATS_HEARTBEAT_HEADER)?;
+    let millis: u64 = value.as_str().parse().ok()?;
+    Some(Duration::from_millis(millis.max(100)))
+}
+
+/// Runs `answer`, telling the caller on `reply_to` every `every` that the
+/// call is still being worked on (an empty message with a status header).
+async fn with_heartbeats(
+    answer: impl Future<Output = Vec<u8>>,
+    every: Duration,
+    client: &async_nats::Client,
+    reply_to: &async_nats::Subject,
+) -> Vec<u8> {
+    tokio::pin!(answer);
+    let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+    loop {
+        tokio::select! {
+            reply = &mut answer => return reply,
+            _ = ticks.tick() => {
+                let mut headers = async_nats::HeaderMap::new();
+                headers.insert(frame::NATS_STATUS_HEADER, "working");
+                let beat = client.publish_with_headers(reply_to.clone(), headers, Vec::new().into());
+                if let Err(e) = beat.await {
+                    tracing::debug!("cannot send a heartbeat: {e}");
+                }
+            }
+        }
+    }
 }

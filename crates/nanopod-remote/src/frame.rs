@@ -36,6 +36,17 @@ pub const CHUNK: usize = 256 * 1024;
 pub const MAX_NAME: usize = 1024;
 /// The largest message (all parameters, or all results) accepted.
 pub const MAX_MESSAGE: usize = 64 * 1024 * 1024;
+/// NATS header by which a caller asks the exporter to send heartbeats while
+/// its call runs; the value is the interval in milliseconds.
+pub const NATS_HEARTBEAT_HEADER: &str = "Nanopod-Heartbeat";
+/// NATS header that marks a heartbeat (its payload is empty).
+pub const NATS_STATUS_HEADER: &str = "Nanopod-Status";
+/// How often an exporter says it is still working on a NATS call.
+pub const NATS_HEARTBEAT: std::time::Duration = std::time::Duration::from_secs(1);
+/// How long a NATS caller waits without a word from the exporter before it
+/// gives the call up: NATS never says that the member serving a request
+/// died, so silence is how a caller hears it.
+pub const NATS_SILENCE: std::time::Duration = std::time::Duration::from_secs(3);
 
 /// What went wrong on the wire.
 #[derive(Debug, thiserror::Error)]
