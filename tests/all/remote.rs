@@ -127,6 +127,25 @@ fn spinning_geo() -> tempfile::TempDir {
     dir
 }
 
+/// Runs the pod's call, kills `exporter` once the call has been running for
+/// `after` (and checks it still was), and returns the caller's output.
+fn kill_mid_call(pod: &Path, exporter: &mut Daemon, after: Duration) -> std::process::Output {
+    let mut caller = nanopod()
+        .args(["up", pod.to_str().unwrap(), "Paris", "Berlin"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(after);
+    assert!(
+        caller.try_wait().unwrap().is_none(),
+        "the call ended while the exporter was still working on it"
+    );
+    exporter.child.kill().unwrap();
+    exporter.child.wait().unwrap();
+    caller.wait_with_output().unwrap()
+}
+
 #[test]
 fn a_slow_exporter_times_out_a_killed_one_fails_fast_and_the_next_call_reconnects() {
     let spin = spinning_geo();
@@ -147,16 +166,7 @@ fn a_slow_exporter_times_out_a_killed_one_fails_fast_and_the_next_call_reconnect
     // The exporter dies mid-call: the caller hears it at once, well before
     // its one-minute timeout.
     let (_dir, pod) = remote_geo_pod(&addr, "timeout = \"60s\"\n");
-    let caller = nanopod()
-        .args(["up", pod.to_str().unwrap(), "Paris", "Berlin"])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    std::thread::sleep(Duration::from_millis(500));
-    slow.child.kill().unwrap();
-    slow.child.wait().unwrap();
-    let o = caller.wait_with_output().unwrap();
+    let o = kill_mid_call(&pod, &mut slow, Duration::from_millis(500));
     assert_exit(&o, 1);
     assert!(
         stderr(&o).contains(&format!(
@@ -418,24 +428,11 @@ fn a_nats_exporter_that_dies_mid_call_is_heard_by_its_silence() {
     let spin = spinning_geo();
     let mut slow = export_on(&url, &[spin.path().join("spin.wasm").to_str().unwrap()]);
     let (_dir, pod) = geo_pod_linked_to(&url, "timeout = \"60s\"\n");
-    let mut caller = nanopod()
-        .args(["up", pod.to_str().unwrap(), "Paris", "Berlin"])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
     // Longer than the silence a caller tolerates: the exporter's heartbeats
-    // keep the call alive while it works.
-    std::thread::sleep(Duration::from_secs(4));
-    assert!(
-        caller.try_wait().unwrap().is_none(),
-        "the call ended while the exporter was still working on it"
-    );
-    // NATS never tells a requester that the member serving it died; the
-    // heartbeats stopping does, long before the link's minute.
-    slow.child.kill().unwrap();
-    slow.child.wait().unwrap();
-    let o = caller.wait_with_output().unwrap();
+    // keep the call alive while it works. NATS never tells a requester that
+    // the member serving it died; the heartbeats stopping does, long before
+    // the link's minute.
+    let o = kill_mid_call(&pod, &mut slow, Duration::from_secs(4));
     assert_exit(&o, 1);
     assert!(
         stderr(&o).contains(&format!(
