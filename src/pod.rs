@@ -86,12 +86,20 @@ impl PodFile {
                 ))
                 .into());
             }
-            if name != root && (spec.grants.max_memory.is_some() || spec.grants.timeout.is_some()) {
+            if name != root && spec.grants.timeout.is_some() {
                 return Err(UsageError::new(format!(
-                    "component `{name}`: `max-memory` and `timeout` bound the whole call; set them on `{root}`"
+                    "component `{name}`: `timeout` bounds the whole call; set it on `{root}`"
                 ))
                 .into());
             }
+            // The entry's `max-memory` caps every memory of the call (the
+            // store's limiter); another component's caps its own memories,
+            // written into its binary.
+            let bytes = match spec.grants.max_memory {
+                Some(max) if name != root => nanopod_pod::memcap::cap_memories(&bytes, max)
+                    .map_err(|e| UsageError::new(format!("component `{name}`: {e:#}")))?,
+                _ => bytes,
+            };
             let g = spec
                 .grants
                 .clone()

@@ -2,7 +2,7 @@
 
 use crate::support::*;
 use std::path::{Path, PathBuf};
-use test_programs_artifacts::{GEO, GEO_APP, KITCHEN, REPORT, UPPER};
+use test_programs_artifacts::{CALC, CALC_DRIVER, GEO, GEO_APP, KITCHEN, REPORT, UPPER};
 
 /// A copy of `examples/geo` with the built binaries next to its manifest.
 pub(crate) fn geo_example() -> tempfile::TempDir {
@@ -230,6 +230,38 @@ fn a_link_with_mismatched_types_names_both_ends() {
 }
 
 #[test]
+fn a_sidecars_max_memory_caps_its_own_memory() {
+    // `driver` sends `calc` byte lists that `calc` must hold in its memory.
+    let pod = |calc_max: &str| {
+        write_pod(&format!(
+            "entry = \"driver\"\n[components.driver]\nfile = \"{CALC_DRIVER}\"\n\
+             [components.calc]\nfile = \"{CALC}\"\ngrants = {{ max-memory = \"{calc_max}\" }}\n\
+             [[link]]\nfrom = \"driver\"\nimport = \"example:calc/ops\"\nto = \"calc\"\n"
+        ))
+    };
+    let (_dir, roomy) = pod("64MiB");
+    let o = up(&roomy, &["--invoke", "call-bytes", "1", "4000000"]);
+    assert_exit(&o, 0);
+    assert_eq!(stdout(&o), "4000000\n");
+    // The same call with `calc` capped below the payload traps, in `calc`.
+    let (_dir, tight) = pod("3MiB");
+    let o = up(&tight, &["--invoke", "call-bytes", "1", "4000000"]);
+    assert_exit(&o, 3);
+    // Small calls still fit.
+    let o = up(&tight, &["--invoke", "call-bytes", "3", "1000"]);
+    assert_exit(&o, 0);
+    // A cap below the memory the component starts with is refused up front.
+    let (_dir, impossible) = pod("64KiB");
+    let o = up(&impossible, &["--invoke", "call-bytes", "1", "1"]);
+    assert_exit(&o, 2);
+    assert!(
+        stderr(&o).contains("component `calc`: `max-memory` (64 KiB) is below the"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
 fn manifest_mistakes_are_usage_errors() {
     let cases: &[(&str, &str)] = &[
         (
@@ -253,7 +285,7 @@ fn manifest_mistakes_are_usage_errors() {
         (
             "entry = \"app\"\n[components.app]\nfile = \"{geo-app}\"\n[components.geo]\nfile = \"{geo}\"\n\
              grants = { timeout = \"1s\" }\n[[link]]\nfrom = \"app\"\nimport = \"example:geo/lookup\"\nto = \"geo\"\n",
-            "component `geo`: `max-memory` and `timeout` bound the whole call; set them on `app`",
+            "component `geo`: `timeout` bounds the whole call; set it on `app`",
         ),
     ];
     for (text, expected) in cases {

@@ -15,6 +15,7 @@
 pub mod compose;
 pub mod deny;
 pub mod manifest;
+pub mod memcap;
 pub mod plan;
 pub mod serve;
 pub mod serve_p3;
