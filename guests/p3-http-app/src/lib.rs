@@ -1,6 +1,7 @@
 //! `p3-http-app`: a small JSON API as a WASI 0.3 `wasi:http/handler`.
 //! `GET /items` lists items; any other path is 404; a request with the
-//! header `x-trap` makes it trap, to show a trap fails only its request.
+//! header `x-trap` makes it trap, to show a trap fails only its request;
+//! one with `x-spin` computes forever, to show `--timeout` ends it.
 
 wit_bindgen::generate!({ path: "../p3-http/wit", world: "app", generate_all });
 
@@ -14,6 +15,12 @@ impl exports::wasi::http::handler::Guest for App {
     async fn handle(request: Request) -> Result<Response, ErrorCode> {
         if !request.get_headers().get("x-trap").is_empty() {
             panic!("asked to trap");
+        }
+        if !request.get_headers().get("x-spin").is_empty() {
+            let mut n = 0u64;
+            loop {
+                n = std::hint::black_box(n.wrapping_add(1));
+            }
         }
         let path = request.get_path_with_query().unwrap_or_default();
         Ok(match path.as_str() {
