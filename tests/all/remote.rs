@@ -7,7 +7,7 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
 use std::time::Duration;
-use test_programs_artifacts::{CALC, CALC_DRIVER, GEO, KITCHEN};
+use test_programs_artifacts::{CALC, CALC_DRIVER, GEO, HTTP_GEO, KITCHEN};
 
 /// `nanopod export ARGS` on a free loopback port.
 fn export(args: &[&str]) -> Daemon {
@@ -181,6 +181,36 @@ fn a_slow_exporter_times_out_a_killed_one_fails_fast_and_the_next_call_reconnect
     let o = up(&pod, &["Paris", "Berlin"]);
     assert_exit(&o, 0);
     assert_eq!(stdout(&o), "877.5\n");
+}
+
+#[test]
+fn serve_forwards_a_remote_link_and_a_gone_exporter_is_the_apps_err() {
+    let geo = geo_exporter("tcp://127.0.0.1:0", &[]);
+    let (dir, pod) = write_pod(&format!(
+        "entry = \"web\"\n[components.web]\nfile = \"{HTTP_GEO}\"\n\
+         [[link]]\nfrom = \"web\"\nimport = \"example:geo/lookup\"\nremote = \"tcp://{}\"\n",
+        geo.addr
+    ));
+    let server = Daemon::serve(&[pod.to_str().unwrap()], Some(dir));
+    let (status, body) = server.get("/where?city=Paris", &[]);
+    assert_eq!(
+        (status, body.as_str()),
+        (200, r#"{"city":"Paris","lat":48.8566,"lon":2.3522}"#)
+    );
+    // The exporter goes away: each request's lookup fails as an `err` the
+    // app turns into a 502, and the server goes on.
+    let addr = geo.addr.clone();
+    drop(geo);
+    for _ in 0..2 {
+        let (status, body) = server.get("/where?city=Paris", &[]);
+        assert_eq!(status, 502, "{body}");
+        assert!(
+            body.contains(&format!(
+                "remote link `example:geo/lookup@0.1.0` → tcp://{addr}: cannot connect"
+            )),
+            "{body}"
+        );
+    }
 }
 
 #[test]

@@ -18,11 +18,11 @@ type Server = Daemon;
 impl Daemon {
     /// Starts `nanopod serve ARGS --listen 127.0.0.1:0` and waits for its
     /// address.
-    fn serve(args: &[&str], dir: Option<tempfile::TempDir>) -> Server {
+    pub(crate) fn serve(args: &[&str], dir: Option<tempfile::TempDir>) -> Server {
         Daemon::start("serve", args, "127.0.0.1:0", "http://", dir)
     }
 
-    fn get(&self, path: &str, headers: &[(&str, &str)]) -> (u16, String) {
+    pub(crate) fn get(&self, path: &str, headers: &[(&str, &str)]) -> (u16, String) {
         get(&self.addr, path, headers)
     }
 }

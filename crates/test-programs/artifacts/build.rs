@@ -19,6 +19,7 @@ const GUESTS: &[(&str, &str, Option<&str>)] = &[
     ("http-app", "wasm32-wasip2", None),
     ("http-auth", "wasm32-wasip2", None),
     ("http-log", "wasm32-wasip2", None),
+    ("http-geo", "wasm32-wasip2", None),
     ("p3-http-app", "wasm32-wasip2", None),
     ("p3-http-auth", "wasm32-wasip2", None),
     ("p3-http-log", "wasm32-wasip2", None),
