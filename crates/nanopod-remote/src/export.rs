@@ -521,6 +521,7 @@ fn constant_time_eq(a: &str, b: &str) -> bool {
     let (a, b) = (a.as_bytes(), b.as_bytes());
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
+
 /// The heartbeat interval a NATS caller asked for, if any (at least 100ms).
 fn heartbeat_interval(message: &async_nats::Message) -> Option<Duration> {
     let value = message
