@@ -66,6 +66,22 @@ pub fn assert_exit(o: &Output, code: i32) {
     );
 }
 
+/// `dir` packed with `tar -cf` into `corpus.tar` in a new directory.
+pub fn tar_of(dir: &Path) -> (tempfile::TempDir, PathBuf) {
+    let archive_dir = tempfile::tempdir().unwrap();
+    let archive = archive_dir.path().join("corpus.tar");
+    let status = Command::new("tar")
+        .arg("-cf")
+        .arg(&archive)
+        .arg("-C")
+        .arg(dir)
+        .arg(".")
+        .status()
+        .unwrap();
+    assert!(status.success(), "tar failed");
+    (archive_dir, archive)
+}
+
 /// A guest's path as a `&str`.
 pub fn guest(path: &'static str) -> &'static str {
     assert!(Path::new(path).exists(), "guest {path} was not built");

@@ -159,17 +159,7 @@ fn nothing_reaches_the_host_disk() {
 #[test]
 fn tar_archive_source() {
     let source = corpus();
-    let archive_dir = tempfile::tempdir().unwrap();
-    let archive = archive_dir.path().join("corpus.tar");
-    let status = std::process::Command::new("tar")
-        .arg("-cf")
-        .arg(&archive)
-        .arg("-C")
-        .arg(source.path())
-        .arg(".")
-        .status()
-        .unwrap();
-    assert!(status.success());
+    let (_archive_dir, archive) = tar_of(source.path());
     let o = run(&[
         "run",
         "--vfs",

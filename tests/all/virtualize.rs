@@ -210,10 +210,33 @@ fn embedded_environment_replaces_the_hosts_and_writes_are_refused() {
 }
 
 #[test]
+fn a_tar_archive_embeds_like_its_directory() {
+    let Fixture { dir, out, .. } = &fixture();
+    let (_archive_dir, archive) = tar_of(dir.path());
+    let spec = format!("{}::/d", archive.display());
+    assert_exit(&virtualize(&["--dir", &spec], out), 0);
+    let o = run(&[
+        "run",
+        out.to_str().unwrap(),
+        "cat",
+        "/d/sub/b.txt",
+        ",",
+        "ls",
+        "/d/sub",
+    ]);
+    assert_exit(&o, 0);
+    assert_eq!(
+        stdout(&o),
+        "cat /d/sub/b.txt -> beta\n\nls /d/sub -> b.txt big.bin empty\n"
+    );
+}
+
+#[test]
 fn bad_inputs_are_refused_with_nothing_written() {
     let Fixture { spec, out, .. } = &fixture();
     let not_wasm = out.with_file_name("notes.txt");
     std::fs::write(&not_wasm, "not a component").unwrap();
+    let not_a_dir = format!("{}::/d", not_wasm.display());
     let cases: Vec<(Vec<&str>, &str)> = vec![
         (
             vec!["--dir", "/no/such/dir::/d", guest(FILES)],
@@ -228,6 +251,10 @@ fn bad_inputs_are_refused_with_nothing_written() {
             "does not import wasi:filesystem",
         ),
         (vec![guest(FILES)], "nothing to virtualize"),
+        (
+            vec!["--dir", &not_a_dir, guest(FILES)],
+            "is neither a directory nor a .tar archive",
+        ),
         (
             vec!["--dir", &spec, not_wasm.to_str().unwrap()],
             "notes.txt",

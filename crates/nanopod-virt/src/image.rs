@@ -9,7 +9,8 @@
 //! tree:  u32 n, n × (string guest_path, u32 node)         the preopens
 //!        u8 embedded (0: the host's environment passes through)
 //!        u32 n, n × (string name, string value)           the environment
-//!        u32 n, n × node                                  parents first
+//!        u32 n, n × node                   parents first; each directory's
+//!                                          children in byte order of name
 //! node:  u8 kind (0 dir, 1 file), u32 parent (u32::MAX for a preopen),
 //!        string name, u64 offset of the contents in the image, u64 size,
 //!        u64 mtime seconds, u32 mtime nanoseconds
@@ -131,8 +132,9 @@ pub fn build(mounts: &[Mount], env: Option<&[(String, String)]>) -> Result<Image
     })
 }
 
-/// Adds the entries of `dir` (sorted by name, so images are reproducible)
-/// under node `parent`.
+/// Adds the entries of `dir` under node `parent`, sorted by name: images
+/// are reproducible, and the virtual filesystem finds a child by binary
+/// search.
 fn walk(dir: &Path, parent: u32, nodes: &mut Vec<Node>, contents: &mut Vec<u8>) -> Result<()> {
     let mut entries = std::fs::read_dir(dir)
         .with_context(|| format!("cannot read `{}`", dir.display()))?

@@ -184,8 +184,7 @@ impl GuestDescriptor for VirtDescriptor {
         _: NewTimestamp,
         _: NewTimestamp,
     ) -> Result<(), ErrorCode> {
-        self.resolve(&path)?;
-        Err(ErrorCode::ReadOnly)
+        self.refuse_write(&path)
     }
 
     fn link_at(
@@ -195,8 +194,7 @@ impl GuestDescriptor for VirtDescriptor {
         _: DescriptorBorrow<'_>,
         _: String,
     ) -> Result<(), ErrorCode> {
-        self.resolve(&old_path)?;
-        Err(ErrorCode::ReadOnly)
+        self.refuse_write(&old_path)
     }
 
     fn open_at(
@@ -236,13 +234,11 @@ impl GuestDescriptor for VirtDescriptor {
     }
 
     fn remove_directory_at(&self, path: String) -> Result<(), ErrorCode> {
-        self.resolve(&path)?;
-        Err(ErrorCode::ReadOnly)
+        self.refuse_write(&path)
     }
 
     fn rename_at(&self, old: String, _: DescriptorBorrow<'_>, _: String) -> Result<(), ErrorCode> {
-        self.resolve(&old)?;
-        Err(ErrorCode::ReadOnly)
+        self.refuse_write(&old)
     }
 
     fn symlink_at(&self, _: String, new_path: String) -> Result<(), ErrorCode> {
@@ -250,8 +246,7 @@ impl GuestDescriptor for VirtDescriptor {
     }
 
     fn unlink_file_at(&self, path: String) -> Result<(), ErrorCode> {
-        self.resolve(&path)?;
-        Err(ErrorCode::ReadOnly)
+        self.refuse_write(&path)
     }
 
     fn is_same_object(&self, other: DescriptorBorrow<'_>) -> bool {
@@ -268,6 +263,12 @@ impl GuestDescriptor for VirtDescriptor {
 }
 
 impl VirtDescriptor {
+    /// Changing what `path` names: `read-only`, once it resolves.
+    fn refuse_write(&self, path: &str) -> Result<(), ErrorCode> {
+        self.resolve(path)?;
+        Err(ErrorCode::ReadOnly)
+    }
+
     /// Creating `path`: `exist` if it is there, else `read-only`.
     fn refuse_change(&self, path: &str) -> Result<(), ErrorCode> {
         match self.resolve(path) {

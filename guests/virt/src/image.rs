@@ -57,13 +57,14 @@ pub struct Tree {
 }
 
 impl Tree {
-    /// The child of directory `dir` called `name`.
+    /// The child of directory `dir` called `name`. The image lists each
+    /// directory's children in byte order of their names.
     pub fn child(&self, dir: u32, name: &str) -> Option<u32> {
-        self.nodes[dir as usize]
-            .children
-            .iter()
-            .copied()
-            .find(|c| self.nodes[*c as usize].name == name)
+        let children = &self.nodes[dir as usize].children;
+        children
+            .binary_search_by(|c| self.nodes[*c as usize].name.as_str().cmp(name))
+            .ok()
+            .map(|i| children[i])
     }
 
     pub fn node(&self, n: u32) -> &Node {
