@@ -13,7 +13,7 @@ fn main() -> Result<()> {
     println!("cargo:rerun-if-changed={}", guests.join("virt").display());
     let release = guest_build::cargo_build(
         &guests,
-        &out_dir.join("guests-target"),
+        &guest_build::shared_target_dir(&guests),
         "wasm32-unknown-unknown",
         &["virt"],
     )?;

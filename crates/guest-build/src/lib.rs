@@ -1,6 +1,12 @@
 //! Builds crates of the `guests/` workspace (WebAssembly components) from a
 //! build script, with a nested `cargo build --release` into its own target
 //! directory, so the outer build's lock and flags never reach it.
+//!
+//! Every build script shares that one directory ([`shared_target_dir`]):
+//! `cargo clippy`, `cargo test` and `cargo build --release` each run the
+//! build scripts anew, and a directory per run held three copies of every
+//! guest, which once filled a CI machine's disk. Cargo's lock on the
+//! directory keeps concurrent nested builds apart.
 
 use anyhow::{Context, Result, bail};
 use std::path::{Path, PathBuf};
@@ -41,6 +47,17 @@ pub fn cargo_build(
         );
     }
     Ok(target_dir.join(target).join("release"))
+}
+
+/// Where guests are built: `guests` under the outer build's target directory
+/// (`$CARGO_TARGET_DIR`, or `target/` at the repository root holding
+/// `guests`). Outside `guests/` itself, so that build scripts watching that
+/// directory for changes do not see their own output.
+pub fn shared_target_dir(guests: &Path) -> PathBuf {
+    let outer = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| guests.parent().unwrap_or(guests).join("target"));
+    outer.join("guests")
 }
 
 /// The `guests/` workspace, from a crate directly under `crates/` (or

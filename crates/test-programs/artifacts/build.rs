@@ -1,6 +1,7 @@
-//! Builds every guest in `guests/` with a nested `cargo build` into OUT_DIR,
-//! embeds the examples' WIT doc comments (the `package-docs` section, as
-//! `nanopod embed-docs` does), and writes `pub const NAME: &str` paths.
+//! Builds every guest in `guests/` with a nested `cargo build` (into the
+//! shared guest target directory), copies each into OUT_DIR, embeds the
+//! examples' WIT doc comments (the `package-docs` section, as `nanopod
+//! embed-docs` does), and writes `pub const NAME: &str` paths.
 
 use anyhow::{Context, Result};
 use std::path::PathBuf;
@@ -37,7 +38,7 @@ fn main() -> Result<()> {
     let out_dir = PathBuf::from(std::env::var("OUT_DIR")?);
     println!("cargo:rerun-if-changed={}", guests.display());
 
-    let target_dir = out_dir.join("guests-target");
+    let target_dir = guest_build::shared_target_dir(&guests);
     for target in ["wasm32-wasip2", "wasm32-wasip1"] {
         let crates: Vec<&str> = GUESTS
             .iter()
