@@ -71,15 +71,21 @@ def raw_us(addr, size, n):
     return float(out.stdout)
 
 
-def main():
+def exporter_and_echo(component):
+    """Starts `nanopod export COMPONENT` and the native echo server on free
+    loopback ports: (exporter, its host:port, echo, its host:port)."""
     for path in (NANOPOD, ECHO):
         if not os.path.exists(path):
             sys.exit(f"missing {path}: see the build commands at the top of this script")
+    exporter, line = start([NANOPOD, "export", "--listen", "tcp://127.0.0.1:0", component], True)
+    echo, echo_addr = start([ECHO, "serve", "127.0.0.1:0"], False)
+    return exporter, line.split("tcp://")[1].split()[0], echo, echo_addr
+
+
+def main():
     calc, driver = guest("calc"), guest("calc-driver")
     tmp = tempfile.mkdtemp(prefix="nanopod-remote-bench-")
-    exporter, line = start([NANOPOD, "export", "--listen", "tcp://127.0.0.1:0", calc], True)
-    remote_addr = line.split("tcp://")[1].split()[0]
-    echo, echo_addr = start([ECHO, "serve", "127.0.0.1:0"], False)
+    exporter, remote_addr, echo, echo_addr = exporter_and_echo(calc)
     links = [("local", 'to = "calc"'), ("remote", f'remote = "tcp://{remote_addr}"')]
     extra = []
     if shutil.which("nats-server"):

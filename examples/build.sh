@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds the example components and puts each pod's binaries next to its
-# manifest (examples/geo, examples/http, examples/http3, examples/report), where the pod.toml files expect them,
+# manifest (examples/geo, examples/http, examples/http3, examples/report,
+# examples/text), where the pod.toml files expect them,
 # and the `files` command in examples/virtualize.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,10 +14,12 @@ cp "$(guest geo-app)" examples/geo/geo-app.wasm
 cp "$(guest report)" examples/report/report.wasm
 cp "$(guest upper)" examples/report/upper.wasm
 cp "$(guest files)" examples/virtualize/files.wasm
+cp "$(guest text-client)" examples/text/text-client.wasm
+cp "$(guest text-filter)" examples/text/text-filter.wasm
 for name in p3-http-app p3-http-auth p3-http-log; do
   cp "$(guest "$name")" "examples/http3/$name.wasm"
 done
 for name in http-app http-auth http-log; do
   cp "$(guest "$name")" "examples/http/$name.wasm"
 done
-echo "examples built: examples/geo/*.wasm examples/http/*.wasm examples/report/*.wasm examples/http3/*.wasm examples/virtualize/files.wasm"
+echo "examples built: examples/geo/*.wasm examples/http/*.wasm examples/report/*.wasm examples/http3/*.wasm examples/virtualize/files.wasm examples/text/*.wasm"

@@ -11,6 +11,7 @@
 //!   manifests.
 //! - `serve`: `nanopod serve` over real loopback HTTP.
 //! - `remote`: `nanopod export` and remote links over real loopback TCP.
+//! - `remote_stream`: `stream<u8>` values across hosts, chunk by chunk.
 //! - `snapshot`: `nanopod snapshot` pre-initialization.
 //! - `vfs`: `--vfs` in-memory directories against real preopens.
 
@@ -20,6 +21,7 @@ mod inspect;
 mod pods;
 mod python;
 mod remote;
+mod remote_stream;
 mod serve;
 mod snapshot;
 mod support;

@@ -10,7 +10,7 @@ use std::time::Duration;
 use test_programs_artifacts::{CALC, CALC_DRIVER, GEO, HTTP_GEO, KITCHEN};
 
 /// `nanopod export ARGS` on a free loopback port.
-fn export(args: &[&str]) -> Daemon {
+pub(crate) fn export(args: &[&str]) -> Daemon {
     export_on("tcp://127.0.0.1:0", args)
 }
 
@@ -43,7 +43,7 @@ fn geo_pod_linked_to(url: &str, link_extra: &str) -> (tempfile::TempDir, std::pa
 }
 
 /// An address nothing listens on.
-fn dead_addr() -> String {
+pub(crate) fn dead_addr() -> String {
     let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     l.local_addr().unwrap().to_string()
 }

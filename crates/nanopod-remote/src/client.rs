@@ -3,7 +3,9 @@
 //! subject that a queue group of exporters serves.
 
 use crate::frame::{self, WireError};
+use crate::stream::{self, Arrived, Demux};
 use futures::StreamExt;
+use futures::channel::{mpsc, oneshot};
 use std::sync::Mutex;
 use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
@@ -240,6 +242,65 @@ impl Client {
         };
         self.put_back(conn);
         Ok(results)
+    }
+
+    /// Calls `instance#func`, whose top-level `stream<u8>` parameters are
+    /// sent as their chunks arrive on `param_streams` (framed, by index),
+    /// over a connection of its own. Returns once the results' root message
+    /// arrived (within the link's timeout); result streams then arrive
+    /// chunk by chunk, each chunk within the timeout of the last.
+    pub async fn call_streaming(
+        &self,
+        instance: &str,
+        func: &str,
+        params: (&[Val], &[Type]),
+        param_streams: Vec<(u32, mpsc::Receiver<Vec<u8>>)>,
+        result_types: &[Type],
+    ) -> Result<Vec<Arrived>, CallError> {
+        let Transport::Tcp { addr } = &self.endpoint.transport else {
+            return Err(CallError::Wire(WireError::Protocol(
+                "streams cross hosts over tcp:// links only".into(),
+            )));
+        };
+        let mut request = Vec::new();
+        frame::put_header(&mut request, instance, func);
+        frame::put_message(&mut request, params.0, params.1).map_err(WireError::from)?;
+        let patience = self.endpoint.timeout;
+        let result_types = result_types.to_vec();
+        let call = async {
+            let (rd, mut wr) = self.connect(addr).await?.into_inner().into_split();
+            wr.write_all(&request).await.map_err(WireError::from)?;
+            let (answer, answered) = oneshot::channel();
+            tokio::spawn(async move {
+                let reader = async {
+                    let mut rd = BufReader::new(rd);
+                    let slots = match frame::read_slots(&mut rd, &result_types).await {
+                        Ok(slots) => slots,
+                        Err(e) => return drop(answer.send(Err(e))),
+                    };
+                    let mut demux = Demux::default();
+                    let arrived = stream::arrive(slots, &mut demux);
+                    if answer.send(Ok(arrived)).is_ok()
+                        && let Err(e) = demux.run(&mut rd, patience).await
+                    {
+                        tracing::debug!("a result stream broke off: {e}");
+                    }
+                };
+                // Once the exporter has answered it may close before taking
+                // all of a stream: the reader has the last word.
+                let (sent, ()) = tokio::join!(stream::send_all(wr, param_streams), reader);
+                if let Err(e) = sent {
+                    tracing::debug!("a parameter stream was not sent whole: {e}");
+                }
+            });
+            answered
+                .await
+                .map_err(|_| CallError::Wire(WireError::Closed))?
+                .map_err(CallError::Wire)
+        };
+        tokio::time::timeout(self.endpoint.timeout, call)
+            .await
+            .unwrap_or(Err(CallError::Timeout(self.endpoint.timeout)))
     }
 
     /// One NATS request: the token (if any) and the invocation in one

@@ -11,6 +11,7 @@
 //! length is checked against the bytes actually present before memory is
 //! reserved for it.
 
+use crate::stream::{Slot, is_byte_stream};
 use wasmtime::component::Val;
 use wasmtime::component::types::Type;
 
@@ -68,9 +69,36 @@ pub fn decode_all(mut input: &[u8], types: &[Type]) -> Result<Vec<Val>, CodecErr
     Ok(vals)
 }
 
-/// Appends the encoding of `val`, of type `ty`, to `out`.
+/// Decodes a parameter or result list that fills `input` completely,
+/// where a top-level `stream<u8>` may be sent whole or be pending (its
+/// chunks follow on its own path; see [`crate::stream`]).
+pub fn decode_slots(mut input: &[u8], types: &[Type]) -> Result<Vec<Slot>, CodecError> {
+    let mut slots = Vec::with_capacity(types.len());
+    for ty in types {
+        slots.push(if is_byte_stream(ty) {
+            match take_byte(&mut input)? {
+                0 => Slot::PendingStream,
+                1 => {
+                    let len = take_uleb(&mut input, 32)? as usize;
+                    Slot::ReadyStream(take(&mut input, len)?.to_vec())
+                }
+                _ => return Err(CodecError::Malformed { what: "stream" }),
+            }
+        } else {
+            Slot::Value(decode(&mut input, ty)?)
+        });
+    }
+    if !input.is_empty() {
+        return Err(CodecError::Trailing(input.len()));
+    }
+    Ok(slots)
+}
+
+/// Appends the encoding of `val`, of type `ty`, to `out`. A top-level
+/// `stream<u8>` is encoded as pending: its bytes follow as chunks.
 pub fn encode(val: &Val, ty: &Type, out: &mut Vec<u8>) -> Result<(), CodecError> {
     match (val, ty) {
+        (Val::Stream(_), ty) if is_byte_stream(ty) => out.push(0),
         (Val::Bool(v), Type::Bool) => out.push(u8::from(*v)),
         (Val::S8(v), Type::S8) => out.extend_from_slice(&v.to_le_bytes()),
         (Val::U8(v), Type::U8) => out.push(*v),
@@ -229,6 +257,17 @@ pub fn unsupported(ty: &Type) -> Option<&'static str> {
         Type::Stream(_) => Some("stream"),
         Type::ErrorContext => Some("error-context"),
         _ => None,
+    }
+}
+
+/// Why values of the top-level parameter or result type `ty` cannot cross
+/// hosts, if they cannot. A top-level `stream<u8>` crosses, chunk by chunk
+/// ([`crate::stream`]); streams anywhere else do not.
+pub fn cannot_cross(ty: &Type) -> Option<&'static str> {
+    if is_byte_stream(ty) {
+        None
+    } else {
+        first_unsupported(ty)
     }
 }
 

@@ -5,8 +5,12 @@
 use crate::client::Transport;
 use crate::frame::{self, PROTOCOL, TOKEN_PREAMBLE, WireError};
 use crate::link::same_interface;
+use crate::stream::{
+    self, Arrived, CHANNEL_CHUNKS, ChunkConsumer, ChunkProducer, Demux, Slot, is_byte_stream,
+};
 use anyhow::{Context, Result};
-use futures::StreamExt;
+use futures::channel::mpsc;
+use futures::{SinkExt, StreamExt};
 use nanopod_host::net::{Stopping, accept_until};
 use nanopod_host::{Grants, GuestFailure, HostState};
 use std::net::SocketAddr;
@@ -15,7 +19,9 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncBufRead, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 use wasmtime::component::types::{ComponentItem, Type};
-use wasmtime::component::{Component, ComponentExportIndex, InstancePre, Val};
+use wasmtime::component::{
+    Component, ComponentExportIndex, Func, InstancePre, StreamAny, StreamReader, Val,
+};
 use wasmtime::{Engine, Store, UpdateDeadline};
 
 /// How long a connection may sit between calls (or before its first).
@@ -44,7 +50,13 @@ struct Call<'a> {
     instance: String,
     func: String,
     f: &'a Exported,
-    params: Vec<Val>,
+    params: Vec<Slot>,
+}
+
+impl Call<'_> {
+    fn name(&self) -> String {
+        format!("{}#{}", self.instance, self.func)
+    }
 }
 
 /// One exported function.
@@ -52,6 +64,8 @@ struct Exported {
     index: ComponentExportIndex,
     params: Vec<Type>,
     results: Vec<Type>,
+    /// Whether a parameter or result is a `stream<u8>`.
+    streams: bool,
 }
 
 /// How an exporter admits callers.
@@ -157,7 +171,7 @@ impl Exporter {
                 .params
                 .iter()
                 .chain(&f.results)
-                .find_map(crate::codec::first_unsupported);
+                .find_map(crate::codec::cannot_cross);
             if let Some(what) = unsupported {
                 tracing::warn!(
                     "not serving `{instance}#{func}`: its {what} values cannot cross hosts"
@@ -276,6 +290,10 @@ impl Exporter {
             let reason = match invocation {
                 Invocation::Token => continue,
                 Invocation::Refused(reason) => reason,
+                // Streams end the connection: its calls are served by then.
+                Invocation::Call(call) if call.f.streams => {
+                    return self.answer_streaming(call, &mut conn).await;
+                }
                 Invocation::Call(call) => match self.answer(call).await {
                     Ok(reply) => {
                         conn.get_mut().write_all(&reply).await?;
@@ -372,6 +390,12 @@ impl Exporter {
             {
                 Ok(Invocation::Token) => continue,
                 Ok(Invocation::Refused(reason)) => break Err(reason),
+                Ok(Invocation::Call(call)) if call.f.streams => {
+                    break Err(format!(
+                        "`{}` takes or returns a stream<u8>, and streams cross hosts over tcp:// only",
+                        call.name()
+                    ));
+                }
                 Ok(Invocation::Call(call)) => break self.answer(call).await,
                 Err(e) => break Err(e.to_string()),
             }
@@ -416,7 +440,7 @@ impl Exporter {
             // Read nothing more: the parameters' types are unknown.
             return Ok(self.refused(format!("`{instance}#{func}` is not served here")));
         };
-        let params = frame::read_message(r, &f.params).await?;
+        let params = frame::read_slots(r, &f.params).await?;
         Ok(Invocation::Call(Call {
             instance,
             func,
@@ -442,21 +466,146 @@ impl Exporter {
 
     /// Runs `call` and encodes its results, or says why it failed.
     async fn answer(&self, call: Call<'_>) -> Result<Vec<u8>, String> {
-        let started = std::time::Instant::now();
-        let name = format!("{}#{}", call.instance, call.func);
-        let results = self.call(call.f, call.params).await.map_err(|reason| {
-            tracing::warn!("`{name}`: {reason}");
-            format!("`{}`: {reason}", self.name)
-        })?;
+        let started = Instant::now();
+        let name = call.name();
+        let params = call
+            .params
+            .into_iter()
+            .map(|slot| match slot {
+                Slot::Value(v) => Ok(v),
+                _ => Err(format!("`{name}` takes no stream")),
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let results = self
+            .call(call.f, params)
+            .await
+            .map_err(|reason| self.failed(&name, reason))?;
         let mut reply = Vec::new();
         frame::put_message(&mut reply, &results, &call.f.results)
             .map_err(|e| format!("`{}` returned values that cannot be sent: {e}", self.name))?;
-        tracing::info!(
-            target: "nanopod::access",
-            "\"{name}\" ok {:.3}ms",
-            started.elapsed().as_secs_f64() * 1000.0
-        );
+        access_log(&name, started);
         Ok(reply)
+    }
+
+    /// Logs a failed call; the reason for its caller.
+    fn failed(&self, name: &str, reason: String) -> String {
+        tracing::warn!("`{name}`: {reason}");
+        format!("`{}`: {reason}", self.name)
+    }
+
+    /// Serves a call with `stream<u8>` parameters or results on `conn`:
+    /// the parameter streams' chunks are read while the guest runs, and the
+    /// results, then the result streams' chunks, are written as they come.
+    /// A result stream's end is sent only once the call has succeeded; if
+    /// it fails (a trap midway), an error frame follows instead.
+    async fn answer_streaming(
+        &self,
+        call: Call<'_>,
+        conn: &mut BufReader<TcpStream>,
+    ) -> Result<(), WireError> {
+        let started = Instant::now();
+        let name = call.name();
+        let mut demux = Demux::default();
+        let params = stream::arrive(call.params, &mut demux);
+        let (out, mut outgoing) = mpsc::channel::<Vec<u8>>(CHANNEL_CHUNKS);
+        let (rd, mut wr) = tokio::io::split(conn);
+        // The connection's own buffer is read through first.
+        let mut rd = BufReader::new(rd);
+        let run = async {
+            let outcome = self.call_streaming(call.f, params, out.clone()).await;
+            let mut tail = Vec::new();
+            match outcome {
+                Ok(streams) => {
+                    for i in streams {
+                        stream::put_chunk(&mut tail, &[i], &[]);
+                    }
+                    access_log(&name, started);
+                }
+                Err(reason) => frame::put_error(&mut tail, &self.failed(&name, reason)),
+            }
+            let mut out = out;
+            let _ = out.send(tail).await;
+        };
+        let write = async {
+            while let Some(bytes) = outgoing.next().await {
+                wr.write_all(&bytes).await?;
+            }
+            wr.shutdown().await
+        };
+        let work = async { tokio::join!(run, write).1 };
+        let read = demux.run(&mut rd, IDLE_TIMEOUT);
+        tokio::pin!(work, read);
+        let mut reading = true;
+        // Parameter streams are read while the call runs, and no longer.
+        let written = loop {
+            tokio::select! {
+                w = &mut work => break w,
+                r = &mut read, if reading => {
+                    reading = false;
+                    if let Err(e) = r {
+                        tracing::debug!("`{name}`: a parameter stream broke off: {e}");
+                    }
+                }
+            }
+        };
+        Ok(written?)
+    }
+
+    /// Runs `f` in a fresh instance with its parameter streams fed from
+    /// their channels; sends its results on `out`, then its result streams'
+    /// chunks, and returns the indices of those streams once all ended.
+    async fn call_streaming(
+        &self,
+        f: &Exported,
+        params: Vec<Arrived>,
+        out: mpsc::Sender<Vec<u8>>,
+    ) -> Result<Vec<u32>, String> {
+        let run = async {
+            let (mut store, func) = self.instantiate(f).await?;
+            let mut vals = Vec::with_capacity(params.len());
+            for param in params {
+                vals.push(match param {
+                    Arrived::Value(v) => v,
+                    Arrived::Stream(rx) => {
+                        let producer = ChunkProducer::new(rx, "a parameter stream from the caller");
+                        let reader = StreamReader::new(&mut store, producer)?;
+                        Val::Stream(StreamAny::try_from_stream_reader(&mut store, reader)?)
+                    }
+                });
+            }
+            let types = f.results.clone();
+            store
+                .run_concurrent(async move |acc| -> Result<Vec<u32>> {
+                    let mut results = vec![Val::Bool(false); types.len()];
+                    func.call_concurrent(acc, &vals, &mut results).await?;
+                    let mut root = Vec::new();
+                    frame::put_message(&mut root, &results, &types)?;
+                    let mut out = out;
+                    out.send(root).await.context("the caller went away")?;
+                    let mut streams = Vec::new();
+                    let mut ended = Vec::new();
+                    acc.with(|mut access| -> Result<()> {
+                        for (i, result) in results.into_iter().enumerate() {
+                            if let Val::Stream(s) = result {
+                                let (consumer, dropped) =
+                                    ChunkConsumer::new(vec![i as u32], out.clone());
+                                s.try_into_stream_reader::<u8>()?
+                                    .pipe(&mut access, consumer)?;
+                                streams.push(i as u32);
+                                ended.push(dropped);
+                            }
+                        }
+                        Ok(())
+                    })?;
+                    // The guest writes its streams while the store runs.
+                    for e in ended {
+                        let _ = e.await;
+                    }
+                    Ok(streams)
+                })
+                .await?
+        };
+        run.await.map_err(|e| describe_failure(&e))
     }
 
     fn lookup(&self, instance: &str, func: &str) -> Option<&Exported> {
@@ -468,46 +617,74 @@ impl Exporter {
             .map(|(_, e)| e)
     }
 
+    /// A fresh instance for one call, and its function `f`.
+    async fn instantiate(&self, f: &Exported) -> Result<(Store<HostState>, Func)> {
+        let mut store = self.new_store()?;
+        let instance = self.pre.instantiate_async(&mut store).await?;
+        let func = instance
+            .get_func(&mut store, f.index)
+            .context("the exported function is missing")?;
+        Ok((store, func))
+    }
+
+    /// A store for one call, under the component's grants and limits.
+    fn new_store(&self) -> Result<Store<HostState>> {
+        let mut store = Store::new(&self.engine, HostState::new(&self.grants)?);
+        store.limiter(|s| &mut s.limits);
+        store.set_hostcall_fuel(HOSTCALL_FUEL);
+        // Every epoch tick the call yields to the executor, so a long
+        // call never holds a worker thread (NATS heartbeats and other
+        // connections go on); past `--timeout` it is interrupted.
+        let deadline = self.grants.limits.timeout.map(|t| Instant::now() + t);
+        store.set_epoch_deadline(1);
+        store.epoch_deadline_callback(move |_| {
+            Ok(if deadline.is_some_and(|d| Instant::now() >= d) {
+                UpdateDeadline::Interrupt
+            } else {
+                UpdateDeadline::Yield(1)
+            })
+        });
+        Ok(store)
+    }
+
     /// Calls `f` in a fresh instance; errors are one line for the caller.
     async fn call(&self, f: &Exported, params: Vec<Val>) -> Result<Vec<Val>, String> {
         let run = async {
-            let mut store = Store::new(&self.engine, HostState::new(&self.grants)?);
-            store.limiter(|s| &mut s.limits);
-            store.set_hostcall_fuel(HOSTCALL_FUEL);
-            // Every epoch tick the call yields to the executor, so a long
-            // call never holds a worker thread (NATS heartbeats and other
-            // connections go on); past `--timeout` it is interrupted.
-            let deadline = self.grants.limits.timeout.map(|t| Instant::now() + t);
-            store.set_epoch_deadline(1);
-            store.epoch_deadline_callback(move |_| {
-                Ok(if deadline.is_some_and(|d| Instant::now() >= d) {
-                    UpdateDeadline::Interrupt
-                } else {
-                    UpdateDeadline::Yield(1)
-                })
-            });
-            let instance = self.pre.instantiate_async(&mut store).await?;
-            let func = instance
-                .get_func(&mut store, f.index)
-                .context("the exported function is missing")?;
+            let (mut store, func) = self.instantiate(f).await?;
             let mut results = vec![Val::Bool(false); f.results.len()];
             func.call_async(&mut store, &params, &mut results).await?;
             Ok::<_, anyhow::Error>(results)
         };
-        run.await.map_err(|e| {
-            GuestFailure::classify(&e).map_or_else(|| format!("{e:#}"), |f| f.to_string())
-        })
+        run.await.map_err(|e| describe_failure(&e))
     }
+}
+
+/// A failed call, in one line for its caller.
+fn describe_failure(e: &anyhow::Error) -> String {
+    GuestFailure::classify(e).map_or_else(|| format!("{e:#}"), |f| f.to_string())
+}
+
+/// One access-log line for a call that succeeded.
+fn access_log(name: &str, started: Instant) {
+    tracing::info!(
+        target: "nanopod::access",
+        "\"{name}\" ok {:.3}ms",
+        started.elapsed().as_secs_f64() * 1000.0
+    );
 }
 
 fn exported(
     index: ComponentExportIndex,
     f: &wasmtime::component::types::ComponentFunc,
 ) -> Exported {
+    let params: Vec<Type> = f.params().map(|(_, t)| t).collect();
+    let results: Vec<Type> = f.results().collect();
+    let streams = params.iter().chain(&results).any(is_byte_stream);
     Exported {
         index,
-        params: f.params().map(|(_, t)| t).collect(),
-        results: f.results().collect(),
+        params,
+        results,
+        streams,
     }
 }
 

@@ -19,6 +19,7 @@
 //! is served and closed as usual.
 
 use crate::codec::{self, CodecError, put_uleb};
+use crate::stream::Slot;
 use tokio::io::{AsyncBufRead, AsyncReadExt};
 use wasmtime::component::Val;
 use wasmtime::component::types::Type;
@@ -30,7 +31,7 @@ pub const ERROR_PATH: u32 = u32::MAX;
 /// The first byte of a token preamble (nanopod extension).
 pub const TOKEN_PREAMBLE: u8 = 0x7f;
 /// Root data is split into frames of at most this many bytes; a frame
-/// shorter than this ends a message (a peer may also end one by closing).
+/// of any other size may end a message (a peer may also end one by closing).
 pub const CHUNK: usize = 256 * 1024;
 /// The longest instance or function name, or token, accepted.
 pub const MAX_NAME: usize = 1024;
@@ -96,19 +97,24 @@ pub fn put_name(out: &mut Vec<u8>, name: &str) {
 /// Appends `data` as frames on `path`, at most [`CHUNK`] bytes each, the
 /// last one shorter than [`CHUNK`] (empty if need be).
 pub fn put_frames(out: &mut Vec<u8>, path: &[u32], data: &[u8]) {
-    let mut chunks = data.chunks(CHUNK).peekable();
+    let mut chunks = data.chunks(CHUNK);
     loop {
         let chunk = chunks.next().unwrap_or(&[]);
-        put_uleb(out, path.len() as u64);
-        for p in path {
-            put_uleb(out, u64::from(*p));
-        }
-        put_uleb(out, chunk.len() as u64);
-        out.extend_from_slice(chunk);
+        put_frame(out, path, chunk);
         if chunk.len() < CHUNK {
             return;
         }
     }
+}
+
+/// Appends `data` as one frame on `path`.
+pub fn put_frame(out: &mut Vec<u8>, path: &[u32], data: &[u8]) {
+    put_uleb(out, path.len() as u64);
+    for p in path {
+        put_uleb(out, u64::from(*p));
+    }
+    put_uleb(out, data.len() as u64);
+    out.extend_from_slice(data);
 }
 
 /// Appends values as a root message: encoded, then framed.
@@ -164,11 +170,27 @@ pub async fn read_message(
     r: &mut (impl AsyncBufRead + Unpin),
     types: &[Type],
 ) -> Result<Vec<Val>, WireError> {
+    read_slots(r, types)
+        .await?
+        .into_iter()
+        .map(|slot| match slot {
+            Slot::Value(v) => Ok(v),
+            _ => Err(WireError::Protocol("a stream where a value belongs".into())),
+        })
+        .collect()
+}
+
+/// [`read_message`] for a message whose top-level `stream<u8>` values
+/// (see [`crate::stream`]) may follow it.
+pub async fn read_slots(
+    r: &mut (impl AsyncBufRead + Unpin),
+    types: &[Type],
+) -> Result<Vec<Slot>, WireError> {
     let mut payload = Vec::new();
     loop {
         let Some(frame) = read_frame(r).await? else {
             // A peer may end its message by closing its side.
-            return match codec::decode_all(&payload, types) {
+            return match codec::decode_slots(&payload, types) {
                 Ok(vals) if !payload.is_empty() || types.is_empty() => Ok(vals),
                 _ => Err(WireError::Closed),
             };
@@ -189,10 +211,13 @@ pub async fn read_message(
         if payload.len() + frame.data.len() > MAX_MESSAGE {
             return Err(WireError::TooLarge);
         }
-        let last = frame.data.len() < CHUNK;
+        // nanopod splits a message into frames of exactly CHUNK bytes;
+        // any other size may end one (other peers send one frame of any
+        // size).
+        let last = frame.data.len() != CHUNK;
         payload.extend_from_slice(&frame.data);
         if last {
-            match codec::decode_all(&payload, types) {
+            match codec::decode_slots(&payload, types) {
                 Ok(vals) => return Ok(vals),
                 Err(CodecError::Truncated) => {}
                 Err(e) => return Err(e.into()),

@@ -11,14 +11,16 @@
 //! otherwise the call traps with a message naming the link, so the
 //! failure is never mistaken for an answer.
 
-use crate::client::{Client, Endpoint};
-use crate::codec::first_unsupported;
+use crate::client::{CallError, Client, Endpoint, Transport};
+use crate::codec::cannot_cross;
+use crate::stream::{Arrived, CHANNEL_CHUNKS, ChunkConsumer, ChunkProducer, is_byte_stream};
 use anyhow::Result;
+use futures::channel::mpsc;
 use nanopod_host::LinkFailure;
 use std::sync::Arc;
 use wasmtime::Engine;
 use wasmtime::component::types::{ComponentFunc, ComponentItem, Type};
-use wasmtime::component::{Component, Linker, Val};
+use wasmtime::component::{Accessor, Component, Linker, StreamAny, StreamReader, Val};
 
 /// The case of an error variant or enum that carries transport failures.
 pub const TRANSPORT_CASE: &str = "transport";
@@ -75,9 +77,16 @@ impl RemoteImports {
             for (fname, item) in instance.exports(engine) {
                 match item.ty {
                     ComponentItem::ComponentFunc(f) => {
-                        if let Some(what) = func_types(&f).find_map(|t| first_unsupported(&t)) {
+                        if let Some(what) = func_types(&f).find_map(|t| cannot_cross(&t)) {
                             return Err(format!(
                                 "remote link `{}` → {url}: `{fname}` takes or returns a {what}, and {what} values cannot cross hosts; serve this interface from a component in the pod",
+                                link.import
+                            ));
+                        }
+                        let streams = func_types(&f).any(|t| is_byte_stream(&t));
+                        if streams && !matches!(link.endpoint.transport, Transport::Tcp { .. }) {
+                            return Err(format!(
+                                "remote link `{}` → {url}: `{fname}` takes or returns a stream<u8>, and streams cross hosts over tcp:// links only",
                                 link.import
                             ));
                         }
@@ -114,10 +123,21 @@ impl RemoteImports {
                     params: ty.params().map(|(_, t)| t).collect(),
                     results: ty.results().collect(),
                 });
-                instance.func_new_async(func, move |_store, _ty, params, results| {
-                    let forward = forward.clone();
-                    Box::new(async move { forward.call(params, results).await })
-                })?;
+                if func_types(ty).any(|t| is_byte_stream(&t)) {
+                    // Streams live in the store's concurrent state, which
+                    // only a concurrent host function can reach.
+                    instance.func_new_concurrent(func, move |accessor, _ty, params, results| {
+                        let forward = forward.clone();
+                        Box::pin(
+                            async move { forward.call_streaming(accessor, params, results).await },
+                        )
+                    })?;
+                } else {
+                    instance.func_new_async(func, move |_store, _ty, params, results| {
+                        let forward = forward.clone();
+                        Box::new(async move { forward.call(params, results).await })
+                    })?;
+                }
             }
         }
         Ok(())
@@ -143,10 +163,14 @@ struct Forward {
 
 impl Forward {
     async fn call(&self, params: &[Val], results: &mut [Val]) -> wasmtime::Result<()> {
-        let (import, func) = (&self.import, &self.func);
         match self
             .client
-            .call(import, func, (params, &self.params), &self.results)
+            .call(
+                &self.import,
+                &self.func,
+                (params, &self.params),
+                &self.results,
+            )
             .await
         {
             Ok(vals) => {
@@ -155,23 +179,82 @@ impl Forward {
                 }
                 Ok(())
             }
-            Err(e) => {
-                let message = format!(
-                    "remote link `{import}` → {}: {e}",
-                    self.client.endpoint().url()
-                );
-                tracing::debug!("`{func}`: {message}");
-                match (self.results.as_slice(), results) {
-                    ([ty], [slot]) => match transport_error(ty, &message) {
-                        Some(err) => {
-                            *slot = err;
-                            Ok(())
-                        }
-                        None => Err(wasmtime::Error::new(LinkFailure(message))),
-                    },
-                    _ => Err(wasmtime::Error::new(LinkFailure(message))),
+            Err(e) => self.fail(e, results),
+        }
+    }
+
+    /// A call whose parameters or results include `stream<u8>`: parameter
+    /// streams are sent as the guest writes them, result streams handed to
+    /// the guest as their chunks arrive.
+    async fn call_streaming<T: 'static>(
+        &self,
+        accessor: &Accessor<T>,
+        params: &[Val],
+        results: &mut [Val],
+    ) -> wasmtime::Result<()> {
+        let mut outgoing = Vec::new();
+        accessor.with(|mut access| -> wasmtime::Result<()> {
+            for (i, param) in params.iter().enumerate() {
+                if let Val::Stream(s) = param {
+                    let (tx, rx) = mpsc::channel(CHANNEL_CHUNKS);
+                    let (consumer, _) = ChunkConsumer::new(vec![i as u32], tx);
+                    s.clone()
+                        .try_into_stream_reader::<u8>()?
+                        .pipe(&mut access, consumer)?;
+                    outgoing.push((i as u32, rx));
                 }
             }
+            Ok(())
+        })?;
+        let call = self.client.call_streaming(
+            &self.import,
+            &self.func,
+            (params, &self.params),
+            outgoing,
+            &self.results,
+        );
+        let arrived = match call.await {
+            Ok(arrived) => arrived,
+            Err(e) => return self.fail(e, results),
+        };
+        let context = self.context();
+        accessor.with(|mut access| {
+            for (slot, arrived) in results.iter_mut().zip(arrived) {
+                *slot = match arrived {
+                    Arrived::Value(v) => v,
+                    Arrived::Stream(rx) => {
+                        let producer = ChunkProducer::new(rx, &context);
+                        let reader = StreamReader::new(&mut access, producer)?;
+                        Val::Stream(StreamAny::try_from_stream_reader(&mut access, reader)?)
+                    }
+                };
+            }
+            Ok(())
+        })
+    }
+
+    /// "remote link `iface` → url", the start of every failure message.
+    fn context(&self) -> String {
+        format!(
+            "remote link `{}` → {}",
+            self.import,
+            self.client.endpoint().url()
+        )
+    }
+
+    /// Reports a failed call as the function's transport error, or a trap.
+    fn fail(&self, e: CallError, results: &mut [Val]) -> wasmtime::Result<()> {
+        let message = format!("{}: {e}", self.context());
+        tracing::debug!("`{}`: {message}", self.func);
+        match (self.results.as_slice(), results) {
+            ([ty], [slot]) => match transport_error(ty, &message) {
+                Some(err) => {
+                    *slot = err;
+                    Ok(())
+                }
+                None => Err(wasmtime::Error::new(LinkFailure(message))),
+            },
+            _ => Err(wasmtime::Error::new(LinkFailure(message))),
         }
     }
 }

@@ -2,7 +2,8 @@
 //! (the `wrpc-transport` crate): its TCP client calls a nanopod exporter,
 //! and a nanopod remote link calls its TCP server, over real loopback.
 
-use futures::StreamExt;
+use bytes::Bytes;
+use futures::{SinkExt, StreamExt};
 use nanopod_host::Grants;
 use nanopod_host::engine::{EngineMode, Engines};
 use nanopod_host::linker::component_linker;
@@ -13,17 +14,20 @@ use wasmtime::component::types::Type;
 use wasmtime::component::{Component, Val};
 use wrpc_transport::{InvokeExt, ServeExt};
 
-/// The `kitchen` fixture exported on a free port; returns its address.
-async fn export_kitchen() -> String {
+/// How wrpc-transport types a `stream<u8>`.
+type ByteStream = std::pin::Pin<Box<dyn futures::Stream<Item = Bytes> + Send>>;
+
+/// The guest at `path` exported on a free port; returns its address.
+async fn export(path: &str, mode: EngineMode) -> String {
     let engines = Engines::pooled();
-    let engine = engines.get(EngineMode::Sync).unwrap().clone();
-    let component = Component::from_file(&engine, test_programs_artifacts::KITCHEN).unwrap();
-    let pre = component_linker(&engine, EngineMode::Sync)
+    let engine = engines.get(mode).unwrap().clone();
+    let component = Component::from_file(&engine, path).unwrap();
+    let pre = component_linker(&engine, mode)
         .unwrap()
         .instantiate_pre(&component)
         .unwrap();
     let exporter = Exporter::new(
-        "kitchen",
+        path,
         &component,
         pre,
         Grants::new(),
@@ -43,7 +47,7 @@ async fn export_kitchen() -> String {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_wrpc_client_calls_a_nanopod_exporter() {
-    let addr = export_kitchen().await;
+    let addr = export(test_programs_artifacts::KITCHEN, EngineMode::Sync).await;
     let client = wrpc_transport::tcp::Client::from(addr.as_str());
     let no_paths: &[[Option<usize>; 0]; 0] = &[];
     let (sum,): (u32,) = client
@@ -77,6 +81,50 @@ async fn a_wrpc_client_calls_a_nanopod_exporter() {
         .await
         .unwrap();
     assert_eq!(total, (1 << 40) - 4);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_wrpc_client_streams_bytes_through_a_nanopod_exporter() {
+    let addr = export(test_programs_artifacts::TEXT_FILTER, EngineMode::Concurrent).await;
+    let client = wrpc_transport::tcp::Client::from(addr.as_str());
+    // The input is still open when the call is encoded, so wrpc-transport
+    // sends it pending: chunk frames on path [0], then an empty chunk.
+    let (mut tx, rx) = futures::channel::mpsc::channel::<Bytes>(4);
+    let input: ByteStream = Box::pin(rx);
+    let (sent, call) = tokio::join!(
+        async move {
+            for chunk in ["hello ", "wrpc ", "streams"] {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+                tx.send(Bytes::from(chunk)).await.unwrap();
+            }
+        },
+        client.invoke_values::<_, _, (ByteStream,), _>(
+            (),
+            "example:text/filter@0.1.0",
+            "upper",
+            (input,),
+            [[Some(0)]],
+        )
+    );
+    let ((output,), io) = call.unwrap();
+    let ((), chunks, io) =
+        tokio::join!(async { sent }, output.collect::<Vec<Bytes>>(), async move {
+            if let Some(io) = io {
+                io.await.unwrap();
+            }
+        });
+    let () = io;
+    assert_eq!(chunks.concat(), b"HELLO WRPC STREAMS");
+
+    // A stream sent whole (it had ended when the call was encoded) and an
+    // integer result: `count`.
+    let input: ByteStream = Box::pin(futures::stream::iter([Bytes::from(vec![7u8; 300_000])]));
+    let no_paths: &[[Option<usize>; 0]; 0] = &[];
+    let (n,): (u64,) = client
+        .invoke_values_blocking((), "example:text/filter@0.1.0", "count", (input,), no_paths)
+        .await
+        .unwrap();
+    assert_eq!(n, 300_000);
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -21,6 +21,8 @@ const GUESTS: &[(&str, &str, Option<&str>)] = &[
     ("http-auth", "wasm32-wasip2", None),
     ("http-log", "wasm32-wasip2", None),
     ("http-geo", "wasm32-wasip2", None),
+    ("text-filter", "wasm32-wasip2", Some("text/wit")),
+    ("text-client", "wasm32-wasip2", Some("text/wit")),
     ("p3-http-app", "wasm32-wasip2", None),
     ("p3-http-auth", "wasm32-wasip2", None),
     ("p3-http-log", "wasm32-wasip2", None),
