@@ -157,6 +157,38 @@ fn an_exporter_lost_mid_stream_fails_the_call_and_leaves_no_output() {
 }
 
 #[test]
+fn a_caller_that_goes_away_mid_stream_ends_the_exporters_call() {
+    let filter = export(&[guest(TEXT_FILTER)]);
+    let (_r, remote) = text_pod(Some(&format!("tcp://{}", filter.addr)));
+    // `| head -c 1000`: the caller's stdout closes after 1000 bytes of a
+    // terabyte, and the caller exits.
+    let mut caller = nanopod()
+        .args(["up", remote.to_str().unwrap(), "--invoke", "fill", "67"])
+        .arg("1000000000000")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut head = [0u8; 1000];
+    std::io::Read::read_exact(caller.stdout.as_mut().unwrap(), &mut head).unwrap();
+    assert!(head.iter().all(|&b| b == b'C'));
+    drop(caller.stdout.take());
+    caller.wait().unwrap();
+    // The exporter's guest is told nobody reads its stream any more, and
+    // its call ends rather than waiting forever.
+    let done = "\"example:text/filter@0.1.0#repeat\" ok";
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while !filter.log().contains(done) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the exporter's call never ended: {}",
+            filter.log()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
 fn a_remote_call_that_fails_mid_stream_is_never_passed_off_as_a_short_stream() {
     // The exporter stops the call at its --timeout, after it has sent
     // part of the stream: an error frame follows instead of the end.

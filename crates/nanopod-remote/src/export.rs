@@ -26,6 +26,9 @@ use wasmtime::{Engine, Store, UpdateDeadline};
 
 /// How long a connection may sit between calls (or before its first).
 const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long a streaming call's connection waits for its caller to close
+/// after the last result.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(2);
 /// How long a caller may take to send one call once it has started.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 /// Host memory a call's values may take, as `Val`s, before the call is
@@ -526,28 +529,39 @@ impl Exporter {
             let mut out = out;
             let _ = out.send(tail).await;
         };
-        let write = async {
+        // Owns the channel's receiving end: once the caller is gone and a
+        // write fails, dropping it tells the guest's stream that nobody
+        // reads any more, and the call ends instead of waiting forever.
+        let write = async move {
             while let Some(bytes) = outgoing.next().await {
                 wr.write_all(&bytes).await?;
             }
             wr.shutdown().await
         };
         let work = async { tokio::join!(run, write).1 };
-        let read = demux.run(&mut rd, IDLE_TIMEOUT);
-        tokio::pin!(work, read);
-        let mut reading = true;
-        // Parameter streams are read while the call runs, and no longer.
-        let written = loop {
-            tokio::select! {
-                w = &mut work => break w,
-                r = &mut read, if reading => {
-                    reading = false;
-                    if let Err(e) = r {
-                        tracing::debug!("`{name}`: a parameter stream broke off: {e}");
+        let written = {
+            let read = demux.run(&mut rd, IDLE_TIMEOUT);
+            tokio::pin!(work, read);
+            let mut reading = true;
+            // Parameter streams are read while the call runs.
+            loop {
+                tokio::select! {
+                    w = &mut work => break w,
+                    r = &mut read, if reading => {
+                        reading = false;
+                        if let Err(e) = r {
+                            tracing::debug!("`{name}`: a parameter stream broke off: {e}");
+                        }
                     }
                 }
             }
         };
+        // Wait for the caller to close, dropping whatever it still sends:
+        // closing a socket with unread bytes resets the connection, and a
+        // reset can discard results the caller has not read yet.
+        let mut sink = vec![0u8; 64 * 1024];
+        let drain = async { while matches!(rd.read(&mut sink).await, Ok(n) if n > 0) {} };
+        let _ = tokio::time::timeout(DRAIN_TIMEOUT, drain).await;
         Ok(written?)
     }
 

@@ -19,7 +19,7 @@ use crate::frame::{self, CHUNK, ERROR_PATH, WireError};
 use futures::channel::{mpsc, oneshot};
 use futures::{SinkExt, StreamExt};
 use nanopod_host::LinkFailure;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -245,10 +245,21 @@ impl<D: 'static> StreamConsumer<D> for ChunkConsumer {
 }
 
 /// Routes the stream frames of one call, read off its connection, to the
-/// channels of the streams they belong to.
+/// channels of the streams they belong to. A stream whose reader went away
+/// is abandoned: its later frames are dropped, and the demux ends once
+/// every stream has ended or been abandoned, which lets the connection
+/// close and tells the sender to stop.
 #[derive(Default)]
 pub struct Demux {
     streams: HashMap<u32, Incoming>,
+    abandoned: HashSet<u32>,
+}
+
+/// Where a stream stands after a frame.
+enum Progress {
+    Open,
+    Ended,
+    Abandoned,
 }
 
 struct Incoming {
@@ -312,6 +323,7 @@ impl Demux {
                     ));
                 }
                 [i] if self.streams.contains_key(i) => *i,
+                [i] if self.abandoned.contains(i) => continue,
                 path => {
                     return Err(WireError::Protocol(format!(
                         "a frame on path {path:?}, where no stream is open"
@@ -320,8 +332,13 @@ impl Demux {
             };
             let stream = self.streams.get_mut(&index).expect("checked above");
             stream.buf.extend_from_slice(&frame.data);
-            if stream.deliver().await? {
-                self.streams.remove(&index);
+            match stream.deliver().await? {
+                Progress::Open => {}
+                Progress::Ended => drop(self.streams.remove(&index)),
+                Progress::Abandoned => {
+                    self.streams.remove(&index);
+                    self.abandoned.insert(index);
+                }
             }
         }
         Ok(())
@@ -329,20 +346,20 @@ impl Demux {
 }
 
 impl Incoming {
-    /// Sends every whole chunk in the buffer; `true` once the stream ended.
-    async fn deliver(&mut self) -> Result<bool, WireError> {
+    /// Sends every whole chunk in the buffer to the stream's reader.
+    async fn deliver(&mut self) -> Result<Progress, WireError> {
         loop {
             let mut rest = &self.buf[..];
             let len = match codec::take_uleb(&mut rest, 32) {
                 Ok(n) => n as usize,
-                Err(CodecError::Truncated) => return Ok(false),
+                Err(CodecError::Truncated) => return Ok(Progress::Open),
                 Err(e) => return Err(e.into()),
             };
             if rest.len() < len {
                 if len > frame::MAX_MESSAGE {
                     return Err(WireError::TooLarge);
                 }
-                return Ok(false);
+                return Ok(Progress::Open);
             }
             if len == 0 {
                 if !rest.is_empty() {
@@ -350,13 +367,14 @@ impl Incoming {
                 }
                 // The reader may be gone already; that is its business.
                 let _ = self.tx.send(Piece::End).await;
-                return Ok(true);
+                return Ok(Progress::Ended);
             }
             let chunk = rest[..len].to_vec();
             let used = self.buf.len() - rest.len() + len;
             self.buf.drain(..used);
-            // A reader that went away wants no more; the rest is dropped.
-            let _ = self.tx.send(Piece::Data(chunk)).await;
+            if self.tx.send(Piece::Data(chunk)).await.is_err() {
+                return Ok(Progress::Abandoned);
+            }
         }
     }
 }
@@ -408,6 +426,24 @@ mod tests {
         assert!(matches!(err, WireError::Closed));
         assert!(matches!(rx.next().await, Some(Piece::Data(_))));
         assert!(matches!(rx.next().await, Some(Piece::Failed(m)) if m.contains("closed")));
+    }
+
+    #[tokio::test]
+    async fn a_stream_whose_reader_went_away_is_abandoned_not_read_to_its_end() {
+        // Chunks on [0], whose reader is gone, and nothing more: the demux
+        // stops at the first chunk it cannot deliver instead of waiting
+        // for the stream's end.
+        let mut wire = Vec::new();
+        put_chunk(&mut wire, &[0], b"unwanted");
+        put_chunk(&mut wire, &[0], b"more");
+        let (tx, rx) = mpsc::channel(CHANNEL_CHUNKS);
+        drop(rx);
+        let mut demux = Demux::default();
+        demux.expect(0, tx);
+        demux
+            .run(&mut &wire[..], Duration::from_secs(1))
+            .await
+            .unwrap();
     }
 
     #[tokio::test]
