@@ -13,6 +13,11 @@ use test_programs_artifacts::{TEXT_CLIENT, TEXT_FILTER};
 
 /// The text pod with its filter in the pod (`link` None) or at `link`.
 fn text_pod(link: Option<&str>) -> (tempfile::TempDir, PathBuf) {
+    text_pod_with_timeout(link, "20s")
+}
+
+/// [`text_pod`] with the remote link's `timeout`.
+fn text_pod_with_timeout(link: Option<&str>, timeout: &str) -> (tempfile::TempDir, PathBuf) {
     let (filter, target) = match link {
         None => (
             format!("[components.filter]\nfile = \"{TEXT_FILTER}\"\n"),
@@ -20,7 +25,7 @@ fn text_pod(link: Option<&str>) -> (tempfile::TempDir, PathBuf) {
         ),
         Some(url) => (
             String::new(),
-            format!("remote = \"{url}\"\ntimeout = \"20s\""),
+            format!("remote = \"{url}\"\ntimeout = \"{timeout}\""),
         ),
     };
     write_pod(&format!(
@@ -215,6 +220,38 @@ fn a_remote_call_that_fails_mid_stream_is_never_passed_off_as_a_short_stream() {
         stderr(&o)
     );
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+}
+
+#[test]
+fn a_stream_call_past_the_links_timeout_fails_and_the_exporter_serves_on() {
+    let filter = export(&[guest(TEXT_FILTER)]);
+    let url = format!("tcp://{}", filter.addr);
+    let (_r, pod) = text_pod_with_timeout(Some(&url), "300ms");
+    // `count` answers once its input ends, and this input never does.
+    let mut caller = nanopod()
+        .args(["up", pod.to_str().unwrap(), "--invoke", "measure", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = caller.stdin.take().unwrap();
+    stdin.write_all(b"the input goes on").unwrap();
+    let o = caller.wait_with_output().unwrap();
+    drop(stdin);
+    assert_exit(&o, 3);
+    assert!(
+        stderr(&o).contains("no answer within 300ms"),
+        "{}",
+        stderr(&o)
+    );
+    // The abandoned call does not stop the exporter.
+    let o = run_with_stdin(
+        &["up", pod.to_str().unwrap(), "--invoke", "measure", "-"],
+        b"12345",
+    );
+    assert_exit(&o, 0);
+    assert_eq!(stdout(&o), "5\n");
 }
 
 #[test]

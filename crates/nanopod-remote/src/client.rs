@@ -170,6 +170,17 @@ async fn exchange(
         .map_err(Exchange::Failed)
 }
 
+/// Aborts a task when dropped, unless it has been let go (set to `None`).
+struct AbortOnDrop(Option<tokio::task::AbortHandle>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        if let Some(task) = self.0.take() {
+            task.abort();
+        }
+    }
+}
+
 /// Calls functions of one exporter (or queue group).
 pub struct Client {
     endpoint: Endpoint,
@@ -267,11 +278,14 @@ impl Client {
         frame::put_message(&mut request, params.0, params.1).map_err(WireError::from)?;
         let patience = self.endpoint.timeout;
         let result_types = result_types.to_vec();
+        // The connection's task outlives this call only once the results
+        // are in: a call that times out or is dropped takes it down.
+        let mut task = AbortOnDrop(None);
         let call = async {
             let (rd, mut wr) = self.connect(addr).await?.into_inner().into_split();
             wr.write_all(&request).await.map_err(WireError::from)?;
             let (answer, answered) = oneshot::channel();
-            tokio::spawn(async move {
+            let handle = tokio::spawn(async move {
                 let reader = async {
                     let mut rd = BufReader::new(rd);
                     let slots = match frame::read_slots(&mut rd, &result_types).await {
@@ -293,14 +307,17 @@ impl Client {
                     tracing::debug!("a parameter stream was not sent whole: {e}");
                 }
             });
+            task.0 = Some(handle.abort_handle());
             answered
                 .await
                 .map_err(|_| CallError::Wire(WireError::Closed))?
                 .map_err(CallError::Wire)
         };
-        tokio::time::timeout(self.endpoint.timeout, call)
+        let arrived = tokio::time::timeout(self.endpoint.timeout, call)
             .await
-            .unwrap_or(Err(CallError::Timeout(self.endpoint.timeout)))
+            .unwrap_or(Err(CallError::Timeout(self.endpoint.timeout)))?;
+        task.0 = None;
+        Ok(arrived)
     }
 
     /// One NATS request: the token (if any) and the invocation in one
