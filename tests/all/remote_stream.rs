@@ -7,7 +7,7 @@ use crate::remote::{dead_addr, export};
 use crate::support::*;
 use std::io::{BufRead, BufReader, Write};
 use std::path::PathBuf;
-use std::process::Stdio;
+use std::process::{ChildStdin, Stdio};
 use std::time::Duration;
 use test_programs_artifacts::{TEXT_CLIENT, TEXT_FILTER};
 
@@ -32,6 +32,20 @@ fn text_pod_with_timeout(link: Option<&str>, timeout: &str) -> (tempfile::TempDi
         "entry = \"app\"\n[components.app]\nfile = \"{TEXT_CLIENT}\"\n{filter}\
          [[link]]\nfrom = \"app\"\nimport = \"example:text/filter\"\n{target}\n"
     ))
+}
+
+/// `nanopod up POD --invoke FUNC -` with its stdin, stdout and stderr
+/// piped; returns it and its stdin.
+fn up_reading_stdin(pod: &std::path::Path, func: &str) -> (std::process::Child, ChildStdin) {
+    let mut caller = nanopod()
+        .args(["up", pod.to_str().unwrap(), "--invoke", func, "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdin = caller.stdin.take().unwrap();
+    (caller, stdin)
 }
 
 /// Text of `len` bytes: numbered lines of mixed case.
@@ -101,14 +115,7 @@ fn streams_cross_hosts_and_give_what_the_pod_gives() {
 fn a_remote_stream_flows_before_its_input_has_ended() {
     let filter = export(&[guest(TEXT_FILTER)]);
     let (_r, remote) = text_pod(Some(&format!("tcp://{}", filter.addr)));
-    let mut caller = nanopod()
-        .args(["up", remote.to_str().unwrap(), "--invoke", "shout", "-"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdin = caller.stdin.take().unwrap();
+    let (mut caller, mut stdin) = up_reading_stdin(&remote, "shout");
     let mut stdout = BufReader::new(caller.stdout.take().unwrap());
     // Each line goes out and comes back upper-cased while stdin stays
     // open: nothing waits for the whole input.
@@ -228,14 +235,7 @@ fn a_stream_call_past_the_links_timeout_fails_and_the_exporter_serves_on() {
     let url = format!("tcp://{}", filter.addr);
     let (_r, pod) = text_pod_with_timeout(Some(&url), "300ms");
     // `count` answers once its input ends, and this input never does.
-    let mut caller = nanopod()
-        .args(["up", pod.to_str().unwrap(), "--invoke", "measure", "-"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdin = caller.stdin.take().unwrap();
+    let (caller, mut stdin) = up_reading_stdin(&pod, "measure");
     stdin.write_all(b"the input goes on").unwrap();
     let o = caller.wait_with_output().unwrap();
     drop(stdin);
