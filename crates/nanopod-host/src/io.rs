@@ -174,10 +174,22 @@ impl OutputTarget {
                         .with_context(|| format!("cannot open `{p}`"))?;
                     return Ok(OutputTarget::InPlace(file));
                 }
+                // The file gets the mode a shell redirection would give
+                // it: an existing file's own, else 0666 less the umask
+                // (not the temporary file's 0600).
+                use std::os::unix::fs::PermissionsExt;
+                let existing = std::fs::metadata(&dest).ok().map(|m| m.permissions());
+                let mode = existing
+                    .clone()
+                    .unwrap_or_else(|| std::fs::Permissions::from_mode(0o666));
                 let tmp = tempfile::Builder::new()
                     .prefix(".nanopod-")
+                    .permissions(mode)
                     .tempfile_in(&dir)
                     .with_context(|| format!("cannot create `{p}`"))?;
+                if let Some(existing) = existing {
+                    tmp.as_file().set_permissions(existing)?;
+                }
                 Ok(OutputTarget::File { tmp, dest })
             }
         }
@@ -312,5 +324,33 @@ impl<D: 'static> StreamConsumer<D> for OutputConsumer {
                 Poll::Ready(Ok(StreamResult::Dropped))
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    fn mode(path: &std::path::Path) -> u32 {
+        std::fs::metadata(path).unwrap().permissions().mode() & 0o7777
+    }
+
+    #[test]
+    fn outputs_get_the_mode_a_shell_redirection_would_give() {
+        let dir = tempfile::tempdir().unwrap();
+        // A new file: what creating it directly gives (0666 less the umask).
+        let reference = dir.path().join("reference");
+        std::fs::File::create(&reference).unwrap();
+        let new = dir.path().join("new.out");
+        write_atomically(&new, b"x").unwrap();
+        assert_eq!(mode(&new), mode(&reference));
+        // An existing file keeps its own mode.
+        let existing = dir.path().join("script.sh");
+        std::fs::write(&existing, b"old").unwrap();
+        std::fs::set_permissions(&existing, std::fs::Permissions::from_mode(0o751)).unwrap();
+        write_atomically(&existing, b"new").unwrap();
+        assert_eq!(mode(&existing), 0o751);
+        assert_eq!(std::fs::read(&existing).unwrap(), b"new");
     }
 }
