@@ -297,8 +297,12 @@ fn a_wasi_0_3_chain_composed_statically_passes_log_then_auth_then_app() {
 #[test]
 fn a_wasi_0_3_request_past_its_timeout_gets_504_and_the_next_one_is_served() {
     let server = Server::serve(&["--timeout", "300ms", guest(P3_HTTP_APP)], None);
-    let (status, _) = server.get("/items", &[("x-spin", "1")]);
-    assert_eq!(status, 504);
+    // The wall clock and the epoch deadline race to stop it: either way
+    // the answer is 504, every time.
+    for _ in 0..5 {
+        let (status, _) = server.get("/items", &[("x-spin", "1")]);
+        assert_eq!(status, 504);
+    }
     let (status, _) = server.get("/items", &[]);
     assert_eq!(status, 200);
 }

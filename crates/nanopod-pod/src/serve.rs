@@ -16,7 +16,7 @@ use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
-use nanopod_host::engine::{NO_DEADLINE, ticks_for};
+use nanopod_host::engine::{EPOCH_TICK, NO_DEADLINE, ticks_for};
 use nanopod_host::net::accept_until;
 use nanopod_host::{Grants, GuestFailure, HostState};
 use std::convert::Infallible;
@@ -146,22 +146,35 @@ impl Handler {
         self: Arc<Self>,
         request: http::Request<WasiBody>,
     ) -> Result<http::Response<WasiBody>, HandlerFailure> {
-        let guest = |e: anyhow::Error| HandlerFailure::Guest {
-            handler: self.name.clone(),
-            reason: GuestFailure::classify(&e).map_or_else(|| format!("{e:#}"), |f| f.to_string()),
+        // The epoch deadline and the wall-clock timeout race to stop a
+        // request past `timeout`: either way it is a timeout (504).
+        let guest = |e: anyhow::Error| match GuestFailure::classify(&e) {
+            Some(GuestFailure::Timeout) => HandlerFailure::Timeout {
+                handler: self.name.clone(),
+            },
+            failure => HandlerFailure::Guest {
+                handler: self.name.clone(),
+                reason: failure.map_or_else(|| format!("{e:#}"), |f| f.to_string()),
+            },
         };
         let pre = match &self.guest {
             Guest::P2(pre) => pre.clone(),
             Guest::P3(handler) => {
+                let started = Instant::now();
                 let response = handler.handle((), request);
-                let result = match self.grants.limits.timeout {
+                let timeout = self.grants.limits.timeout;
+                let result = match timeout {
                     None => response.await,
                     Some(t) => tokio::time::timeout(t, response)
                         .await
                         .unwrap_or_else(|_| Err(ExpirationError.into())),
                 };
+                // An epoch interruption reaches us only as "worker trapped":
+                // a failure once the timeout (less one epoch tick) has
+                // passed is the timeout.
+                let timed_out = timeout.is_some_and(|t| started.elapsed() + EPOCH_TICK >= t);
                 return result.map_err(|e| {
-                    if e.downcast_ref::<ExpirationError>().is_some() {
+                    if timed_out || e.downcast_ref::<ExpirationError>().is_some() {
                         HandlerFailure::Timeout {
                             handler: self.name.clone(),
                         }
