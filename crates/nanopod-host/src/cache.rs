@@ -13,7 +13,6 @@
 
 use crate::engine::EngineMode;
 use anyhow::{Context, Result};
-use sha2::{Digest, Sha256};
 use std::hash::{Hash, Hasher};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -107,12 +106,15 @@ fn cache_key(engine: &Engine, mode: EngineMode, bytes: &[u8]) -> String {
     engine
         .precompile_compatibility_hash()
         .hash(&mut engine_hash);
-    let mut h = Sha256::new();
+    // BLAKE3: the binary is hashed on every run, and at several GB/s it
+    // costs a few milliseconds even for an embedded Python (SHA-256 took
+    // 17% of such a run).
+    let mut h = blake3::Hasher::new();
     h.update(bytes);
-    h.update(engine_hash.finish().to_le_bytes());
-    h.update(mode.name());
-    h.update(env!("CARGO_PKG_VERSION"));
-    format!("{}.cwasm", hex::encode(&h.finalize()[..20]))
+    h.update(&engine_hash.finish().to_le_bytes());
+    h.update(mode.name().as_bytes());
+    h.update(env!("CARGO_PKG_VERSION").as_bytes());
+    format!("{}.cwasm", hex::encode(&h.finalize().as_bytes()[..20]))
 }
 
 fn compile_with_progress(engine: &Engine, bytes: &[u8], is_component: bool) -> Result<Compiled> {
