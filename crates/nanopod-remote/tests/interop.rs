@@ -1,6 +1,7 @@
 //! Interoperability with the Bytecode Alliance's own wRPC implementation
 //! (the `wrpc-transport` crate): its TCP client calls a nanopod exporter,
-//! and a nanopod remote link calls its TCP server, over real loopback.
+//! and a nanopod remote link calls its TCP server, over real loopback;
+//! plain values and `stream<u8>` values both ways.
 
 use bytes::Bytes;
 use futures::{SinkExt, StreamExt};
@@ -16,6 +17,30 @@ use wrpc_transport::{InvokeExt, ServeExt};
 
 /// How wrpc-transport types a `stream<u8>`.
 type ByteStream = std::pin::Pin<Box<dyn futures::Stream<Item = Bytes> + Send>>;
+
+/// A `wrpc-transport` TCP server.
+type WrpcServer = wrpc_transport::Server<
+    (),
+    tokio::io::BufReader<tokio::net::tcp::OwnedReadHalf>,
+    tokio::net::tcp::OwnedWriteHalf,
+>;
+
+/// A `wrpc-transport` server accepting on a free port; returns it and its
+/// address. Functions are added with `serve_values`.
+async fn wrpc_server() -> (Arc<WrpcServer>, String) {
+    let server = Arc::new(WrpcServer::default());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let acceptor = server.clone();
+    tokio::spawn(async move {
+        loop {
+            let (stream, _) = listener.accept().await.unwrap();
+            let (rx, tx) = stream.into_split();
+            let _ = acceptor.accept((), tx, tokio::io::BufReader::new(rx)).await;
+        }
+    });
+    (server, addr)
+}
 
 /// The guest at `path` exported on a free port; returns its address.
 async fn export(path: &str, mode: EngineMode) -> String {
@@ -129,26 +154,11 @@ async fn a_wrpc_client_streams_bytes_through_a_nanopod_exporter() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_nanopod_link_calls_a_wrpc_server() {
-    type Server = wrpc_transport::Server<
-        (),
-        tokio::io::BufReader<tokio::net::tcp::OwnedReadHalf>,
-        tokio::net::tcp::OwnedWriteHalf,
-    >;
-    let server = Arc::new(Server::default());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap().to_string();
+    let (server, addr) = wrpc_server().await;
     let calls = server
         .serve_values::<(u32, u32), (u32,)>("example:calc/ops@0.1.0", "add", Arc::from(vec![]))
         .await
         .unwrap();
-    let acceptor = server.clone();
-    tokio::spawn(async move {
-        loop {
-            let (stream, _) = listener.accept().await.unwrap();
-            let (rx, tx) = stream.into_split();
-            let _ = acceptor.accept((), tx, tokio::io::BufReader::new(rx)).await;
-        }
-    });
     tokio::spawn(async move {
         let mut calls = std::pin::pin!(calls);
         while let Some(Ok(((), (a, b), _, reply))) = calls.next().await {
@@ -173,4 +183,99 @@ async fn a_nanopod_link_calls_a_wrpc_server() {
             .unwrap();
         assert_eq!(results, [Val::U32(a + b)]);
     }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_nanopod_link_streams_bytes_through_a_wrpc_server() {
+    use nanopod_host::io::{InputSource, OutputConsumer, OutputTarget};
+    use nanopod_remote::{RemoteImports, RemoteLink};
+    use wasmtime::component::{StreamAny, StreamReader};
+
+    // A wrpc-transport server of `example:text/filter#upper`, its stream
+    // parameter announced as pending on path [0].
+    let (server, addr) = wrpc_server().await;
+    let calls = server
+        .serve_values::<(ByteStream,), (ByteStream,)>(
+            "example:text/filter@0.1.0",
+            "upper",
+            Arc::from([Box::from([Some(0)])]),
+        )
+        .await
+        .unwrap();
+    tokio::spawn(async move {
+        let mut calls = std::pin::pin!(calls);
+        while let Some(Ok(((), (input,), receiving, reply))) = calls.next().await {
+            if let Some(receiving) = receiving {
+                tokio::spawn(receiving);
+            }
+            let output: ByteStream =
+                Box::pin(input.map(|chunk| Bytes::from(chunk.to_ascii_uppercase())));
+            tokio::spawn(reply((output,)));
+        }
+    });
+
+    // `text-client`'s `shout`, its import linked to that server.
+    let engines = Engines::pooled();
+    let engine = engines.get(EngineMode::Concurrent).unwrap().clone();
+    let component = Component::from_file(&engine, test_programs_artifacts::TEXT_CLIENT).unwrap();
+    let mut linker = component_linker(&engine, EngineMode::Concurrent).unwrap();
+    let link = RemoteLink {
+        import: "example:text/filter".into(),
+        endpoint: Endpoint::parse(&format!("tcp://{addr}"), Duration::from_secs(10), None).unwrap(),
+    };
+    RemoteImports::bind(&engine, &component, &[link])
+        .unwrap()
+        .add_to_linker(&mut linker)
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let input: Vec<u8> = (0..300_000u32)
+        .map(|i| b"abcxyz\n"[i as usize % 7])
+        .collect();
+    std::fs::write(dir.path().join("in"), &input).unwrap();
+    let out_path = dir.path().join("out");
+
+    let mut store = wasmtime::Store::new(
+        &engine,
+        nanopod_host::HostState::new(&Grants::new()).unwrap(),
+    );
+    store.set_epoch_deadline(nanopod_host::engine::NO_DEADLINE);
+    let instance = linker
+        .instantiate_async(&mut store, &component)
+        .await
+        .unwrap();
+    let shout = instance.get_func(&mut store, "shout").unwrap();
+    let source = InputSource::open(dir.path().join("in").to_str().unwrap()).unwrap();
+    let reader = StreamReader::new(&mut store, source.into_producer()).unwrap();
+    let param = Val::Stream(StreamAny::try_from_stream_reader(&mut store, reader).unwrap());
+    let out = Arc::new(std::sync::Mutex::new(
+        OutputTarget::create(Some(out_path.to_str().unwrap())).unwrap(),
+    ));
+    let sink = out.clone();
+    store
+        .run_concurrent(async move |acc| -> wasmtime::Result<()> {
+            let mut results = [Val::Bool(false)];
+            shout.call_concurrent(acc, &[param], &mut results).await?;
+            let [Val::Stream(output)] = results else {
+                panic!("shout returned {results:?}")
+            };
+            let (consumer, done) = OutputConsumer::new(sink);
+            acc.with(|mut access| {
+                output
+                    .try_into_stream_reader::<u8>()?
+                    .pipe(&mut access, consumer)
+            })?;
+            done.wait().await.map_err(wasmtime::Error::from_anyhow)?;
+            Ok(())
+        })
+        .await
+        .unwrap()
+        .unwrap();
+    Arc::try_unwrap(out)
+        .ok()
+        .unwrap()
+        .into_inner()
+        .unwrap()
+        .commit()
+        .unwrap();
+    assert!(std::fs::read(&out_path).unwrap() == input.to_ascii_uppercase());
 }
