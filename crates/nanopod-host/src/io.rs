@@ -186,7 +186,20 @@ impl OutputTarget {
                     .prefix(".nanopod-")
                     .permissions(mode)
                     .tempfile_in(&dir)
-                    .with_context(|| format!("cannot create `{p}`"))?;
+                    .map_err(|e| {
+                        // tempfile's message names its temporary file, not
+                        // the user's path.
+                        let why = match e.kind() {
+                            std::io::ErrorKind::NotFound => {
+                                format!("directory `{}` does not exist", dir.display())
+                            }
+                            std::io::ErrorKind::NotADirectory => {
+                                format!("`{}` is not a directory", dir.display())
+                            }
+                            kind => std::io::Error::from(kind).to_string(),
+                        };
+                        anyhow::anyhow!("cannot create `{p}`: {why}")
+                    })?;
                 if let Some(existing) = existing {
                     tmp.as_file().set_permissions(existing)?;
                 }
@@ -352,5 +365,20 @@ mod tests {
         write_atomically(&existing, b"new").unwrap();
         assert_eq!(mode(&existing), 0o751);
         assert_eq!(std::fs::read(&existing).unwrap(), b"new");
+    }
+
+    #[test]
+    fn an_output_in_a_missing_directory_names_the_users_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("missing").join("out.bin");
+        let e = write_atomically(&path, b"x").unwrap_err().to_string();
+        assert_eq!(
+            e,
+            format!(
+                "cannot create `{}`: directory `{}` does not exist",
+                path.display(),
+                path.parent().unwrap().display()
+            )
+        );
     }
 }
