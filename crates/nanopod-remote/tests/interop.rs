@@ -3,12 +3,14 @@
 //! and a nanopod remote link calls its TCP server, over real loopback;
 //! plain values and `stream<u8>` values both ways.
 
+mod common;
+
 use bytes::Bytes;
 use futures::{SinkExt, StreamExt};
 use nanopod_host::Grants;
 use nanopod_host::engine::{EngineMode, Engines};
 use nanopod_host::linker::component_linker;
-use nanopod_remote::{Client, Endpoint, ExportOptions, Exporter};
+use nanopod_remote::{Client, Endpoint};
 use std::sync::Arc;
 use std::time::Duration;
 use wasmtime::component::types::Type;
@@ -44,30 +46,8 @@ async fn wrpc_server() -> (Arc<WrpcServer>, String) {
 
 /// The guest at `path` exported on a free port; returns its address.
 async fn export(path: &str, mode: EngineMode) -> String {
-    let engines = Engines::pooled();
-    let engine = engines.get(mode).unwrap().clone();
-    let component = Component::from_file(&engine, path).unwrap();
-    let pre = component_linker(&engine, mode)
-        .unwrap()
-        .instantiate_pre(&component)
-        .unwrap();
-    let exporter = Exporter::new(
-        path,
-        &component,
-        pre,
-        Grants::new(),
-        ExportOptions::default(),
-    )
-    .unwrap();
-    let (tx, rx) = tokio::sync::oneshot::channel();
-    tokio::spawn(Arc::new(exporter).run(
-        "tcp://127.0.0.1:0",
-        move |at| {
-            let _ = tx.send(at.trim_start_matches("tcp://").to_string());
-        },
-        std::future::pending(),
-    ));
-    rx.await.unwrap()
+    let at = common::export_on(path, mode, "tcp://127.0.0.1:0").await;
+    at.trim_start_matches("tcp://").to_string()
 }
 
 #[tokio::test(flavor = "multi_thread")]
