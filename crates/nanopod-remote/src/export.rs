@@ -535,6 +535,7 @@ impl Exporter {
         let write = async move {
             while let Some(bytes) = outgoing.next().await {
                 wr.write_all(&bytes).await?;
+                stream::buffers::give(bytes);
             }
             wr.shutdown().await
         };

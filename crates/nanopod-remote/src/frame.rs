@@ -109,12 +109,18 @@ pub fn put_frames(out: &mut Vec<u8>, path: &[u32], data: &[u8]) {
 
 /// Appends `data` as one frame on `path`.
 pub fn put_frame(out: &mut Vec<u8>, path: &[u32], data: &[u8]) {
+    put_frame_header(out, path, data.len());
+    out.extend_from_slice(data);
+}
+
+/// Appends the header of a frame on `path` whose `len` bytes of data the
+/// caller appends next.
+pub fn put_frame_header(out: &mut Vec<u8>, path: &[u32], len: usize) {
     put_uleb(out, path.len() as u64);
     for p in path {
         put_uleb(out, u64::from(*p));
     }
-    put_uleb(out, data.len() as u64);
-    out.extend_from_slice(data);
+    put_uleb(out, len as u64);
 }
 
 /// Appends values as a root message: encoded, then framed.
@@ -159,8 +165,18 @@ pub async fn read_frame(r: &mut (impl AsyncBufRead + Unpin)) -> Result<Option<Fr
     if len > MAX_MESSAGE as u64 {
         return Err(WireError::TooLarge);
     }
-    let mut data = vec![0; len as usize];
-    r.read_exact(&mut data).await.map_err(eof_is_closed)?;
+    // Chunk-sized frames (stream chunks) read into reused buffers; no
+    // buffer is zeroed first.
+    let mut data = if len >= (CHUNK / 4) as u64 {
+        crate::stream::buffers::take()
+    } else {
+        // Room for `read_to_end`'s last probe too.
+        Vec::with_capacity(len as usize + 32)
+    };
+    let got = (&mut *r).take(len).read_to_end(&mut data).await?;
+    if got as u64 != len {
+        return Err(WireError::Closed);
+    }
     Ok(Some(Frame { path, data }))
 }
 

@@ -13,6 +13,10 @@
 //! reads slowly stops the channel, the channel stops the socket reads, and
 //! TCP stops the sender: memory per stream stays bounded by
 //! [`CHANNEL_CHUNKS`] chunks of at most [`CHUNK`] bytes.
+//!
+//! Chunk buffers are reused (see [`buffers`]): each byte is copied once
+//! from the guest into a framed buffer, and once from a frame read off the
+//! socket into the reading guest.
 
 use crate::codec::{self, CodecError};
 use crate::frame::{self, CHUNK, ERROR_PATH, WireError};
@@ -21,6 +25,7 @@ use futures::{SinkExt, StreamExt};
 use nanopod_host::LinkFailure;
 use std::collections::{HashMap, HashSet};
 use std::pin::Pin;
+use std::sync::{Mutex, PoisonError};
 use std::task::{Context, Poll};
 use std::time::Duration;
 use tokio::io::{AsyncBufRead, AsyncWrite, AsyncWriteExt};
@@ -36,11 +41,73 @@ pub const CHANNEL_CHUNKS: usize = 16;
 #[derive(Debug)]
 pub enum Piece {
     /// The next bytes.
-    Data(Vec<u8>),
+    Data(Chunk),
     /// The stream ended as its writer meant it to.
     End,
     /// The stream broke off; the reason, for the reader's trap.
     Failed(String),
+}
+
+/// The bytes of a chunk: `buf[from..]`. (A frame read off the socket is
+/// passed on as it is, its length prefix skipped, not copied.)
+pub struct Chunk {
+    buf: Vec<u8>,
+    from: usize,
+}
+
+impl Chunk {
+    /// A chunk of `buf[from..]`.
+    pub fn new(buf: Vec<u8>, from: usize) -> Self {
+        debug_assert!(from <= buf.len());
+        Chunk { buf, from }
+    }
+
+    /// Its bytes.
+    pub fn bytes(&self) -> &[u8] {
+        &self.buf[self.from..]
+    }
+}
+
+impl std::fmt::Debug for Chunk {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Chunk({:?})", self.bytes())
+    }
+}
+
+/// Reused chunk buffers. A fresh buffer of [`CHUNK`] bytes per chunk sits
+/// at glibc's mmap threshold: each would be mapped, faulted in page by page
+/// and unmapped again (a tenth of an exporter's time in a `perf` profile of
+/// a remote `shout`). Writers give their buffers back once a chunk is on
+/// the socket, readers once the guest has the bytes.
+pub mod buffers {
+    use super::{Mutex, PoisonError};
+    use crate::frame::CHUNK;
+
+    /// At most this many idle buffers are kept (8 MiB).
+    const KEEP: usize = 32;
+    /// Room for a chunk and its frame header.
+    const CAPACITY: usize = CHUNK + 32;
+
+    static IDLE: Mutex<Vec<Vec<u8>>> = Mutex::new(Vec::new());
+
+    /// An empty buffer with room for a framed chunk.
+    pub fn take() -> Vec<u8> {
+        let idle = IDLE.lock().unwrap_or_else(PoisonError::into_inner).pop();
+        idle.unwrap_or_else(|| Vec::with_capacity(CAPACITY))
+    }
+
+    /// Keeps `buf` for a later [`take`] if it is chunk-sized and the pool
+    /// is not full; frees it otherwise.
+    pub fn give(mut buf: Vec<u8>) {
+        if !(CAPACITY..=2 * CAPACITY).contains(&buf.capacity()) {
+            return;
+        }
+        buf.clear();
+        let mut idle = IDLE.lock().unwrap_or_else(PoisonError::into_inner);
+        if idle.len() < KEEP {
+            idle.push(buf);
+        }
+    }
 }
 
 /// A top-level parameter or result as it arrives in a root message.
@@ -61,12 +128,14 @@ pub fn is_byte_stream(ty: &wasmtime::component::types::Type) -> bool {
 }
 
 /// Appends one frame carrying `chunk` of the stream on `path` (an empty
-/// `chunk` ends the stream).
+/// `chunk` ends the stream): the frame's data is the chunk as a
+/// `list<u8>`, its length and its bytes.
 pub fn put_chunk(out: &mut Vec<u8>, path: &[u32], chunk: &[u8]) {
-    let mut data = Vec::with_capacity(chunk.len() + 5);
-    codec::put_uleb(&mut data, chunk.len() as u64);
-    data.extend_from_slice(chunk);
-    frame::put_frame(out, path, &data);
+    let mut len = Vec::with_capacity(5);
+    codec::put_uleb(&mut len, chunk.len() as u64);
+    frame::put_frame_header(out, path, len.len() + chunk.len());
+    out.extend_from_slice(&len);
+    out.extend_from_slice(chunk);
 }
 
 /// A top-level parameter or result once its root message has arrived.
@@ -87,7 +156,7 @@ pub fn arrive(slots: Vec<Slot>, demux: &mut Demux) -> Vec<Arrived> {
             Slot::ReadyStream(bytes) => {
                 let (mut tx, rx) = mpsc::channel(CHANNEL_CHUNKS);
                 // Two pieces fit a fresh channel.
-                let _ = tx.try_send(Piece::Data(bytes));
+                let _ = tx.try_send(Piece::Data(Chunk::new(bytes, 0)));
                 let _ = tx.try_send(Piece::End);
                 Arrived::Stream(rx)
             }
@@ -114,6 +183,7 @@ pub async fn send_all(
     }));
     while let Some(bytes) = all.next().await {
         w.write_all(&bytes).await?;
+        buffers::give(bytes);
     }
     w.flush().await
 }
@@ -122,7 +192,8 @@ pub async fn send_all(
 /// guest's read buffer.
 pub struct ChunkProducer {
     rx: mpsc::Receiver<Piece>,
-    pending: Vec<u8>,
+    /// The chunk being handed over, and how far.
+    pending: Chunk,
     at: usize,
     context: String,
 }
@@ -133,7 +204,7 @@ impl ChunkProducer {
     pub fn new(rx: mpsc::Receiver<Piece>, context: &str) -> Self {
         ChunkProducer {
             rx,
-            pending: Vec::new(),
+            pending: Chunk::new(Vec::new(), 0),
             at: 0,
             context: context.to_string(),
         }
@@ -158,11 +229,11 @@ impl<D: 'static> StreamProducer<D> for ChunkProducer {
         finish: bool,
     ) -> Poll<wasmtime::Result<StreamResult>> {
         let this = self.get_mut();
-        while this.at == this.pending.len() {
+        while this.at == this.pending.buf.len() {
             match this.rx.poll_next_unpin(cx) {
-                Poll::Ready(Some(Piece::Data(bytes))) => {
-                    this.pending = bytes;
-                    this.at = 0;
+                Poll::Ready(Some(Piece::Data(chunk))) => {
+                    this.at = chunk.from;
+                    buffers::give(std::mem::replace(&mut this.pending, chunk).buf);
                 }
                 Poll::Ready(Some(Piece::End)) => return Poll::Ready(Ok(StreamResult::Dropped)),
                 Poll::Ready(Some(Piece::Failed(why))) => {
@@ -178,8 +249,8 @@ impl<D: 'static> StreamProducer<D> for ChunkProducer {
         let mut direct = dst.as_direct(store, CHUNK);
         let buf = direct.remaining();
         // A zero-length read asks whether bytes are ready: they are.
-        let n = buf.len().min(this.pending.len() - this.at);
-        buf[..n].copy_from_slice(&this.pending[this.at..this.at + n]);
+        let n = buf.len().min(this.pending.buf.len() - this.at);
+        buf[..n].copy_from_slice(&this.pending.buf[this.at..this.at + n]);
         direct.mark_written(n);
         this.at += n;
         Poll::Ready(Ok(StreamResult::Completed))
@@ -234,7 +305,7 @@ impl<D: 'static> StreamConsumer<D> for ChunkConsumer {
         if n == 0 {
             return Poll::Ready(Ok(StreamResult::Completed));
         }
-        let mut framed = Vec::with_capacity(n + 16);
+        let mut framed = buffers::take();
         put_chunk(&mut framed, &this.path, &buf[..n]);
         direct.mark_read(n);
         match this.tx.start_send(framed) {
@@ -331,8 +402,23 @@ impl Demux {
                 }
             };
             let stream = self.streams.get_mut(&index).expect("checked above");
-            stream.buf.extend_from_slice(&frame.data);
-            match stream.deliver().await? {
+            let progress = match whole_chunk(&frame.data) {
+                // The common case, one chunk per frame: passed on as it is.
+                Some(from) if stream.buf.is_empty() => {
+                    let chunk = Chunk::new(frame.data, from);
+                    if stream.tx.send(Piece::Data(chunk)).await.is_err() {
+                        Progress::Abandoned
+                    } else {
+                        Progress::Open
+                    }
+                }
+                _ => {
+                    stream.buf.extend_from_slice(&frame.data);
+                    buffers::give(frame.data);
+                    stream.deliver().await?
+                }
+            };
+            match progress {
                 Progress::Open => {}
                 Progress::Ended => drop(self.streams.remove(&index)),
                 Progress::Abandoned => {
@@ -342,6 +428,18 @@ impl Demux {
             }
         }
         Ok(())
+    }
+}
+
+/// Where the bytes start if `data` is exactly one non-empty chunk (its
+/// length, then that many bytes).
+fn whole_chunk(data: &[u8]) -> Option<usize> {
+    let mut rest = data;
+    let len = codec::take_uleb(&mut rest, 32).ok()? as usize;
+    if len > 0 && rest.len() == len {
+        Some(data.len() - len)
+    } else {
+        None
     }
 }
 
@@ -369,10 +467,16 @@ impl Incoming {
                 let _ = self.tx.send(Piece::End).await;
                 return Ok(Progress::Ended);
             }
-            let chunk = rest[..len].to_vec();
+            let mut chunk = buffers::take();
+            chunk.extend_from_slice(&rest[..len]);
             let used = self.buf.len() - rest.len() + len;
             self.buf.drain(..used);
-            if self.tx.send(Piece::Data(chunk)).await.is_err() {
+            if self
+                .tx
+                .send(Piece::Data(Chunk::new(chunk, 0)))
+                .await
+                .is_err()
+            {
                 return Ok(Progress::Abandoned);
             }
         }
@@ -408,7 +512,11 @@ mod tests {
         }
         assert_eq!(
             got,
-            ["Data([104, 101, 108, 108, 111])", "Data([33, 33])", "End"]
+            [
+                "Data(Chunk([104, 101, 108, 108, 111]))",
+                "Data(Chunk([33, 33]))",
+                "End"
+            ]
         );
     }
 
