@@ -520,6 +520,20 @@ mod tests {
         );
     }
 
+    #[test]
+    fn a_reused_chunk_buffer_never_shows_an_earlier_streams_bytes() {
+        for _ in 0..64 {
+            let mut used = buffers::take();
+            used.extend_from_slice(&[0xAB; 1000]);
+            buffers::give(used);
+        }
+        for _ in 0..64 {
+            let b = buffers::take();
+            assert!(b.is_empty());
+            assert!(b.capacity() >= CHUNK);
+        }
+    }
+
     #[tokio::test]
     async fn a_cut_off_stream_fails_its_reader() {
         let mut wire = Vec::new();
