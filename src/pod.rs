@@ -42,6 +42,9 @@ pub struct ComposedPod {
     pub denied: Vec<(String, String)>,
     /// Imports served by exporters on other hosts.
     pub remote: Vec<RemoteLink>,
+    /// In-process links whose functions pass a `list<u8>`, with those
+    /// functions (see [`nanopod_pod::compose::Composition::byte_lists`]).
+    pub byte_lists: Vec<(Link, Vec<String>)>,
 }
 
 impl PodFile {
@@ -178,6 +181,7 @@ impl PodFile {
             grants: pod_grants,
             mode,
             remote,
+            byte_lists: composition.byte_lists,
         })
     }
 
@@ -215,3 +219,14 @@ impl PodFile {
 
 /// How long a remote call may take when its link sets no `timeout`.
 pub const DEFAULT_REMOTE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// What to tell a user about an in-process link whose `functions` pass a
+/// `list<u8>`.
+pub fn byte_list_hint(functions: &[String]) -> String {
+    let names: Vec<String> = functions.iter().map(|f| format!("`{f}`")).collect();
+    format!(
+        "{} pass{} list<u8>, copied between components one byte at a time: bulk data crosses faster as stream<u8>",
+        names.join(", "),
+        if names.len() == 1 { "es" } else { "" }
+    )
+}

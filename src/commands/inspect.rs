@@ -2,11 +2,12 @@
 
 use crate::flags::WitFlag;
 use crate::load::{engine_mode, load, load_bytes};
-use crate::pod::PodFile;
+use crate::pod::{PodFile, byte_list_hint};
 use anyhow::Result;
 use clap::Args;
 use nanopod_host::Engines;
 use nanopod_host::cache::Compiled;
+use nanopod_pod::manifest::Link;
 use nanopod_typed::Exports;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -149,7 +150,7 @@ impl InspectCommand {
             let composed = pod.compose(&pod.plan.entry)?;
             remote = composed.remote.iter().map(|r| r.import.clone()).collect();
             let loaded = load_bytes(&engines, composed.bytes, composed.mode, &pod.display())?;
-            let report = pod_report(&pod, &composed.denied);
+            let report = pod_report(&pod, &composed.denied, &composed.byte_lists);
             (loaded, composed.root_bytes, Some(report), composed.mode)
         } else {
             let loaded = load(&engines, &self.component)?;
@@ -232,7 +233,11 @@ impl InspectCommand {
 }
 
 /// The pod's shape, from its manifest and composition.
-fn pod_report(pod: &PodFile, denied: &[(String, String)]) -> PodReport {
+fn pod_report(
+    pod: &PodFile,
+    denied: &[(String, String)],
+    byte_lists: &[(Link, Vec<String>)],
+) -> PodReport {
     let m = &pod.manifest;
     PodReport {
         entry: pod.plan.entry.clone(),
@@ -250,7 +255,14 @@ fn pod_report(pod: &PodFile, denied: &[(String, String)]) -> PodReport {
             .links
             .iter()
             .map(|l| match &l.remote {
-                None => format!("{} → {}: {} (in-process)", l.from, l.to, l.import),
+                None => {
+                    let bytes = byte_lists
+                        .iter()
+                        .find(|(b, _)| b == l)
+                        .map(|(_, functions)| format!("; {}", byte_list_hint(functions)))
+                        .unwrap_or_default();
+                    format!("{} → {}: {} (in-process{bytes})", l.from, l.to, l.import)
+                }
                 Some(url) => format!(
                     "{} → {url}: {} (remote, timeout {})",
                     l.from,

@@ -6,7 +6,7 @@
 use super::run::{Target, call_target};
 use crate::flags::WitFlag;
 use crate::load::{argv0, load_bytes};
-use crate::pod::PodFile;
+use crate::pod::{PodFile, byte_list_hint};
 use anyhow::Result;
 use clap::Args;
 use nanopod_host::cache::Compiled;
@@ -143,6 +143,9 @@ fn run_member(
         .map_err(|e| UsageError::new(format!("`{}`: {e}", pod_file.display())))?;
     for (import, url) in remote.describe() {
         tracing::info!("`{import}` is served remotely by {url}");
+    }
+    for (link, functions) in &composed.byte_lists {
+        tracing::info!("link {link}: {}", byte_list_hint(functions));
     }
     let target = Target {
         loaded: &loaded,

@@ -301,6 +301,31 @@ fn manifest_mistakes_are_usage_errors() {
 }
 
 #[test]
+fn inspect_and_up_v_point_out_links_that_copy_byte_lists_byte_by_byte() {
+    let (_dir, pod) = write_pod(&format!(
+        "entry = \"driver\"\n[components.driver]\nfile = \"{CALC_DRIVER}\"\n\
+         [components.calc]\nfile = \"{CALC}\"\n\
+         [[link]]\nfrom = \"driver\"\nimport = \"example:calc/ops\"\nto = \"calc\"\n"
+    ));
+    let hint = "`take-bytes`, `echo` pass list<u8>, copied between components one byte at a time: bulk data crosses faster as stream<u8>";
+    let o = run(&["inspect", pod.to_str().unwrap()]);
+    assert_exit(&o, 0);
+    let expected = format!("  driver → calc: example:calc/ops (in-process; {hint})\n");
+    assert!(stdout(&o).contains(&expected), "{}", stdout(&o));
+    let o = run(&[
+        "-v",
+        "up",
+        pod.to_str().unwrap(),
+        "--invoke",
+        "call-add",
+        "3",
+    ]);
+    assert_exit(&o, 0);
+    let expected = format!("link `driver` → `calc` for `example:calc/ops`: {hint}");
+    assert!(stderr(&o).contains(&expected), "{}", stderr(&o));
+}
+
+#[test]
 fn inspect_shows_the_pods_shape_and_what_was_denied() {
     let pod = geo_example();
     let o = run(&["inspect", &manifest(&pod)]);

@@ -11,7 +11,7 @@ use crate::deny::{self, Capability};
 use crate::manifest::Link;
 use crate::plan::{Plan, unversioned};
 use std::collections::{BTreeMap, BTreeSet};
-use wac_graph::types::{ItemKind, Package};
+use wac_graph::types::{DefinedType, ItemKind, Package, PrimitiveType, Types, ValueType};
 use wac_graph::{CompositionGraph, EncodeOptions, NodeId, PackageId};
 
 /// One component of the pod, read from disk.
@@ -34,6 +34,11 @@ pub struct Composition {
     /// Remote links, with the import's exact name in the composition: the
     /// host serves these imports over the network.
     pub remote: Vec<(String, Link)>,
+    /// In-process links whose functions pass a `list<u8>`, with those
+    /// functions: wasmtime 48's fused adapter copies such a list one byte
+    /// at a time (0.7 ns/byte; a `string` or `stream<u8>` is copied in
+    /// bulk), which `inspect` points out.
+    pub byte_lists: Vec<(Link, Vec<String>)>,
 }
 
 /// Why a pod could not be composed. Each names the component and the link.
@@ -92,6 +97,8 @@ struct Registered {
     /// provide (imported types come along with them).
     needs: Vec<String>,
     exports: Vec<String>,
+    /// For each import, its functions that pass a `list<u8>`.
+    byte_lists: BTreeMap<String, Vec<String>>,
 }
 
 /// Composes the pod. Remote links in `links` leave their import an import
@@ -117,6 +124,7 @@ pub fn compose(
     let mut instances: BTreeMap<&str, NodeId> = BTreeMap::new();
     let mut denied = Vec::new();
     let mut remote = Vec::new();
+    let mut byte_lists = Vec::new();
     for name in &plan.order {
         let member = by_name[name.as_str()];
         let reg = &registered[name.as_str()];
@@ -148,6 +156,9 @@ pub fn compose(
                     link: Box::new(link.clone()),
                     detail: error_chain(&e),
                 })?;
+            if let Some(functions) = reg.byte_lists.get(import) {
+                byte_lists.push((link.clone(), functions.clone()));
+            }
             linked.insert(import.to_string());
         }
         for import in reg.needs.iter().filter(|i| !linked.contains(*i)) {
@@ -188,6 +199,7 @@ pub fn compose(
             bytes: members[0].bytes.to_vec(),
             denied,
             remote,
+            byte_lists,
         });
     }
     let entry = &registered[plan.entry.as_str()];
@@ -206,6 +218,7 @@ pub fn compose(
         bytes,
         denied,
         remote,
+        byte_lists,
     })
 }
 
@@ -229,12 +242,71 @@ fn register(
         .map(|(name, _)| name.clone())
         .collect();
     let exports = world.exports.keys().cloned().collect();
+    let byte_lists = world
+        .imports
+        .iter()
+        .filter_map(|(name, kind)| {
+            let functions = byte_list_functions(graph.types(), name, kind);
+            (!functions.is_empty()).then(|| (name.clone(), functions))
+        })
+        .collect();
     let package = graph.register_package(package).map_err(|e| error(&e))?;
     Ok(Registered {
         package,
         needs,
         exports,
+        byte_lists,
     })
+}
+
+/// The functions of the imported item `name` whose parameters or result
+/// hold a `list<u8>`.
+fn byte_list_functions(types: &Types, name: &str, kind: &ItemKind) -> Vec<String> {
+    let passes_bytes = |f: &wac_graph::types::FuncType| {
+        f.params
+            .values()
+            .chain(&f.result)
+            .any(|t| holds_byte_list(types, t))
+    };
+    match kind {
+        ItemKind::Instance(id) => types[*id]
+            .exports
+            .iter()
+            .filter_map(|(f, kind)| match kind {
+                ItemKind::Func(ty) if passes_bytes(&types[*ty]) => Some(f.clone()),
+                _ => None,
+            })
+            .collect(),
+        ItemKind::Func(ty) if passes_bytes(&types[*ty]) => vec![name.to_string()],
+        _ => Vec::new(),
+    }
+}
+
+/// Whether a value of type `ty` holds a `list<u8>` anywhere.
+fn holds_byte_list(types: &Types, ty: &ValueType) -> bool {
+    let ValueType::Defined(id) = ty else {
+        return false;
+    };
+    match &types[*id] {
+        DefinedType::List(ValueType::Primitive(PrimitiveType::U8)) => true,
+        DefinedType::List(t)
+        | DefinedType::FixedSizeList(t, _)
+        | DefinedType::Option(t)
+        | DefinedType::Alias(t) => holds_byte_list(types, t),
+        DefinedType::Tuple(ts) => ts.iter().any(|t| holds_byte_list(types, t)),
+        DefinedType::Map(k, v) => holds_byte_list(types, k) || holds_byte_list(types, v),
+        DefinedType::Result { ok, err } => ok.iter().chain(err).any(|t| holds_byte_list(types, t)),
+        DefinedType::Variant(v) => v
+            .cases
+            .values()
+            .flatten()
+            .any(|t| holds_byte_list(types, t)),
+        DefinedType::Record(r) => r.fields.values().any(|t| holds_byte_list(types, t)),
+        DefinedType::Flags(_)
+        | DefinedType::Enum(_)
+        | DefinedType::Stream(_)
+        | DefinedType::Future(_) => false,
+    }
 }
 
 /// The item named `wanted`, matching `ns:pkg/iface` with any version.
