@@ -1,11 +1,14 @@
-//! What one WASI 0.3 middleware costs per request, without the HTTP server:
-//! the p3 app alone, behind `auth`, and behind `log` + `auth` (composed
-//! statically, as `nanopod serve examples/http3/pod.toml` does), each
-//! request handled by `Handler::handle` in a fresh instance of the whole
-//! chain. Two figures per configuration, both measured in this run:
+//! What one middleware costs per request, without the HTTP server: the app
+//! alone, behind `auth`, and behind `log` + `auth`, each request handled by
+//! `Handler::handle` with fresh instances. WASI 0.3 chains are composed
+//! statically into one component (as `nanopod serve
+//! examples/http3/pod.toml` does); WASI 0.2 chains are one handler per
+//! member, linked by the host (`examples/http/pod.toml`). Two figures per
+//! configuration, both measured in this run:
 //!
 //! - instantiate: `Store::new` + instantiating the (composed) component +
-//!   dropping the store, on the pooled engine `serve` uses;
+//!   dropping the store, on the pooled engine `serve` uses (WASI 0.3 only:
+//!   a WASI 0.2 chain instantiates its members one by one, as it goes);
 //! - request: a whole `GET /items` through `Handler::handle`, 16 at a time
 //!   on a 2-thread runtime, as CPU time of this process per request.
 //!
@@ -13,6 +16,7 @@
 //! (the `log` middleware writes a line per request to stderr).
 
 use http_body_util::{BodyExt, Empty};
+use nanopod_host::grants::DirGrant;
 use nanopod_host::linker::component_linker;
 use nanopod_host::{EngineMode, Engines, Grants, HostState};
 use nanopod_pod::compose::{Member, compose};
@@ -22,6 +26,7 @@ use nanopod_pod::serve::Handler;
 use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Instant;
+use wasmtime::Engine;
 use wasmtime::Store;
 use wasmtime::component::{Component, Linker};
 
@@ -141,16 +146,54 @@ fn cpu_seconds() -> f64 {
     ticks / 100.0
 }
 
+/// A WASI 0.2 chain: one handler per `(name, path, grants)` member,
+/// outermost first, each passing its outbound requests to the next.
+fn host_chain(engine: &Engine, members: &[(&str, &str, Grants)]) -> Arc<Handler> {
+    let linker = component_linker(engine, EngineMode::Sync).unwrap();
+    let mut next = None;
+    for (name, path, grants) in members.iter().rev() {
+        let component = Component::from_file(engine, path).unwrap();
+        let handler = Handler::new(name, &linker, &component, grants.clone(), next.take()).unwrap();
+        next = Some(Arc::new(handler));
+    }
+    next.unwrap()
+}
+
 fn main() {
-    use test_programs_artifacts::{P3_HTTP_APP, P3_HTTP_AUTH, P3_HTTP_LOG};
-    let configurations = [
-        ("app alone", chain(&[("app", P3_HTTP_APP)])),
+    use test_programs_artifacts::{
+        HTTP_APP, HTTP_AUTH, HTTP_LOG, P3_HTTP_APP, P3_HTTP_AUTH, P3_HTTP_LOG,
+    };
+    let engines = Engines::pooled();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    println!(
+        "{:<28} {:>12} {:>12} {:>14} {:>10}",
+        "configuration", "instantiate", "req/s", "CPU/request", "vs app"
+    );
+    let row = |name: &str, inst: Option<f64>, (rps, cpu): (f64, f64), base: f64| {
+        let inst = inst.map_or_else(|| "-".to_string(), |us| format!("{us:.1}us"));
+        println!(
+            "{name:<28} {inst:>12} {rps:>12.0} {cpu:>12.1}us {:>9.2}x",
+            base / cpu
+        );
+    };
+
+    // WASI 0.3: each chain composed into one component.
+    let engine = engines.get(EngineMode::Concurrent).unwrap();
+    let linker = component_linker(engine, EngineMode::Concurrent).unwrap();
+    let mut grants = Grants::new();
+    grants.env("AUTH_TOKEN", "s3cret-token");
+    let composed = [
+        ("0.3 app alone", chain(&[("app", P3_HTTP_APP)])),
         (
-            "auth + app",
+            "0.3 auth + app",
             chain(&[("auth", P3_HTTP_AUTH), ("app", P3_HTTP_APP)]),
         ),
         (
-            "log + auth + app",
+            "0.3 log + auth + app",
             chain(&[
                 ("log", P3_HTTP_LOG),
                 ("auth", P3_HTTP_AUTH),
@@ -158,33 +201,52 @@ fn main() {
             ]),
         ),
     ];
-    let engines = Engines::pooled();
-    let engine = engines.get(EngineMode::Concurrent).unwrap();
-    let linker = component_linker(engine, EngineMode::Concurrent).unwrap();
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let mut grants = Grants::new();
-    grants.env("AUTH_TOKEN", "s3cret-token");
-
-    println!(
-        "{:<18} {:>12} {:>12} {:>14} {:>10}",
-        "configuration", "instantiate", "req/s", "CPU/request", "vs app"
-    );
-    let mut app_cpu = None;
-    for (name, bytes) in &configurations {
+    let mut base = None;
+    for (name, bytes) in &composed {
         let component = Component::new(engine, bytes).unwrap();
         let handler =
             Arc::new(Handler::new(name, &linker, &component, grants.clone(), None).unwrap());
         requests(&rt, &handler); // warm up the pool's slots
         let inst = instantiate_us(&rt, &linker, &component, &grants);
-        let (rps, cpu) = requests(&rt, &handler);
-        let base = *app_cpu.get_or_insert(cpu);
-        println!(
-            "{name:<18} {inst:>10.1}us {rps:>12.0} {cpu:>12.1}us {:>9.2}x",
-            base / cpu
-        );
+        let measured = requests(&rt, &handler);
+        row(name, Some(inst), measured, *base.get_or_insert(measured.1));
+    }
+
+    // WASI 0.2: one handler per member, chained by the host.
+    let engine = engines.get(EngineMode::Sync).unwrap();
+    let mut auth_grants = Grants::new();
+    auth_grants
+        .dir(DirGrant {
+            host: std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../../examples/http/secrets"),
+            guest: "/secrets".into(),
+            read_only: true,
+        })
+        .unwrap();
+    let none = Grants::new;
+    let chains = [
+        ("0.2 app alone", vec![("app", HTTP_APP, none())]),
+        (
+            "0.2 auth + app (host-chained)",
+            vec![
+                ("auth", HTTP_AUTH, auth_grants.clone()),
+                ("app", HTTP_APP, none()),
+            ],
+        ),
+        (
+            "0.2 log + auth + app",
+            vec![
+                ("log", HTTP_LOG, none()),
+                ("auth", HTTP_AUTH, auth_grants.clone()),
+                ("app", HTTP_APP, none()),
+            ],
+        ),
+    ];
+    let mut base = None;
+    for (name, members) in &chains {
+        let handler = host_chain(engine, members);
+        requests(&rt, &handler);
+        let measured = requests(&rt, &handler);
+        row(name, None, measured, *base.get_or_insert(measured.1));
     }
 }
