@@ -12,7 +12,7 @@
 //! - request: a whole `GET /items` through `Handler::handle`, 16 at a time
 //!   on a 2-thread runtime, as CPU time of this process per request.
 //!
-//! `cargo bench -p nanopod-pod --bench handlers 2>/dev/null`
+//! `RUST_LIB_BACKTRACE=0 cargo bench -p nanopod-pod --bench handlers 2>/dev/null`
 //! (the `log` middleware writes a line per request to stderr).
 
 use http_body_util::{BodyExt, Empty};
