@@ -4,7 +4,8 @@ same run with the same load generator (wrk, Debian package `wrk`):
 
   1. the JSON app alone, behind its two in-process middlewares (log, auth),
      and behind nginx as a reverse-proxy sidecar process on loopback;
-  2. nanopod serve vs `wasmtime serve` (wasmtime-cli 48) on the same handler;
+  2. nanopod serve vs `wasmtime serve` (wasmtime-cli 48) on the same handler
+     (the WASI 0.2 one, and the WASI 0.3 one with fresh and reused instances);
   3. load: at least 100,000 requests at 64 connections, errors and RSS
      before/after.
 
@@ -77,8 +78,8 @@ def wrk(url, duration, connections=64, header=AUTH):
     return {"rps": rps, "p50": lat.get("50"), "p99": lat.get("99"), "total": total, "errors": bad}
 
 
-def show(label, r, base=None):
-    ratio = f"   {r['rps'] / base['rps']:.2f}x of the app alone" if base else ""
+def show(label, r, base=None, of="the app alone"):
+    ratio = f"   {r['rps'] / base['rps']:.2f}x of {of}" if base else ""
     print(f"  {label:<44} {r['rps']:>9.0f} req/s  p50 {r['p50']:>8}  p99 {r['p99']:>8}  errors {r['errors']}{ratio}")
 
 
@@ -163,34 +164,50 @@ def main():
         shutil.copy(guest(name), os.path.join(work, f"{name}.wasm"))
     shutil.copy(os.path.join(ROOT, "examples", "http3", "pod.toml"), os.path.join(work, "pod3.toml"))
     print(f"WASI 0.3 handlers, GET /items, wrk -t2 -c64 -d{d}s")
-    port = free_port()
-    alone3 = start([NANOPOD, "serve", "--listen", f"127.0.0.1:{port}",
-                    os.path.join(work, "p3-http-app.wasm")], port, env=env)
-    base3 = wrk(f"http://127.0.0.1:{port}/items", d)
-    stop(alone3)
+
+    def served(*words):
+        """wrk against `nanopod serve WORDS`."""
+        port = free_port()
+        proc = start([NANOPOD, "serve", "--listen", f"127.0.0.1:{port}", *words], port, env=env)
+        result = wrk(f"http://127.0.0.1:{port}/items", d)
+        stop(proc)
+        return result
+
+    app3, pod3 = os.path.join(work, "p3-http-app.wasm"), os.path.join(work, "pod3.toml")
+    base3 = served(app3)
     show("0.3 app alone", base3)
-    port = free_port()
-    pod3 = start([NANOPOD, "serve", "--listen", f"127.0.0.1:{port}", os.path.join(work, "pod3.toml")],
-                 port, env=env)
-    chained3 = wrk(f"http://127.0.0.1:{port}/items", d)
-    stop(pod3)
+    chained3 = served(pod3)
     show("0.3 app behind log + auth, composed statically", chained3, base3)
     print(f"  -> the two composed middlewares cost {100 * (1 - chained3['rps'] / base3['rps']):.1f}% "
           f"of throughput (target < 10%)")
+    reused3 = served("--reuse", "128", app3)
+    show("0.3 app alone, --reuse 128", reused3, base3, of="fresh instances")
+    reused_chain3 = served("--reuse", "128", pod3)
+    show("0.3 app behind log + auth, --reuse 128", reused_chain3, reused3,
+         of="the app alone with --reuse 128")
 
     if args.wasmtime:
-        port = free_port()
-        np = start([NANOPOD, "serve", "--listen", f"127.0.0.1:{port}", app], port, env=env)
-        ours = wrk(f"http://127.0.0.1:{port}/items", d)
-        stop(np)
-        port = free_port()
-        wt = start([args.wasmtime, "serve", "-S", "cli=y", "--addr", f"127.0.0.1:{port}", app], port)
-        theirs = wrk(f"http://127.0.0.1:{port}/items", d)
-        stop(wt)
+        def wasmtime_served(*words):
+            port = free_port()
+            proc = start([args.wasmtime, "serve", "-S", "cli=y", "--addr", f"127.0.0.1:{port}", *words], port)
+            result = wrk(f"http://127.0.0.1:{port}/items", d)
+            stop(proc)
+            return result
+
+        ours, theirs = served(app), wasmtime_served(app)
         print(f"nanopod serve vs wasmtime serve, same handler (http-app), wrk -t2 -c64 -d{d}s")
         show("wasmtime serve -S cli=y", theirs)
         show("nanopod serve", ours)
         print(f"  -> nanopod/wasmtime throughput {ours['rps'] / theirs['rps']:.2f}x (target >= 1.0)")
+        p3 = ["-S", "p3=y", "-W", "component-model-async=y"]
+        fresh = wasmtime_served(*p3, "--max-instance-reuse-count", "1", app3)
+        reusing = wasmtime_served(*p3, app3)
+        print("the WASI 0.3 handler (p3-http-app): wasmtime serve gives a fresh instance per "
+              "request only when told to; by default an instance takes 128 requests, 16 at a time")
+        show("wasmtime serve, fresh instances", fresh)
+        show("nanopod serve (fresh instances)", base3, fresh, of="wasmtime serve")
+        show("wasmtime serve, default reuse", reusing)
+        show("nanopod serve --reuse 128", reused3, reusing, of="wasmtime serve")
     shutil.rmtree(work, ignore_errors=True)
 
 

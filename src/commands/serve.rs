@@ -33,6 +33,13 @@ pub struct ServeCommand {
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
 
+    /// WASI 0.3 handlers only: let one instance handle up to N requests,
+    /// one after another (kept 1 s while idle), instead of a fresh instance
+    /// per request. Faster, but requests handled by one instance share its
+    /// memory: what one leaves there, the next can see.
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+    pub reuse: u32,
+
     /// The component (.wasm) or pod manifest (.toml) to serve.
     #[arg(value_name = "COMPONENT|POD")]
     pub target: PathBuf,
@@ -76,7 +83,13 @@ impl ServeCommand {
                 .map_err(|e| UsageError::new(format!("{e:#}")))?;
             next = Some(Arc::new(handler));
         }
-        let front = next.expect("a chain has at least one handler");
+        let mut front = next.expect("a chain has at least one handler");
+        if self.reuse > 1 {
+            Arc::get_mut(&mut front)
+                .expect("nothing else holds the front handler yet")
+                .reuse_instances(self.reuse as usize)
+                .map_err(|e| UsageError::new(format!("--reuse: {e}")))?;
+        }
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .build()?;

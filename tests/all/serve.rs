@@ -308,6 +308,54 @@ fn a_wasi_0_3_request_past_its_timeout_gets_504_and_the_next_one_is_served() {
 }
 
 #[test]
+fn a_wasi_0_3_handler_reuses_instances_only_when_asked() {
+    // `/hits` counts the requests the instance answering it has handled.
+    let hits = |server: &Server| {
+        let (status, body) = server.get("/hits", &[]);
+        assert_eq!(status, 200);
+        body.trim().to_string()
+    };
+    let counts =
+        |ns: &[u32]| -> Vec<String> { ns.iter().map(|n| format!("{{\"hits\":{n}}}")).collect() };
+    // By default every request gets a fresh instance.
+    let server = Server::serve(&[guest(P3_HTTP_APP)], None);
+    let seen: Vec<String> = (0..3).map(|_| hits(&server)).collect();
+    assert_eq!(seen, counts(&[1, 1, 1]));
+    drop(server);
+    // `--reuse 3`: one instance takes three requests in turn, then a fresh
+    // one takes over.
+    let server = Server::serve(&["--reuse", "3", guest(P3_HTTP_APP)], None);
+    let seen: Vec<String> = (0..5).map(|_| hits(&server)).collect();
+    assert_eq!(seen, counts(&[1, 2, 3, 1, 2]));
+    // A trap fails only its request, and the instance it killed is gone.
+    let (status, _) = server.get("/items", &[("x-trap", "1")]);
+    assert_eq!(status, 500);
+    assert_eq!(hits(&server), counts(&[1])[0]);
+    drop(server);
+    // `--timeout` bounds each request, not the instance: a reused instance
+    // older than the timeout still serves, and a spinning request still
+    // ends at it.
+    let server = Server::serve(
+        &["--reuse", "3", "--timeout", "300ms", guest(P3_HTTP_APP)],
+        None,
+    );
+    assert_eq!(hits(&server), counts(&[1])[0]);
+    std::thread::sleep(Duration::from_millis(600));
+    assert_eq!(hits(&server), counts(&[2])[0]);
+    let (status, _) = server.get("/items", &[("x-spin", "1")]);
+    assert_eq!(status, 504);
+    drop(server);
+    // WASI 0.2 handlers always get fresh instances.
+    let o = run(&["serve", "--reuse", "2", guest(HTTP_APP)]);
+    assert_exit(&o, 2);
+    assert!(
+        stderr(&o).contains("is a WASI 0.2 handler: only WASI 0.3 handlers reuse instances"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
 fn a_wasi_0_3_app_is_served_alone_and_refused_in_a_serve_chain() {
     let server = Server::serve(&[guest(P3_HTTP_APP)], None);
     let (status, body) = server.get("/items", &[]);

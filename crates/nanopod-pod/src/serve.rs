@@ -8,7 +8,7 @@
 //! network (WASI 0.2 cannot compose an exported `incoming-handler` into an
 //! imported `outgoing-handler` statically, so the host links them).
 
-use crate::serve_p3::FreshInstances;
+use crate::serve_p3::Instances;
 use anyhow::{Context, Result};
 use bytes::Bytes;
 use futures::future::BoxFuture;
@@ -53,7 +53,7 @@ enum Guest {
     /// WASI 0.2 `wasi:http/incoming-handler`.
     P2(ProxyPre<HostState>),
     /// WASI 0.3 `wasi:http/handler`, run by wasmtime-wasi-http's handler.
-    P3(ProxyHandler<FreshInstances>),
+    P3(ProxyHandler<Instances>),
 }
 
 /// Why a handler gave no response.
@@ -117,10 +117,11 @@ impl Handler {
                 if next.is_some() {
                     anyhow::bail!("`{name}` is a WASI 0.3 handler: {P3_CHAINS}");
                 }
-                Guest::P3(ProxyHandler::new(FreshInstances {
+                Guest::P3(ProxyHandler::new(Instances {
                     engine: component.engine().clone(),
                     pre: p3,
                     grants: grants.clone(),
+                    requests_per_instance: 1,
                 }))
             }
         };
@@ -133,8 +134,31 @@ impl Handler {
         })
     }
 
-    /// Handles one request in a fresh instance. (Boxed: a chain's handlers
-    /// call each other through it.)
+    /// Lets one instance handle up to `requests` requests in turn instead
+    /// of making a fresh one per request: faster, but the requests one
+    /// instance handles share its memory, so whatever one leaves there the
+    /// next can see. WASI 0.3 handlers only: a WASI 0.2 middleware chain is
+    /// linked through fresh instances.
+    pub fn reuse_instances(&mut self, requests: usize) -> Result<()> {
+        let Guest::P3(handler) = &self.guest else {
+            anyhow::bail!(
+                "`{}` is a WASI 0.2 handler: only WASI 0.3 handlers reuse instances",
+                self.name
+            );
+        };
+        let state = handler.state();
+        self.guest = Guest::P3(ProxyHandler::new(Instances {
+            engine: state.engine.clone(),
+            pre: state.pre.clone(),
+            grants: state.grants.clone(),
+            requests_per_instance: requests.max(1),
+        }));
+        Ok(())
+    }
+
+    /// Handles one request in a fresh instance (or, after
+    /// [`Handler::reuse_instances`], in one that may have served others).
+    /// (Boxed: a chain's handlers call each other through it.)
     pub fn handle(
         self: Arc<Self>,
         request: http::Request<WasiBody>,

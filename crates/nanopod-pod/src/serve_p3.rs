@@ -6,7 +6,8 @@
 //! calls between its members. The request lifecycle (the guest may keep
 //! writing the body after it returned the response) is run by
 //! wasmtime-wasi-http's `ProxyHandler`, configured here to give every
-//! request a fresh instance.
+//! request a fresh instance, or, with `serve --reuse N`, to let one
+//! instance handle up to N requests in turn.
 
 use nanopod_host::engine::{NO_DEADLINE, ticks_for};
 use nanopod_host::{Grants, HostState};
@@ -21,17 +22,23 @@ use wasmtime_wasi_http::handler::{
 };
 use wasmtime_wasi_http::p3::bindings::ServicePre;
 
+/// How long an instance that may serve more requests is kept while idle.
+const IDLE_INSTANCE_TIMEOUT: Duration = Duration::from_secs(1);
+
 /// How `ProxyHandler` makes instances of one 0.3 handler component.
-pub struct FreshInstances {
+pub struct Instances {
     pub(crate) engine: Engine,
     pub(crate) pre: ServicePre<HostState>,
     pub(crate) grants: Grants,
+    /// Requests one instance handles, one after another (1: a fresh
+    /// instance per request).
+    pub(crate) requests_per_instance: usize,
 }
 
-impl HandlerState for FreshInstances {
+impl HandlerState for Instances {
     type StoreData = HostState;
     type WorkerExpiration = Expiry;
-    type WorkerState = OneRequest;
+    type WorkerState = Requests;
 
     async fn instantiate(
         &self,
@@ -48,39 +55,52 @@ impl HandlerState for FreshInstances {
             view: <HostState as WasiHttpView>::http,
             expiration: Expiry {
                 timeout,
+                reused: self.requests_per_instance > 1,
                 sleep: Box::pin(tokio::time::sleep(Duration::MAX / 4)),
             },
-            state: OneRequest { timeout },
+            state: Requests {
+                timeout,
+                at_most: self.requests_per_instance,
+            },
         })
     }
 }
 
-/// A worker that takes one request and is then dropped: each request gets
-/// its own instance and memory, as with WASI 0.2 handlers.
-pub struct OneRequest {
+/// A worker that takes `at_most` requests, one at a time, and is then
+/// dropped. With one, each request gets its own instance and memory, as
+/// with WASI 0.2 handlers.
+pub struct Requests {
     timeout: Option<Duration>,
+    at_most: usize,
 }
 
-impl WorkerState for OneRequest {
+impl WorkerState for Requests {
     type StoreData = HostState;
     type RequestData = ();
 
-    fn should_accept_request(&self, _concurrent: usize, total: usize) -> ShouldAccept {
-        if total == 0 {
-            ShouldAccept::Yes
-        } else {
+    fn should_accept_request(&self, concurrent: usize, total: usize) -> ShouldAccept {
+        if total >= self.at_most {
             ShouldAccept::Never
+        } else if concurrent > 0 {
+            ShouldAccept::No
+        } else {
+            ShouldAccept::Yes
         }
     }
 
     fn on_request_start(
         &self,
-        _store: StoreContextMut<'_, HostState>,
+        mut store: StoreContextMut<'_, HostState>,
         (): (),
         _task: GuestTaskId,
     ) -> Pin<Box<dyn Future<Output = ()> + 'static + Send + Sync>> {
         match self.timeout {
-            Some(t) => Box::pin(tokio::time::sleep(t)),
+            Some(t) => {
+                // The CPU deadline counts from this request's start, not
+                // from the instance's: a reused instance may be older.
+                store.set_epoch_deadline(ticks_for(t));
+                Box::pin(tokio::time::sleep(t))
+            }
             None => Box::pin(std::future::pending()),
         }
     }
@@ -93,10 +113,12 @@ impl WorkerState for OneRequest {
     }
 }
 
-/// Drops an instance as soon as it is idle, and bounds a request by the
-/// handler's `timeout`.
+/// Drops an instance as soon as it is idle (or, when it may serve more
+/// requests, once it has been idle for a second), and
+/// bounds a request by the handler's `timeout`.
 pub struct Expiry {
     timeout: Option<Duration>,
+    reused: bool,
     sleep: Pin<Box<tokio::time::Sleep>>,
 }
 
@@ -108,16 +130,16 @@ impl WorkerExpiration for Expiry {
         start: Instant,
     ) -> Poll<()> {
         let me = self.get_mut();
-        match (status, me.timeout) {
-            (WorkerStatus::Idle, _) => Poll::Ready(()),
-            (_, None) => Poll::Pending,
-            (_, Some(timeout)) => {
-                let deadline = tokio::time::Instant::from_std(start + timeout);
-                if me.sleep.deadline() != deadline {
-                    me.sleep.as_mut().reset(deadline);
-                }
-                me.sleep.as_mut().poll(cx)
-            }
+        let limit = match (status, me.timeout) {
+            (WorkerStatus::Idle, _) if !me.reused => return Poll::Ready(()),
+            (WorkerStatus::Idle, _) => IDLE_INSTANCE_TIMEOUT,
+            (_, None) => return Poll::Pending,
+            (_, Some(timeout)) => timeout,
+        };
+        let deadline = tokio::time::Instant::from_std(start + limit);
+        if me.sleep.deadline() != deadline {
+            me.sleep.as_mut().reset(deadline);
         }
+        me.sleep.as_mut().poll(cx)
     }
 }
