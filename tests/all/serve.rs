@@ -345,6 +345,14 @@ fn a_wasi_0_3_handler_reuses_instances_only_when_asked() {
     let (status, _) = server.get("/items", &[("x-spin", "1")]);
     assert_eq!(status, 504);
     drop(server);
+    // At least one request per instance.
+    let o = run(&["serve", "--reuse", "0", guest(P3_HTTP_APP)]);
+    assert_exit(&o, 2);
+    assert!(
+        stderr(&o).contains("invalid value '0' for '--reuse <N>'"),
+        "{}",
+        stderr(&o)
+    );
     // WASI 0.2 handlers always get fresh instances.
     let o = run(&["serve", "--reuse", "2", guest(HTTP_APP)]);
     assert_exit(&o, 2);
