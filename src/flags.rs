@@ -1,13 +1,55 @@
 //! Flags shared by several subcommands, defined once.
 
-use anyhow::{Context, Result, bail};
+use anyhow::Result;
 use clap::Args;
+use nanopod_host::limits::{deserialize_duration, deserialize_size, parse_duration, parse_size};
 use nanopod_host::vfs::VirtualDir;
-use nanopod_host::{DirGrant, Grants, Limits};
+use nanopod_host::{DirError, DirGrant, Grants, Limits};
+use nanopod_pod::GrantSpec;
 use nanopod_wit_docs::DocIndex;
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
+
+/// A capability flag (or its manifest key) whose value is not valid.
+#[derive(Debug, thiserror::Error)]
+pub enum FlagError {
+    /// A directory that cannot be granted.
+    #[error("invalid `{flag} {spec}`")]
+    Dir {
+        /// `--dir` or `--ro-dir`.
+        flag: &'static str,
+        /// The value given.
+        spec: String,
+        /// Why.
+        #[source]
+        source: DirError,
+    },
+    /// `--vfs` without `::`.
+    #[error("invalid `--vfs {0}`: expected SOURCE::GUEST")]
+    VfsSyntax(String),
+    /// A `--vfs` source that cannot be copied.
+    #[error("invalid `--vfs {spec}`")]
+    Vfs {
+        /// The value given.
+        spec: String,
+        /// Why.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// `--env NAME` for a variable the host does not have.
+    #[error("invalid `--env {0}`: `{0}` is not set on the host")]
+    EnvUnset(String),
+    /// `--vfs-out` cannot be written.
+    #[error("invalid `--vfs-out {}`", .path.display())]
+    VfsOut {
+        /// The directory given.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+}
 
 /// Capabilities and limits: nothing is granted unless named here. The same
 /// struct reads a pod component's `grants` table in `pod.toml`, so each
@@ -47,18 +89,18 @@ pub struct CapabilityFlags {
 
     /// Cap the guest's linear memory, e.g. `64MiB`, `1GiB`, `500000`.
     #[arg(long = "max-memory", value_name = "SIZE", value_parser = parse_size)]
-    #[serde(deserialize_with = "de_size")]
+    #[serde(deserialize_with = "deserialize_size")]
     pub max_memory: Option<usize>,
 
     /// Interrupt the guest after this long, e.g. `500ms`, `2s`, `1m`.
     #[arg(long = "timeout", value_name = "DURATION", value_parser = parse_duration)]
-    #[serde(deserialize_with = "de_duration")]
+    #[serde(deserialize_with = "deserialize_duration")]
     pub timeout: Option<Duration>,
 }
 
 impl CapabilityFlags {
     /// The grants these flags describe.
-    pub fn grants(&self) -> Result<Grants> {
+    pub fn grants(&self) -> Result<Grants, FlagError> {
         let mut g = Grants::new();
         for (spec, read_only) in self
             .dirs
@@ -68,14 +110,20 @@ impl CapabilityFlags {
         {
             let flag = if read_only { "--ro-dir" } else { "--dir" };
             g.dir(parse_dir(spec, read_only))
-                .with_context(|| format!("invalid `{flag} {spec}`"))?;
+                .map_err(|source| FlagError::Dir {
+                    flag,
+                    spec: spec.clone(),
+                    source,
+                })?;
         }
         if let Some(spec) = &self.vfs {
             let (source, guest) = spec
                 .split_once("::")
-                .with_context(|| format!("invalid `--vfs {spec}`: expected SOURCE::GUEST"))?;
-            let dir = VirtualDir::load(Path::new(source), guest)
-                .with_context(|| format!("invalid `--vfs {spec}`"))?;
+                .ok_or_else(|| FlagError::VfsSyntax(spec.clone()))?;
+            let dir = VirtualDir::load(Path::new(source), guest).map_err(|e| FlagError::Vfs {
+                spec: spec.clone(),
+                source: e.into(),
+            })?;
             g.virtual_dir(std::sync::Arc::new(dir));
         }
         for e in &self.env {
@@ -112,21 +160,14 @@ impl WitFlag {
     }
 }
 
-impl CapabilityFlags {
-    /// Whether any of these flags was given.
-    pub fn any(&self) -> bool {
-        !(self.dirs.is_empty()
-            && self.ro_dirs.is_empty()
-            && self.vfs.is_none()
-            && self.env.is_empty()
-            && self.allow_http.is_empty()
-            && self.max_memory.is_none()
-            && self.timeout.is_none())
+impl GrantSpec for CapabilityFlags {
+    type Error = FlagError;
+
+    fn grants(&self, base: &Path) -> Result<Grants, FlagError> {
+        self.clone().relative_to(base).grants()
     }
 
-    /// The flags given, in their manifest spelling (`ro-dirs data::/data`),
-    /// for reports.
-    pub fn describe(&self) -> Vec<String> {
+    fn describe(&self) -> Vec<String> {
         let lists = [
             ("dirs", &self.dirs),
             ("ro-dirs", &self.ro_dirs),
@@ -145,10 +186,23 @@ impl CapabilityFlags {
         }
         out
     }
+}
+
+impl CapabilityFlags {
+    /// Whether any of these flags was given.
+    pub fn any(&self) -> bool {
+        !(self.dirs.is_empty()
+            && self.ro_dirs.is_empty()
+            && self.vfs.is_none()
+            && self.env.is_empty()
+            && self.allow_http.is_empty()
+            && self.max_memory.is_none()
+            && self.timeout.is_none())
+    }
 
     /// The same grants with relative host directories taken relative to
     /// `base` (a manifest's directory) instead of the working directory.
-    pub fn relative_to(mut self, base: &Path) -> Self {
+    fn relative_to(mut self, base: &Path) -> Self {
         for spec in self.dirs.iter_mut().chain(self.ro_dirs.iter_mut()) {
             let (host, guest) = spec
                 .split_once("::")
@@ -161,40 +215,25 @@ impl CapabilityFlags {
     }
 
     /// After a run that exited 0, writes `--vfs` to `--vfs-out` if asked.
-    pub fn finish(&self, grants: &Grants, exit_code: u8) -> Result<()> {
+    pub fn finish(&self, grants: &Grants, exit_code: u8) -> Result<(), FlagError> {
         if let (Some(out), Some(dir), 0) = (&self.vfs_out, grants.virtual_dirs().first(), exit_code)
         {
-            dir.write_out(out)
-                .with_context(|| format!("invalid `--vfs-out {}`", out.display()))?;
+            dir.write_out(out).map_err(|e| FlagError::VfsOut {
+                path: out.clone(),
+                source: e.into(),
+            })?;
         }
         Ok(())
     }
 }
 
-/// Reads a manifest string with a flag's parser (`max-memory = "64MiB"`).
-fn de_text<'de, D, T>(d: D, parse: fn(&str) -> Result<T, String>) -> Result<Option<T>, D::Error>
-where
-    D: serde::Deserializer<'de>,
-{
-    let text = String::deserialize(d)?;
-    parse(&text).map(Some).map_err(serde::de::Error::custom)
-}
-
-fn de_size<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<usize>, D::Error> {
-    de_text(d, parse_size)
-}
-
-fn de_duration<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
-    de_text(d, parse_duration)
-}
-
 /// `--env NAME=VALUE`, or `--env NAME` for the host's value.
-pub fn parse_env(spec: &str) -> Result<(String, String)> {
+pub fn parse_env(spec: &str) -> Result<(String, String), FlagError> {
     match spec.split_once('=') {
         Some((k, v)) => Ok((k.to_string(), v.to_string())),
         None => match std::env::var(spec) {
             Ok(v) => Ok((spec.to_string(), v)),
-            Err(_) => bail!("invalid `--env {spec}`: `{spec}` is not set on the host"),
+            Err(_) => Err(FlagError::EnvUnset(spec.to_string())),
         },
     }
 }
@@ -212,73 +251,9 @@ pub fn parse_dir(spec: &str, read_only: bool) -> DirGrant {
     }
 }
 
-/// Parses `64MiB`, `1GiB`, `512KiB`, `10MB`, or a plain byte count.
-pub fn parse_size(s: &str) -> Result<usize, String> {
-    let t = s.trim();
-    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
-    let (num, unit) = t.split_at(split);
-    let n: usize = num
-        .parse()
-        .map_err(|_| format!("`{s}` is not a size like 64MiB"))?;
-    let mult: usize = match unit.trim().to_ascii_lowercase().as_str() {
-        "" | "b" => 1,
-        "k" | "kib" => 1 << 10,
-        "kb" => 1000,
-        "m" | "mib" => 1 << 20,
-        "mb" => 1_000_000,
-        "g" | "gib" => 1 << 30,
-        "gb" => 1_000_000_000,
-        _ => return Err(format!("unknown size unit in `{s}` (use KiB, MiB or GiB)")),
-    };
-    n.checked_mul(mult)
-        .ok_or_else(|| format!("`{s}` is too large"))
-}
-
-/// Parses `500ms`, `2s`, `1.5s`, `3m`, `1h`; a bare number is seconds.
-pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    let t = s.trim();
-    let split = t
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(t.len());
-    let (num, unit) = t.split_at(split);
-    let n: f64 = num
-        .parse()
-        .map_err(|_| format!("`{s}` is not a duration like 2s"))?;
-    let secs = match unit {
-        "ms" => n / 1000.0,
-        "" | "s" => n,
-        "m" => n * 60.0,
-        "h" => n * 3600.0,
-        _ => {
-            return Err(format!(
-                "unknown duration unit in `{s}` (use ms, s, m or h)"
-            ));
-        }
-    };
-    Duration::try_from_secs_f64(secs).map_err(|_| format!("`{s}` is not a valid duration"))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn sizes() {
-        assert_eq!(parse_size("64MiB"), Ok(64 << 20));
-        assert_eq!(parse_size("1GiB"), Ok(1 << 30));
-        assert_eq!(parse_size("4096"), Ok(4096));
-        assert!(parse_size("lots").is_err());
-        assert!(parse_size("5XB").is_err());
-    }
-
-    #[test]
-    fn durations() {
-        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
-        assert_eq!(parse_duration("2s"), Ok(Duration::from_secs(2)));
-        assert_eq!(parse_duration("3"), Ok(Duration::from_secs(3)));
-        assert!(parse_duration("soon").is_err());
-        assert!(parse_duration("-1s").is_err());
-    }
 
     #[test]
     fn manifest_keys_share_the_flags_syntax() {
@@ -288,6 +263,15 @@ mod tests {
         .unwrap();
         assert_eq!(caps.max_memory, Some(64 << 20));
         assert_eq!(caps.timeout, Some(Duration::from_secs(2)));
+        assert_eq!(
+            caps.describe(),
+            [
+                "ro-dirs data::/data",
+                "env A=1",
+                "max-memory 67108864 bytes",
+                "timeout 2s"
+            ]
+        );
         let caps = caps.relative_to(Path::new("/pods/geo"));
         assert_eq!(caps.ro_dirs, ["/pods/geo/data::/data"]);
         let err = toml::from_str::<CapabilityFlags>("dir = [\"x\"]").unwrap_err();

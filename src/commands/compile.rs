@@ -1,9 +1,9 @@
 //! `nanopod compile`: fill the compile cache ahead of time.
 
-use crate::load::load;
 use anyhow::Result;
 use clap::Args;
 use nanopod_host::Engines;
+use nanopod_host::binary::load;
 use nanopod_host::cache::CacheOutcome;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -27,7 +27,7 @@ impl CompileCommand {
         eprintln!(
             "{}: {what} ({} engine)",
             self.component.display(),
-            loaded.mode.name()
+            loaded.engine.mode().name()
         );
         Ok(ExitCode::SUCCESS)
     }

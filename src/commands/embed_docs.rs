@@ -1,8 +1,8 @@
 //! `nanopod embed-docs`: carry WIT doc comments inside a component.
 
-use crate::load::read_wasm;
 use anyhow::Result;
 use clap::Args;
+use nanopod_host::binary::read_wasm;
 use std::path::PathBuf;
 use std::process::ExitCode;
 

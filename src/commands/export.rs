@@ -1,21 +1,17 @@
 //! `nanopod export`: serve a component's exported functions to remote
 //! callers, the other end of a pod's `remote = "tcp://…"` link.
 
+use crate::call::refuse_vfs;
 use crate::flags::CapabilityFlags;
-use crate::load::{engine_mode, load_bytes, read_wasm};
 use anyhow::Result;
 use clap::Args;
 use nanopod_host::Engines;
-use nanopod_host::cache::Compiled;
-use nanopod_host::engine::EpochTicker;
-use nanopod_host::linker::component_linker;
-use nanopod_remote::client::Transport;
+use nanopod_host::binary::load;
 use nanopod_remote::export::DEFAULT_MAX_CONNECTIONS;
-use nanopod_remote::{ExportOptions, Exporter};
-use nanopod_typed::UsageError;
+use nanopod_remote::transport::read_token;
+use nanopod_remote::{ExportOptions, Exporter, Transport};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
 
 /// Serve COMPONENT's exported functions over the network (the wRPC
 /// protocol over TCP), so a pod elsewhere can link an import to it with
@@ -59,57 +55,21 @@ pub struct ExportCommand {
 impl ExportCommand {
     /// Runs the command.
     pub fn execute(self) -> Result<ExitCode> {
-        if self.caps.vfs.is_some() {
-            return Err(UsageError::new(
-                "`--vfs` gives one run a private copy; `export` runs many, so grant a directory with `--ro-dir` or `--dir`",
-            )
-            .into());
-        }
-        Transport::parse(&self.listen).map_err(UsageError::new)?;
-        let token = match &self.token_file {
-            None => None,
-            Some(file) => {
-                let text = std::fs::read_to_string(file).map_err(|e| {
-                    UsageError::new(format!("cannot read `{}`: {e}", file.display()))
-                })?;
-                let token = text.trim().to_string();
-                if token.is_empty() {
-                    return Err(UsageError::new(format!("`{}` is empty", file.display())).into());
-                }
-                Some(token)
-            }
-        };
+        refuse_vfs(&self.caps, "export")?;
+        Transport::parse(&self.listen)?;
+        let token = self.token_file.as_deref().map(read_token).transpose()?;
         let grants = self.caps.grants()?;
-        let bytes = read_wasm(&self.component)?;
-        let mode = engine_mode(&bytes);
-        let engines = Engines::pooled();
-        let name = self.component.display().to_string();
-        let loaded = load_bytes(&engines, bytes, mode, &name)?;
-        let Compiled::Component(component) = &loaded.compiled else {
-            return Err(UsageError::new(format!(
-                "`{name}` is a core module; export needs a component"
-            ))
-            .into());
-        };
-        let pre = component_linker(&loaded.engine, mode)?
-            .instantiate_pre(component)
-            .map_err(|e| {
-                UsageError::new(format!(
-                    "the component needs an import nanopod cannot provide: {}",
-                    anyhow::Error::from(e)
-                ))
-            })?;
-        // Always ticking: calls yield to the executor on every tick.
-        let _ticker = EpochTicker::start(&loaded.engine);
+        let loaded = load(&Engines::pooled(), &self.component)?;
+        let component = loaded.component("export")?;
         let options = ExportOptions {
             expose: self.expose.clone(),
             token,
             max_connections: self.max_connections,
         };
-        let exporter = Exporter::new(&name, component, pre, grants, options)
-            .map_err(|e| UsageError::new(format!("{e:#}")))?;
+        let name = loaded.origin.clone();
+        let exporter = Exporter::new(&name, &loaded.engine, component, grants, options)?;
         let functions = exporter.describe().join(", ");
-        let exporter = Arc::new(exporter);
+        let exporter = std::sync::Arc::new(exporter);
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .build()?;

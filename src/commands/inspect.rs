@@ -1,13 +1,14 @@
 //! `nanopod inspect`: what a component asks for, and what it offers.
 
-use crate::flags::WitFlag;
-use crate::load::{engine_mode, load, load_bytes};
-use crate::pod::{PodFile, byte_list_hint};
+use crate::call::is_pod;
+use crate::flags::{CapabilityFlags, WitFlag};
 use anyhow::Result;
 use clap::Args;
-use nanopod_host::Engines;
+use nanopod_host::binary::{compile, load};
 use nanopod_host::cache::Compiled;
-use nanopod_pod::manifest::Link;
+use nanopod_host::{Capability, Engines, InterfaceName};
+use nanopod_pod::Pod;
+use nanopod_pod::describe::PodReport;
 use nanopod_typed::Exports;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -41,37 +42,16 @@ struct Report {
     snapshot: Option<String>,
     /// What a `nanopod virtualize` output carries inside itself.
     virtualized: Option<String>,
-    capabilities: BTreeMap<&'static str, Capability>,
+    capabilities: BTreeMap<&'static str, CapabilityUse>,
     exports: Vec<ExportReport>,
     /// For a `pod.toml`: its components, links and deny adapters.
     #[serde(skip_serializing_if = "Option::is_none")]
     pod: Option<PodReport>,
 }
 
-/// What `inspect POD.toml` adds: the pod's shape. The rest of the report
-/// describes the composed entry component.
+/// The imports of one capability, and how it is granted.
 #[derive(Serialize, Debug)]
-struct PodReport {
-    entry: String,
-    invoke: Option<String>,
-    components: Vec<MemberReport>,
-    links: Vec<String>,
-    /// `component: import` pairs wired to a deny adapter.
-    denied: Vec<String>,
-    serve_chain: Vec<String>,
-    /// A pipeline's steps: the component and its words.
-    steps: Vec<String>,
-}
-
-#[derive(Serialize, Debug)]
-struct MemberReport {
-    name: String,
-    file: PathBuf,
-    grants: Vec<String>,
-}
-
-#[derive(Serialize, Debug)]
-struct Capability {
+struct CapabilityUse {
     grant: &'static str,
     imports: Vec<String>,
 }
@@ -83,117 +63,61 @@ struct ExportReport {
     docs: Option<String>,
 }
 
-/// The capability an import belongs to, and how it is granted.
-fn capability_of(import: &str) -> (&'static str, &'static str) {
-    let base = import.split('@').next().unwrap_or(import);
-    let (pkg, iface) = base.split_once('/').unwrap_or((base, ""));
-    match (pkg, iface) {
-        ("wasi:filesystem", _) => (
-            "filesystem",
-            "--dir HOST[::GUEST] or --ro-dir HOST[::GUEST]",
-        ),
-        ("wasi:cli", "environment") => (
-            "environment",
-            "--env NAME[=VALUE] (arguments come from the command line)",
-        ),
-        ("wasi:cli", "stdin") => (
-            "stdio",
-            "stdout/stderr granted; stdin only for commands, or `-` for a typed input",
-        ),
-        ("wasi:cli", i) if i.starts_with("std") || i.starts_with("terminal") => (
-            "stdio",
-            "stdout/stderr granted; stdin only for commands, or `-` for a typed input",
-        ),
-        ("wasi:sockets", _) => (
-            "network",
-            "denied: nanopod grants no sockets in this version",
-        ),
-        ("wasi:http", _) => ("http", "--allow-http HOST[:PORT]"),
-        ("wasi:clocks", _) => ("clocks", "granted"),
-        ("wasi:random", _) => ("random", "granted"),
-        (p, _) if p.starts_with("wasi:") => ("other", "granted (WASI plumbing)"),
-        _ => (
-            "other",
-            "not provided by nanopod: the component fails to load",
-        ),
-    }
-}
-
-/// The same for a preview1 import (`wasi_snapshot_preview1::fd_read`).
-fn p1_capability(name: &str) -> (&'static str, &'static str) {
-    let wasi_name = if name.starts_with("path_") || name.starts_with("fd_prestat") {
-        "wasi:filesystem"
-    } else if name.starts_with("environ_") {
-        "wasi:cli/environment"
-    } else if name.starts_with("sock_") {
-        "wasi:sockets"
-    } else if name.starts_with("clock_") {
-        "wasi:clocks"
-    } else if name.starts_with("random_") {
-        "wasi:random"
-    } else if name.starts_with("fd_") {
-        "wasi:cli/stdout"
-    } else {
-        "wasi:cli/exit"
-    };
-    capability_of(wasi_name)
-}
-
 impl InspectCommand {
     /// Runs the command.
     pub fn execute(self) -> Result<ExitCode> {
         let engines = Engines::default();
-        let is_pod = self.component.extension().is_some_and(|e| e == "toml");
         let mut remote = Vec::new();
-        let (loaded, wit_bytes, pod, mode) = if is_pod {
-            let pod = PodFile::read(&self.component)?;
+        let (loaded, wit_bytes, pod) = if is_pod(&self.component) {
+            let pod = Pod::<CapabilityFlags>::open(&self.component)?;
             let composed = pod.compose(&pod.plan.entry)?;
             remote = composed.remote.iter().map(|r| r.import.clone()).collect();
-            let loaded = load_bytes(&engines, composed.bytes, composed.mode, &pod.display())?;
-            let report = pod_report(&pod, &composed.denied, &composed.byte_lists);
-            (loaded, composed.root_bytes, Some(report), composed.mode)
+            let report = pod.describe(&composed.info);
+            let loaded = compile(&engines, composed.bytes, composed.mode, &pod.display())?;
+            (loaded, composed.info.root_bytes, Some(report))
         } else {
             let loaded = load(&engines, &self.component)?;
             let bytes = loaded.bytes.clone();
-            let mode = engine_mode(&bytes);
-            (loaded, bytes, None, mode)
+            (loaded, bytes, None)
         };
-        let mut capabilities: BTreeMap<&'static str, Capability> = BTreeMap::new();
+        let mut capabilities: BTreeMap<&'static str, CapabilityUse> = BTreeMap::new();
         let mut wasi = std::collections::BTreeSet::new();
-        let mut add = |(cap, grant): (&'static str, &'static str), name: String| {
+        let mut add = |(name, grant): (&'static str, &'static str), import: String| {
             capabilities
-                .entry(cap)
-                .or_insert_with(|| Capability {
+                .entry(name)
+                .or_insert_with(|| CapabilityUse {
                     grant,
                     imports: Vec::new(),
                 })
                 .imports
-                .push(name);
+                .push(import);
         };
+        let described = |c: Capability| (c.spec().name, c.spec().grant);
         let (kind, exports) = match &loaded.compiled {
             Compiled::Module(m) => {
                 for import in m.imports() {
                     let name = format!("{}::{}", import.module(), import.name());
                     if import.module().starts_with("wasi_snapshot_preview1") {
                         wasi.insert("preview1".to_string());
-                        add(p1_capability(import.name()), name);
+                        add(described(Capability::of_preview1(import.name())), name);
                     } else {
-                        add(capability_of(""), name);
+                        add(described(Capability::Unprovided), name);
                     }
                 }
                 ("core module", Vec::new())
             }
             Compiled::Component(c) => {
                 for (name, _) in c.component_type().imports(&loaded.engine) {
-                    if let Some((_, version)) =
-                        name.strip_prefix("wasi:").and_then(|n| n.split_once('@'))
+                    let interface = InterfaceName::parse(name);
+                    if interface.package().is_some_and(|p| p.starts_with("wasi:"))
+                        && let Some(version) = interface.version()
                     {
                         wasi.insert(version.to_string());
                     }
                     let capability = if remote.iter().any(|r| r == name) {
                         ("remote", "served over the network by a remote link")
                     } else {
-                        capability_of(name)
+                        described(Capability::of_import(name))
                     };
                     add(capability, name.to_string());
                 }
@@ -212,7 +136,7 @@ impl InspectCommand {
         };
         let report = Report {
             kind,
-            engine: mode.name(),
+            engine: loaded.engine.mode().name(),
             wasi: wasi.into_iter().collect(),
             snapshot: nanopod_host::snapshot::snapshot_of(&loaded.bytes),
             virtualized: nanopod_virt::virtualized_of(&loaded.bytes),
@@ -229,63 +153,6 @@ impl InspectCommand {
             );
         }
         Ok(ExitCode::SUCCESS)
-    }
-}
-
-/// The pod's shape, from its manifest and composition.
-fn pod_report(
-    pod: &PodFile,
-    denied: &[(String, String)],
-    byte_lists: &[(Link, Vec<String>)],
-) -> PodReport {
-    let m = &pod.manifest;
-    PodReport {
-        entry: pod.plan.entry.clone(),
-        invoke: m.invoke.clone(),
-        components: m
-            .components
-            .iter()
-            .map(|(name, spec)| MemberReport {
-                name: name.clone(),
-                file: spec.file.clone(),
-                grants: spec.grants.describe(),
-            })
-            .collect(),
-        links: m
-            .links
-            .iter()
-            .map(|l| match &l.remote {
-                None => {
-                    let bytes = byte_lists
-                        .iter()
-                        .find(|(b, _)| b == l)
-                        .map(|(_, functions)| format!("; {}", byte_list_hint(functions)))
-                        .unwrap_or_default();
-                    format!("{} → {}: {} (in-process{bytes})", l.from, l.to, l.import)
-                }
-                Some(url) => format!(
-                    "{} → {url}: {} (remote, timeout {})",
-                    l.from,
-                    l.import,
-                    l.timeout.as_deref().unwrap_or("30s")
-                ),
-            })
-            .collect(),
-        denied: denied.iter().map(|(c, i)| format!("{c}: {i}")).collect(),
-        serve_chain: m
-            .serve
-            .as_ref()
-            .map(|s| s.chain.clone())
-            .unwrap_or_default(),
-        steps: m
-            .steps
-            .iter()
-            .map(|s| {
-                format!("{} {}", s.component, s.args.join(" "))
-                    .trim_end()
-                    .to_string()
-            })
-            .collect(),
     }
 }
 

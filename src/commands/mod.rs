@@ -68,19 +68,6 @@ impl Command {
     }
 }
 
-/// Runs `fut` on a current-thread runtime (a single guest runs on one
-/// thread anyway; blocking stdin reads go to tokio's blocking pool). The
-/// runtime is shut down without waiting for those reads, so a run that
-/// ended while stdin was still open exits at once.
-fn block_on<T>(fut: impl Future<Output = anyhow::Result<T>>) -> anyhow::Result<T> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
-    let result = runtime.block_on(fut);
-    runtime.shutdown_background();
-    result
-}
-
 /// Completes on SIGINT (Ctrl-C) or SIGTERM.
 pub(crate) async fn shutdown_signal() {
     let term = async {

@@ -1,11 +1,11 @@
 //! `nanopod snapshot`: pre-initialize a component at build time.
 
+use crate::call::block_on;
 use crate::flags::CapabilityFlags;
-use crate::invoke::with_deadline;
-use crate::load::{engine_mode, read_wasm};
 use anyhow::Result;
 use clap::Args;
-use nanopod_host::Engines;
+use nanopod_host::binary::read_wasm;
+use nanopod_host::{EngineMode, Engines};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -37,12 +37,10 @@ impl SnapshotCommand {
     pub fn execute(self) -> Result<ExitCode> {
         let bytes = read_wasm(&self.component)?;
         let grants = self.caps.grants()?;
-        let mode = engine_mode(&bytes);
         let engines = Engines::default();
-        let engine = engines.get(mode)?;
-        let run =
-            nanopod_host::snapshot::snapshot(engine, mode, &bytes, self.init.as_deref(), &grants);
-        let snapshot = super::block_on(with_deadline(run, grants.limits.timeout))?;
+        let engine = engines.get(EngineMode::needed_by(&bytes))?;
+        let run = nanopod_host::snapshot::snapshot(engine, &bytes, self.init.as_deref(), &grants);
+        let snapshot = block_on(run)?;
         nanopod_host::io::write_atomically(&self.output, &snapshot)?;
         self.caps.finish(&grants, 0)?;
         eprintln!(

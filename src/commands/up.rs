@@ -3,25 +3,17 @@
 //! (`[[step]]` tables), each step in turn over a shared in-memory
 //! filesystem.
 
-use super::run::{Target, call_target};
-use crate::flags::WitFlag;
-use crate::load::{argv0, load_bytes};
-use crate::pod::{PodFile, byte_list_hint};
+use crate::call::{OwnWords, Target, call_target};
+use crate::flags::{CapabilityFlags, WitFlag};
 use anyhow::Result;
 use clap::Args;
-use nanopod_host::cache::Compiled;
+use nanopod_host::Engines;
+use nanopod_host::binary::argv0;
 use nanopod_host::vfs::VirtualDir;
-use nanopod_host::{EngineMode, Engines};
-use nanopod_remote::RemoteImports;
-use nanopod_typed::UsageError;
+use nanopod_pod::{ComposedPod, Pod};
 use nanopod_wit_docs::DocIndex;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
-
-/// Where a pipeline's in-memory filesystem is mounted when `scratch` is not
-/// set.
-const DEFAULT_SCRATCH: &str = "/out";
 
 /// Run a pod: the entry component of POD (a `pod.toml`) is called exactly
 /// as `nanopod run` calls a component (typed arguments, `--invoke`, `-o`,
@@ -50,51 +42,35 @@ impl UpCommand {
     /// Runs the command.
     pub fn execute(self) -> Result<ExitCode> {
         let (pod_path, args) = self.words.split_first().expect("clap requires POD");
-        let pod_file = PodFile::read(&PathBuf::from(pod_path))?;
+        let pod = Pod::<CapabilityFlags>::open(&PathBuf::from(pod_path))?;
         let engines = Engines::default();
         let mut docs = self.wit.docs()?;
-        let steps = &pod_file.manifest.steps;
-        if steps.is_empty() {
-            let entry = Member {
-                name: &pod_file.plan.entry,
-                default_invoke: pod_file.manifest.invoke.clone(),
-                scratch: None,
-            };
-            return Ok(ExitCode::from(run_member(
-                &engines, &pod_file, entry, args, docs,
-            )?));
-        }
-        let mount = pod_file
-            .manifest
-            .scratch
-            .as_deref()
-            .unwrap_or(DEFAULT_SCRATCH);
-        let scratch = Arc::new(VirtualDir::empty(mount)?);
-        // `--help` describes the last step; nothing runs.
-        let asks_help = args.iter().any(|a| a == "--help" || a == "-h");
-        let first = if asks_help { steps.len() - 1 } else { 0 };
-        for (i, step) in steps.iter().enumerate().skip(first) {
-            let last = i + 1 == steps.len();
-            let mut words = step.args.clone();
-            if last {
-                words.extend(args.iter().cloned());
+        // Checked before any step runs: a mistake in nanopod's own words
+        // must not run half a pipeline.
+        let own = OwnWords::split(args)?;
+        let Some(pipeline) = pod.pipeline(args, own.help)? else {
+            let composed = pod.compose(&pod.plan.entry)?;
+            let invoke = pod.manifest.invoke.clone();
+            let code = call_pod(&engines, composed, own, invoke, None, docs)?;
+            return Ok(ExitCode::from(code));
+        };
+        for step in pipeline.steps() {
+            tracing::info!("step {} of {}: `{}`", step.number, step.of, step.component);
+            let words = OwnWords::split(&step.words)?;
+            let step_docs = if step.is_last() { docs.take() } else { None };
+            let composed = step.compose(&pod)?;
+            let code = call_pod(
+                &engines,
+                composed,
+                words,
+                None,
+                Some(&step.scratch),
+                step_docs,
+            )?;
+            if let Some(failure) = step.failure(code) {
+                eprintln!("error: {failure}");
             }
-            tracing::info!("step {} of {}: `{}`", i + 1, steps.len(), step.component);
-            let member = Member {
-                name: &step.component,
-                default_invoke: None,
-                scratch: Some(&scratch),
-            };
-            let step_docs = if last { docs.take() } else { None };
-            let code = run_member(&engines, &pod_file, member, &words, step_docs)?;
             if code != 0 {
-                if !last {
-                    eprintln!(
-                        "error: step {} (`{}`) failed; the pipeline stops here",
-                        i + 1,
-                        step.component
-                    );
-                }
                 return Ok(ExitCode::from(code));
             }
         }
@@ -102,62 +78,43 @@ impl UpCommand {
     }
 }
 
-/// The component of a pod to call, and how.
-struct Member<'a> {
-    name: &'a str,
-    default_invoke: Option<String>,
-    /// A pipeline's in-memory filesystem: granted to the member, and where
-    /// its input paths are opened.
-    scratch: Option<&'a Arc<VirtualDir>>,
-}
-
-/// Composes `member` with what its links reach and calls it with `args`;
-/// returns the exit code.
-fn run_member(
+/// Compiles a composed pod and calls it with `words`; returns the exit
+/// code.
+fn call_pod(
     engines: &Engines,
-    pod_file: &PodFile,
-    member: Member<'_>,
-    args: &[String],
+    composed: ComposedPod,
+    words: OwnWords,
+    default_invoke: Option<String>,
+    scratch: Option<&VirtualDir>,
     docs: Option<DocIndex>,
 ) -> Result<u8> {
-    let composed = pod_file.compose(member.name)?;
-    let mut grants = composed.grants;
-    if let Some(scratch) = member.scratch {
-        grants.virtual_dir(scratch.clone());
-    }
-    let loaded = load_bytes(engines, composed.bytes, composed.mode, &pod_file.display())?;
+    let mut pod = composed.load(engines)?;
+    let mode = pod.loaded.engine.mode();
     tracing::info!(
         "`{}` runs on the {} engine{}",
-        member.name,
-        loaded.mode.name(),
-        if loaded.mode == EngineMode::Sync {
+        pod.info.root,
+        mode.name(),
+        if mode == nanopod_host::EngineMode::Sync {
             " (no component uses async or streams, so concurrency support is off)"
         } else {
             ""
         }
     );
-    let Compiled::Component(component) = &loaded.compiled else {
-        unreachable!("a composed pod is a component");
-    };
-    let remote = RemoteImports::bind(&loaded.engine, component, &composed.remote)
-        .map_err(|e| UsageError::new(format!("`{}`: {e}", pod_file.display())))?;
-    for (import, url) in remote.describe() {
-        tracing::info!("`{import}` is served remotely by {url}");
+    for (link, functions) in &pod.info.byte_lists {
+        tracing::info!("link {link}: {}", nanopod_pod::byte_list_hint(functions));
     }
-    for (link, functions) in &composed.byte_lists {
-        tracing::info!("link {link}: {}", byte_list_hint(functions));
-    }
+    let component = pod.loaded.component("up")?;
     let target = Target {
-        loaded: &loaded,
+        loaded: &pod.loaded,
         component,
-        wit_bytes: &composed.root_bytes,
+        wit_bytes: &pod.info.root_bytes,
         docs,
         command: "up",
-        display: pod_file.display(),
-        argv0: argv0(&composed.root_file),
-        default_invoke: member.default_invoke,
-        remote: Some(&remote),
-        inputs: member.scratch.map(|s| &**s),
+        display: pod.info.origin.clone(),
+        argv0: argv0(&pod.info.root_file),
+        default_invoke,
+        remote: Some(&pod.remote),
+        inputs: scratch,
     };
-    call_target(target, args, &mut grants)
+    call_target(target, words, &mut pod.info.grants)
 }

@@ -2,9 +2,9 @@
 //! component (see the nanopod-virt crate).
 
 use crate::flags::{parse_dir, parse_env};
-use crate::load::read_wasm;
 use anyhow::{Context, Result};
 use clap::Args;
+use nanopod_host::binary::read_wasm;
 use nanopod_virt::Mount;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -55,7 +55,7 @@ impl VirtualizeCommand {
                 self.env
                     .iter()
                     .map(|e| parse_env(e))
-                    .collect::<Result<Vec<_>>>()?,
+                    .collect::<Result<Vec<_>, _>>()?,
             )
         };
         let out = nanopod_virt::virtualize(&bytes, &mounts, env.as_deref())

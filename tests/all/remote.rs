@@ -8,6 +8,7 @@ use std::net::TcpStream;
 use std::path::Path;
 use std::time::Duration;
 use test_programs_artifacts::{CALC, CALC_DRIVER, GEO, HTTP_GEO, KITCHEN};
+use test_support::NatsServer;
 
 /// `nanopod export ARGS` on a free loopback port.
 pub(crate) fn export(args: &[&str]) -> Daemon {
@@ -377,48 +378,10 @@ fn inspect_says_which_imports_cross_the_network() {
     }
 }
 
-/// A `nats-server` on a free loopback port, killed when dropped.
-struct NatsServer {
-    child: std::process::Child,
-    port: u16,
-}
-
-impl Drop for NatsServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl NatsServer {
-    fn start() -> NatsServer {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let child = std::process::Command::new("nats-server")
-            .args(["-a", "127.0.0.1", "-p", &port.to_string()])
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .expect("nats-server is needed: `apt-get install nats-server` (scripts/test.sh installs it)");
-        // Dropping the server kills and reaps it, also on the panic below.
-        let server = NatsServer { child, port };
-        for _ in 0..100 {
-            if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                return server;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        panic!("nats-server did not start on port {port}");
-    }
-}
-
 #[test]
 fn a_nats_queue_group_shares_the_calls_and_survives_losing_members() {
     let nats = NatsServer::start();
-    let url = format!("nats://127.0.0.1:{}/pods.geo", nats.port);
+    let url = format!("nats://127.0.0.1:{}/pods.geo", nats.port());
     let mut first = geo_exporter(&url, &[]);
     let second = geo_exporter(&url, &[]);
     let (_dir, pod) = geo_pod_linked_to(&url, "");
@@ -454,7 +417,7 @@ fn a_nats_queue_group_shares_the_calls_and_survives_losing_members() {
 #[test]
 fn a_nats_exporter_that_dies_mid_call_is_heard_by_its_silence() {
     let nats = NatsServer::start();
-    let url = format!("nats://127.0.0.1:{}/pods.spin", nats.port);
+    let url = format!("nats://127.0.0.1:{}/pods.spin", nats.port());
     let spin = spinning_geo();
     let mut slow = export_on(&url, &[spin.path().join("spin.wasm").to_str().unwrap()]);
     let (_dir, pod) = geo_pod_linked_to(&url, "timeout = \"60s\"\n");

@@ -5,21 +5,23 @@
 //!
 //! `cargo bench -p nanopod-host --bench instantiate`
 
-use nanopod_host::engine::{EngineMode, NO_DEADLINE};
 use nanopod_host::linker::component_linker;
-use nanopod_host::{Engines, Grants, HostState};
+use nanopod_host::{Deadline, EngineMode, Engines, Grants, HostEngine, HostState};
 use std::time::{Duration, Instant};
-use wasmtime::Store;
 use wasmtime::component::{Component, InstancePre};
 
 /// Median of `runs` fresh instantiations each followed by `add(1, 2)`.
-fn median(rt: &tokio::runtime::Runtime, pre: &InstancePre<HostState>, runs: usize) -> Duration {
+fn median(
+    rt: &tokio::runtime::Runtime,
+    engine: &HostEngine,
+    pre: &InstancePre<HostState>,
+    runs: usize,
+) -> Duration {
     let mut times: Vec<Duration> = (0..runs)
         .map(|_| {
             rt.block_on(async {
                 let start = Instant::now();
-                let mut store = Store::new(pre.engine(), HostState::new(&Grants::new()).unwrap());
-                store.set_epoch_deadline(NO_DEADLINE);
+                let mut store = engine.store(&Grants::new(), Deadline::NONE).unwrap();
                 let instance = pre.instantiate_async(&mut store).await.unwrap();
                 let add = instance
                     .get_typed_func::<(u32, u32), (u32,)>(&mut store, "add")
@@ -53,8 +55,8 @@ fn main() {
             .unwrap()
             .instantiate_pre(&component)
             .unwrap();
-        median(&rt, &pre, 200);
-        results.push((label, median(&rt, &pre, 2001)));
+        median(&rt, engine, &pre, 200);
+        results.push((label, median(&rt, engine, &pre, 2001)));
     }
     println!(
         "kitchen: instantiate + add(1, 2), median of 2001, in-process (wasmtime 48, sync engine)"

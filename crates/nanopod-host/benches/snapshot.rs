@@ -3,21 +3,23 @@
 //!
 //! `cargo bench -p nanopod-host --bench snapshot`
 
-use nanopod_host::engine::{EngineMode, build_engine};
 use nanopod_host::linker::component_linker;
-use nanopod_host::{Grants, HostState};
+use nanopod_host::{Deadline, EngineMode, Engines, Grants, HostEngine, HostState};
 use std::time::{Duration, Instant};
-use wasmtime::Store;
 use wasmtime::component::{Component, InstancePre};
 
 /// Median time of `runs` fresh instantiations each followed by one call.
-fn measure(rt: &tokio::runtime::Runtime, pre: &InstancePre<HostState>, runs: usize) -> Duration {
+fn measure(
+    rt: &tokio::runtime::Runtime,
+    engine: &HostEngine,
+    pre: &InstancePre<HostState>,
+    runs: usize,
+) -> Duration {
     let mut times: Vec<Duration> = (0..runs)
         .map(|_| {
             rt.block_on(async {
                 let start = Instant::now();
-                let mut store = Store::new(pre.engine(), HostState::new(&Grants::new()).unwrap());
-                store.set_epoch_deadline(u64::MAX);
+                let mut store = engine.store(&Grants::new(), Deadline::NONE).unwrap();
                 let instance = pre.instantiate_async(&mut store).await.unwrap();
                 let nth = instance
                     .get_typed_func::<(u32,), (Result<u32, String>,)>(&mut store, "nth-prime")
@@ -39,24 +41,24 @@ fn main() {
         .build()
         .unwrap();
     let mode = EngineMode::Sync;
-    let engine = build_engine(mode).unwrap();
-    let linker = component_linker(&engine, mode).unwrap();
+    let engines = Engines::default();
+    let engine = engines.get(mode).unwrap();
+    let linker = component_linker(engine, mode).unwrap();
     let original = std::fs::read(test_programs_artifacts::PRIMES).unwrap();
     let snapshot = rt
         .block_on(nanopod_host::snapshot::snapshot(
-            &engine,
-            mode,
+            engine,
             &original,
             None,
             &Grants::new(),
         ))
         .unwrap();
     let pre = |bytes: &[u8]| {
-        let component = Component::new(&engine, bytes).unwrap();
+        let component = Component::new(engine, bytes).unwrap();
         linker.instantiate_pre(&component).unwrap()
     };
-    let before = measure(&rt, &pre(&original), 11);
-    let after = measure(&rt, &pre(&snapshot), 501);
+    let before = measure(&rt, engine, &pre(&original), 11);
+    let after = measure(&rt, engine, &pre(&snapshot), 501);
     println!(
         "primes: instantiate + nth-prime(1000000), median, in-process (wasmtime 48, sync engine)"
     );

@@ -58,13 +58,6 @@ impl CompileCache {
         CompileCache { dir }
     }
 
-    /// A cache in `dir`.
-    pub fn in_dir(dir: impl Into<PathBuf>) -> Self {
-        CompileCache {
-            dir: Some(dir.into()),
-        }
-    }
-
     /// Compiles `bytes` (a component or a core module) for `engine`, or loads
     /// the result of an earlier compile.
     pub fn load(

@@ -30,7 +30,10 @@ pub struct LinkFailure(pub String);
 impl GuestFailure {
     /// Recognises a guest failure in an error returned by wasmtime.
     pub fn classify(err: &anyhow::Error) -> Option<GuestFailure> {
-        if let Some(exit) = err.downcast_ref::<wasmtime_wasi::I32Exit>() {
+        if let Some(exit) = err
+            .chain()
+            .find_map(|c| c.downcast_ref::<wasmtime_wasi::I32Exit>())
+        {
             return Some(GuestFailure::Exit(exit.0));
         }
         if let Some(link) = err.chain().find_map(|c| c.downcast_ref::<LinkFailure>()) {
@@ -44,7 +47,10 @@ impl GuestFailure {
                 return Some(GuestFailure::MemoryLimit);
             }
         }
-        if let Some(trap) = err.downcast_ref::<wasmtime::Trap>() {
+        let trap = err
+            .downcast_ref::<wasmtime::Trap>()
+            .or_else(|| err.chain().find_map(|c| c.downcast_ref::<wasmtime::Trap>()));
+        if let Some(trap) = trap {
             return Some(match trap {
                 wasmtime::Trap::Interrupt => GuestFailure::Timeout,
                 wasmtime::Trap::StackOverflow => GuestFailure::StackOverflow,

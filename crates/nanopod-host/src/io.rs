@@ -23,6 +23,17 @@ use wasmtime::component::{
 /// Bytes requested per read when the reader is the host.
 const HOST_CHUNK: usize = 256 * 1024;
 
+/// Why an input cannot be read whole.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadAllError {
+    /// Reading failed.
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+    /// It holds more than the limit.
+    #[error("input is larger than {0} bytes")]
+    TooLarge(usize),
+}
+
 /// Where an input comes from.
 pub enum InputSource {
     /// A file the host opened read-only.
@@ -45,7 +56,7 @@ impl InputSource {
     }
 
     /// Reads the whole input, refusing more than `limit` bytes.
-    pub async fn read_all(self, limit: usize) -> Result<Vec<u8>> {
+    pub async fn read_all(self, limit: usize) -> Result<Vec<u8>, ReadAllError> {
         let mut data = Vec::new();
         let read = match self {
             InputSource::File(f) => f.take(limit as u64 + 1).read_to_end(&mut data)?,
@@ -58,7 +69,7 @@ impl InputSource {
             }
         };
         if read > limit {
-            bail!("input is larger than {limit} bytes");
+            return Err(ReadAllError::TooLarge(limit));
         }
         Ok(data)
     }

@@ -1,35 +1,54 @@
 //! nanopod's host: everything between a component and the operating system.
 //!
 //! - [`engine`]: wasmtime engines (one with concurrency support for WASI 0.3
-//!   and streams, one without for plain synchronous calls) and the epoch
-//!   ticker behind `--timeout`.
-//! - [`grants`]: the capability policy, deny by default: directories,
-//!   environment variables, outbound HTTP hosts, and the limits.
-//! - [`state`]: the per-instance store data and the WASI / `wasi:http` views.
+//!   and streams, one without for plain synchronous calls), each with its
+//!   one epoch ticker, and the wall-clock [`Deadline`] behind `--timeout`.
+//! - [`store`]: the one store builder, with the memory limiter and the
+//!   deadline check every store gets.
+//! - [`capability`]: the capability table, one module per capability.
+//! - [`grants`]: what one component was granted, deny by default.
+//! - [`limits`]: memory and time limits, sizes and durations as users
+//!   write them.
 //! - [`linker`]: links every WASI 0.2 and 0.3 interface wasmtime provides,
 //!   so wide-importing components instantiate; policy is enforced at use.
-//! - [`net`]: the accept loop of nanopod's servers, with graceful shutdown.
-//! - [`cache`]: compiled code cached on disk by content, engine and version.
+//! - [`binary`]: reading binaries and compiling them on the engine they
+//!   need, through the [`cache`] of compiled code.
+//! - [`interface`]: interface names and the one rule for matching them.
+//! - [`types`]: the one walk over WIT value types.
 //! - [`io`]: host-opened inputs and outputs turned into `stream<u8>`,
-//!   `input-stream` and `output-stream` values without copying through `Val`s.
-//! - [`failure`]: how a run failed: trap, limit, or missing capability.
+//!   `input-stream` and `output-stream` values without copying through
+//!   `Val`s.
+//! - [`net`]: the accept loop of nanopod's servers, with graceful shutdown.
+//! - [`failure`]: how a run failed: trap, limit, or an import that failed.
 //! - [`snapshot`]: Wizer-style pre-initialization of components.
 //! - [`vfs`]: `--vfs`, a private in-memory copy of a directory or archive.
 //!
-//! This crate knows nothing of command-line syntax or WIT argument parsing.
+//! This crate knows nothing of command-line syntax or WIT argument parsing;
+//! the capability table names flags and manifest keys only as data, for
+//! messages.
 
+pub mod binary;
 pub mod cache;
+pub mod capability;
 pub mod engine;
 pub mod failure;
 pub mod grants;
+pub mod interface;
 pub mod io;
+pub mod limits;
 pub mod linker;
 pub mod net;
 pub mod snapshot;
-pub mod state;
+pub mod store;
+pub mod types;
 pub mod vfs;
 
-pub use engine::{EngineMode, Engines};
+pub use binary::{BinaryError, Loaded};
+pub use capability::Capability;
+pub use capability::filesystem::{DirError, DirGrant};
+pub use engine::{Deadline, EngineMode, Engines, Expired, HostEngine};
 pub use failure::{GuestFailure, LinkFailure};
-pub use grants::{Capability, DirGrant, Grants, Limits};
-pub use state::{HostState, NextHop};
+pub use grants::Grants;
+pub use interface::InterfaceName;
+pub use limits::Limits;
+pub use store::{HostState, P1State};

@@ -2,14 +2,22 @@
 //!
 //! Components from other toolchains import far more than they use (sockets,
 //! HTTP, terminals) at mixed 0.2.x versions. Everything is linked, the
-//! linker matches semver-compatible names, and the policy in
-//! [`crate::grants`] refuses what was not granted when it is used.
+//! linker matches semver-compatible names, and the grants of each store
+//! refuse what was not granted when it is used.
 
 use crate::engine::EngineMode;
-use crate::state::HostState;
+use crate::store::{HostState, P1State};
 use anyhow::Result;
 use wasmtime::Engine;
-use wasmtime::component::Linker;
+use wasmtime::component::{Component, InstancePre, Linker};
+
+/// A component imports something no linker entry provides.
+#[derive(Debug, thiserror::Error)]
+#[error("the component needs an import nanopod cannot provide: {reason}")]
+pub struct Unprovided {
+    /// wasmtime's explanation, naming the import.
+    pub reason: String,
+}
 
 /// A component linker with WASI 0.2 (and 0.3 on the concurrent engine),
 /// including `wasi:http`.
@@ -24,12 +32,15 @@ pub fn component_linker(engine: &Engine, mode: EngineMode) -> Result<Linker<Host
     Ok(linker)
 }
 
-/// Store data of a WASI preview1 core module.
-pub struct P1State {
-    /// The preview1 context.
-    pub wasi: wasmtime_wasi::p1::WasiP1Ctx,
-    /// The memory limiter.
-    pub limits: wasmtime::StoreLimits,
+/// Links `component`'s imports once, for many instances; an import that
+/// `linker` does not provide is an [`Unprovided`] naming it.
+pub fn prepare(
+    linker: &Linker<HostState>,
+    component: &Component,
+) -> Result<InstancePre<HostState>, Unprovided> {
+    linker.instantiate_pre(component).map_err(|e| Unprovided {
+        reason: e.to_string(),
+    })
 }
 
 /// A core-module linker with WASI preview1.

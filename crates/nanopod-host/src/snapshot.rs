@@ -8,12 +8,10 @@
 //! carries a `nanopod-snapshot` custom section naming the init function, so
 //! `nanopod inspect` can say it was pre-initialized.
 
-use crate::engine::{EngineMode, arm_timeout};
+use crate::engine::{Deadline, HostEngine};
 use crate::grants::Grants;
 use crate::linker::component_linker;
-use crate::state::HostState;
 use anyhow::{Context, Result, bail};
-use wasmtime::{Engine, Store};
 
 /// The init export names tried when none is given, in order.
 pub const DEFAULT_INIT_FUNCS: &[&str] = &["wizer-initialize", "wizer.initialize"];
@@ -21,14 +19,27 @@ pub const DEFAULT_INIT_FUNCS: &[&str] = &["wizer-initialize", "wizer.initialize"
 /// Name of the custom section that marks a snapshot.
 pub const SECTION_NAME: &str = "nanopod-snapshot";
 
-/// Runs `init` (or a default init export) in `component` under `grants` and
-/// returns the pre-initialized component.
+/// Runs `init` (or a default init export) in `component` under `grants`
+/// (its `timeout` bounds the init) and returns the pre-initialized
+/// component.
 pub async fn snapshot(
-    engine: &Engine,
-    mode: EngineMode,
+    engine: &HostEngine,
     component: &[u8],
     init: Option<&str>,
     grants: &Grants,
+) -> Result<Vec<u8>> {
+    let deadline = Deadline::after(grants.limits.timeout);
+    deadline
+        .bound(initialize(engine, component, init, grants, deadline))
+        .await
+}
+
+async fn initialize(
+    engine: &HostEngine,
+    component: &[u8],
+    init: Option<&str>,
+    grants: &Grants,
+    deadline: Deadline,
 ) -> Result<Vec<u8>> {
     let exports = top_level_exports(component)?;
     let init = match init {
@@ -51,10 +62,8 @@ pub async fn snapshot(
                 )
             })?,
     };
-    let linker = component_linker(engine, mode)?;
-    let mut store = Store::new(engine, HostState::new(grants)?);
-    store.limiter(|s| &mut s.limits);
-    let _ticker = arm_timeout(engine, &mut store, grants.limits.timeout);
+    let linker = component_linker(engine, engine.mode())?;
+    let mut store = engine.store(grants, deadline)?;
     let mut wizer = wasmtime_wizer::Wizer::new();
     wizer.init_func(&init).keep_init_func(true);
     let (snapshot, _) = wizer

@@ -5,13 +5,9 @@
 //!
 //! `cargo bench -p nanopod-pod --bench calls`
 
-use nanopod_host::engine::{EngineMode, build_engine};
 use nanopod_host::linker::component_linker;
-use nanopod_host::{Grants, HostState};
-use nanopod_pod::compose::{Member, compose};
-use nanopod_pod::manifest::Link;
-use nanopod_pod::plan::Plan;
-use std::collections::BTreeSet;
+use nanopod_host::{Deadline, EngineMode, Engines, Grants, HostState};
+use nanopod_pod::{NoGrants, Pod};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::process::{Command, Stdio};
@@ -22,37 +18,25 @@ use wasmtime::component::{Component, Instance};
 const PAYLOAD: u32 = 1024;
 const SERVER_ENV: &str = "NANOPOD_BENCH_SOCKET_SIDECAR";
 
-/// The composed `calc-driver` + `calc` pod.
+/// The composed `calc-driver` + `calc` pod, through the pod pipeline as
+/// `nanopod up` composes it.
 fn composed() -> Vec<u8> {
-    let driver = std::fs::read(test_programs_artifacts::CALC_DRIVER).unwrap();
-    let calc = std::fs::read(test_programs_artifacts::CALC).unwrap();
-    let members = [
-        Member {
-            name: "driver",
-            bytes: &driver,
-            granted: BTreeSet::new(),
-        },
-        Member {
-            name: "calc",
-            bytes: &calc,
-            granted: BTreeSet::new(),
-        },
-    ];
-    let links = [Link {
-        from: "driver".into(),
-        import: "example:calc/ops".into(),
-        to: "calc".into(),
-        remote: None,
-        timeout: None,
-        token_file: None,
-    }];
-    let plan = Plan {
-        order: vec!["calc".into(), "driver".into()],
-        entry: "driver".into(),
-    };
-    compose(&members, &links, &plan, &BTreeSet::new())
-        .unwrap()
-        .bytes
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = dir.path().join("pod.toml");
+    std::fs::write(
+        &manifest,
+        format!(
+            "entry = \"driver\"\n\
+             [components.driver]\nfile = {:?}\n\
+             [components.calc]\nfile = {:?}\n\
+             [[link]]\nfrom = \"driver\"\nimport = \"example:calc/ops\"\nto = \"calc\"\n",
+            test_programs_artifacts::CALC_DRIVER,
+            test_programs_artifacts::CALC
+        ),
+    )
+    .unwrap();
+    let pod = Pod::<NoGrants>::open(&manifest).unwrap();
+    pod.compose("driver").unwrap().bytes
 }
 
 /// Nanoseconds per call of the guest loop `export(n, size)`, best of 5.
@@ -145,12 +129,12 @@ fn main() {
     let pod = composed();
 
     let mut rows: Vec<(String, f64)> = Vec::new();
+    let engines = Engines::default();
     for mode in [EngineMode::Sync, EngineMode::Concurrent] {
-        let engine = build_engine(mode).unwrap();
-        let component = Component::new(&engine, &pod).unwrap();
-        let linker = component_linker(&engine, mode).unwrap();
-        let mut store = Store::new(&engine, HostState::new(&Grants::new()).unwrap());
-        store.set_epoch_deadline(u64::MAX);
+        let engine = engines.get(mode).unwrap();
+        let component = Component::new(engine, &pod).unwrap();
+        let linker = component_linker(engine, mode).unwrap();
+        let mut store = engine.store(&Grants::new(), Deadline::NONE).unwrap();
         let instance = rt
             .block_on(linker.instantiate_async(&mut store, &component))
             .unwrap();

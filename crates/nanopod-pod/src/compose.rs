@@ -7,9 +7,10 @@
 //! the host's WASI, except capability interfaces a component was not
 //! granted, which go to a [`crate::deny`] adapter.
 
-use crate::deny::{self, Capability};
+use crate::deny;
 use crate::manifest::Link;
-use crate::plan::{Plan, unversioned};
+use crate::plan::Plan;
+use nanopod_host::{Capability, InterfaceName};
 use std::collections::{BTreeMap, BTreeSet};
 use wac_graph::types::{DefinedType, ItemKind, Package, PrimitiveType, Types, ValueType};
 use wac_graph::{CompositionGraph, EncodeOptions, NodeId, PackageId};
@@ -45,12 +46,13 @@ pub struct Composition {
 #[derive(Debug, thiserror::Error)]
 pub enum ComposeError {
     /// A component binary could not be read as a component.
-    #[error("component `{name}`: {detail}")]
+    #[error("component `{name}`")]
     Component {
         /// The component.
         name: String,
         /// What went wrong.
-        detail: String,
+        #[source]
+        source: BoxError,
     },
     /// The importer has no such import.
     #[error("link {link}: `{}` does not import `{}` (it imports: {imports})", link.from, link.import)]
@@ -69,12 +71,13 @@ pub enum ComposeError {
         exports: String,
     },
     /// The export's type is not what the import expects.
-    #[error("link {link}: the types do not match: {detail}")]
+    #[error("link {link}: the types do not match")]
     TypeMismatch {
         /// The link.
         link: Box<Link>,
         /// wac's explanation.
-        detail: String,
+        #[source]
+        source: BoxError,
     },
     /// An import that no link serves and the host does not provide.
     #[error(
@@ -87,8 +90,14 @@ pub enum ComposeError {
         import: String,
     },
     /// Encoding the composition failed.
-    #[error("cannot compose the pod: {0}")]
-    Encode(String),
+    #[error("cannot compose the pod")]
+    Encode(#[source] BoxError),
+}
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+fn encode_error(e: impl std::error::Error + Send + Sync + 'static) -> ComposeError {
+    ComposeError::Encode(Box::new(e))
 }
 
 struct Registered {
@@ -149,12 +158,12 @@ pub fn compose(
                 })?;
             let source = graph
                 .alias_instance_export(instances[link.to.as_str()], export)
-                .map_err(|e| ComposeError::Encode(e.to_string()))?;
+                .map_err(encode_error)?;
             graph
                 .set_instantiation_argument(instance, import, source)
                 .map_err(|e| ComposeError::TypeMismatch {
                     link: Box::new(link.clone()),
-                    detail: error_chain(&e),
+                    source: Box::new(e),
                 })?;
             if let Some(functions) = reg.byte_lists.get(import) {
                 byte_lists.push((link.clone(), functions.clone()));
@@ -168,26 +177,26 @@ pub fn compose(
                     import: import.clone(),
                 });
             }
-            let Some(cap) = Capability::of_import(import) else {
+            let Some(cap) = Capability::entered_by(import) else {
                 continue;
             };
             if !shared.contains(&cap) || member.granted.contains(&cap) {
                 continue;
             }
             let adapter =
-                deny::adapter(member.bytes, import).map_err(|e| ComposeError::Component {
+                deny::adapter(member.bytes, import, cap).map_err(|e| ComposeError::Component {
                     name: name.clone(),
-                    detail: format!("{e:#}"),
+                    source: e.into(),
                 })?;
             let label = format!("nanopod:deny-{}-{}", name, denied.len());
             let adapter = register(&mut graph, &label, &adapter, name)?;
             let adapter_instance = graph.instantiate(adapter.package);
             let source = graph
                 .alias_instance_export(adapter_instance, import)
-                .map_err(|e| ComposeError::Encode(e.to_string()))?;
+                .map_err(encode_error)?;
             graph
                 .set_instantiation_argument(instance, import, source)
-                .map_err(|e| ComposeError::Encode(error_chain(&e)))?;
+                .map_err(encode_error)?;
             denied.push((name.clone(), import.clone()));
         }
         instances.insert(name, instance);
@@ -206,14 +215,12 @@ pub fn compose(
     for export in &entry.exports {
         let node = graph
             .alias_instance_export(instances[plan.entry.as_str()], export)
-            .map_err(|e| ComposeError::Encode(e.to_string()))?;
-        graph
-            .export(node, export.clone())
-            .map_err(|e| ComposeError::Encode(e.to_string()))?;
+            .map_err(encode_error)?;
+        graph.export(node, export.clone()).map_err(encode_error)?;
     }
     let bytes = graph
         .encode(EncodeOptions::default())
-        .map_err(|e| ComposeError::Encode(error_chain(&e)))?;
+        .map_err(encode_error)?;
     Ok(Composition {
         bytes,
         denied,
@@ -228,12 +235,12 @@ fn register(
     bytes: &[u8],
     member: &str,
 ) -> Result<Registered, ComposeError> {
-    let error = |e: &dyn std::fmt::Display| ComposeError::Component {
+    let error = |source: BoxError| ComposeError::Component {
         name: member.to_string(),
-        detail: e.to_string(),
+        source,
     };
     let package = Package::from_bytes(package_name, None, bytes.to_vec(), graph.types_mut())
-        .map_err(|e| error(&format!("{e:#}")))?;
+        .map_err(|e| error(e.into()))?;
     let world = &graph.types()[package.ty()];
     let needs = world
         .imports
@@ -250,7 +257,9 @@ fn register(
             (!functions.is_empty()).then(|| (name.clone(), functions))
         })
         .collect();
-    let package = graph.register_package(package).map_err(|e| error(&e))?;
+    let package = graph
+        .register_package(package)
+        .map_err(|e| error(Box::new(e)))?;
     Ok(Registered {
         package,
         needs,
@@ -309,11 +318,12 @@ fn holds_byte_list(types: &Types, ty: &ValueType) -> bool {
     }
 }
 
-/// The item named `wanted`, matching `ns:pkg/iface` with any version.
+/// The item named `wanted` (see [`InterfaceName::matches`]).
 fn find<'a>(names: &'a [String], wanted: &str) -> Option<&'a str> {
+    let wanted = InterfaceName::parse(wanted);
     names
         .iter()
-        .find(|n| *n == wanted || unversioned(n) == unversioned(wanted))
+        .find(|n| InterfaceName::parse(n).matches(&wanted))
         .map(String::as_str)
 }
 
@@ -329,15 +339,4 @@ fn listing(names: &[String]) -> String {
     } else {
         own.join(", ")
     }
-}
-
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut msg = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        msg.push_str(": ");
-        msg.push_str(&s.to_string());
-        source = s.source();
-    }
-    msg
 }

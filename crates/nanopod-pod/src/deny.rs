@@ -10,7 +10,7 @@
 //! otherwise (an outgoing HTTP request).
 
 use anyhow::{Context, Result, bail};
-pub use nanopod_host::Capability;
+use nanopod_host::capability::{Capability, Denial};
 use wit_component::{ComponentEncoder, StringEncoding, embed_component_metadata};
 use wit_parser::decoding::{DecodedWasm, decode};
 use wit_parser::{
@@ -18,19 +18,11 @@ use wit_parser::{
     World, WorldItem,
 };
 
-/// The `pod.toml` grant keys that grant `capability`, for messages.
-pub fn grant_keys(capability: Capability) -> &'static str {
-    match capability {
-        Capability::Directories => "`dirs`/`ro-dirs`",
-        Capability::Environment => "`env`",
-        Capability::OutgoingHttp => "`allow-http`",
-    }
-}
-
-/// Builds a deny adapter for `import`, an interface that `component` (a
-/// component binary) imports: a component exporting that interface, with
-/// the same types, that grants nothing.
-pub fn adapter(component: &[u8], import: &str) -> Result<Vec<u8>> {
+/// Builds a deny adapter for `import`, the entry point of `capability` that
+/// `component` (a component binary) imports: a component exporting that
+/// interface, with the same types, that grants nothing, in the way the
+/// capability table says ([`Denial`]).
+pub(crate) fn adapter(component: &[u8], import: &str, capability: Capability) -> Result<Vec<u8>> {
     let DecodedWasm::Component(mut resolve, world) =
         decode(component).context("cannot read the component's WIT")?
     else {
@@ -74,7 +66,12 @@ pub fn adapter(component: &[u8], import: &str) -> Result<Vec<u8>> {
 
     let mangling = ManglingAndAbi::Legacy(LiftLowerAbi::Sync);
     let functions: Vec<&Function> = resolve.interfaces[iface].functions.values().collect();
-    let mut module = if functions.iter().all(|f| answers_empty(&resolve, f)) {
+    // Empty answers need every function to be one whose zeroed result
+    // means "nothing"; a capability whose interface grew another kind of
+    // function traps instead.
+    let empty = capability.spec().denial == Denial::EmptyAnswers
+        && functions.iter().all(|f| answers_empty(&resolve, f));
+    let mut module = if empty {
         empty_answers(&resolve, mangling, &key, &functions)?
     } else {
         wit_component::dummy_module(&resolve, deny, mangling)

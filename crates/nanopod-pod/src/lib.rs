@@ -1,22 +1,36 @@
 //! nanopod pods: an app and its sidecars in one process.
 //!
-//! - [`manifest`]: `pod.toml`, parsed.
+//! A pipeline, one module per step, behind one entry point ([`Pod`]):
+//! - [`manifest`]: `pod.toml`, parsed; the grant tables are the front
+//!   end's [`GrantSpec`] ([`grant`]).
 //! - [`plan`]: names, links, cycles and the entry, checked before any binary
 //!   is read.
+//! - [`share`]: the one WASI context of a composition, the union of equal
+//!   grants.
+//! - [`deny`]: the adapters that keep a component from a capability that
+//!   context holds for another component.
 //! - [`compose`]: the components statically composed into one component
-//!   with wac-graph, so wasmtime fuses the calls between them.
-//! - [`deny`]: the adapters that keep a component from a capability the
-//!   pod's shared WASI context holds for another component.
-//! - [`serve`]: `wasi:http` handlers behind HTTP/1.1, chained in-process.
-//! - [`serve_p3`]: WASI 0.3 `wasi:http/handler` components, a fresh
-//!   instance per request.
-//! - [`share`]: that one WASI context, the union of equal grants.
+//!   with wac-graph, so wasmtime fuses the calls between them; [`memcap`]
+//!   caps a member's own memories.
+//! - [`pod`]: [`Pod::open`] → [`Pod::compose`] → [`ComposedPod::load`],
+//!   remote links included.
+//! - [`pipeline`]: `[[step]]` pods, steps over one in-memory filesystem.
+//! - [`describe`]: the pod's shape for `inspect`.
+//!
+//! Serving HTTP is `nanopod-serve`'s; this crate knows nothing of it.
 
 pub mod compose;
-pub mod deny;
+pub(crate) mod deny;
+pub mod describe;
+pub mod grant;
 pub mod manifest;
 pub mod memcap;
+pub mod pipeline;
 pub mod plan;
-pub mod serve;
-pub mod serve_p3;
+pub mod pod;
 pub mod share;
+
+pub use grant::{GrantSpec, NoGrants};
+pub use manifest::{Link, Manifest};
+pub use pipeline::{Pipeline, Step};
+pub use pod::{ComposedPod, LoadedPod, Pod, PodError, PodInfo, byte_list_hint};

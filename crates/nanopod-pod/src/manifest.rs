@@ -1,13 +1,38 @@
 //! `pod.toml`: which components make up a pod, what each is granted, and
 //! which component serves which import.
 //!
-//! The capability table of a component is generic (`C`): the CLI plugs in
-//! the same struct that defines `--dir`, `--env`, … so a flag and its
-//! manifest key have one definition.
+//! The grant table of a component is generic (`C`, a [`crate::GrantSpec`]):
+//! the CLI plugs in the same struct that defines `--dir`, `--env`, … so a
+//! flag and its manifest key have one definition.
 
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// A manifest that cannot be read or parsed.
+#[derive(Debug, thiserror::Error)]
+pub enum ManifestError {
+    /// The file cannot be read.
+    #[error("cannot read `{}`", path.display())]
+    Unreadable {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The text is not a valid manifest.
+    #[error("`{origin}`{}: {message}", line.map(|l| format!(" line {l}")).unwrap_or_default())]
+    Parse {
+        /// The manifest, as named.
+        origin: String,
+        /// The line of the mistake, when known.
+        line: Option<usize>,
+        /// What is wrong.
+        message: String,
+    },
+}
 
 /// A parsed `pod.toml`.
 #[derive(Debug, Deserialize)]
@@ -92,8 +117,12 @@ pub struct Link {
     /// `tcp://HOST:PORT`.
     pub remote: Option<String>,
     /// A remote link's longest call, connecting included (`500ms`, `30s`).
-    /// Default: 30 s.
-    pub timeout: Option<String>,
+    /// Default: [`nanopod_remote::transport::DEFAULT_TIMEOUT`].
+    #[serde(
+        default,
+        deserialize_with = "nanopod_host::limits::deserialize_duration"
+    )]
+    pub timeout: Option<Duration>,
     /// A remote link's file holding the exporter's token.
     pub token_file: Option<PathBuf>,
 }
@@ -102,6 +131,12 @@ impl Link {
     /// A link to a component of this pod, not to a remote exporter.
     pub fn is_local(&self) -> bool {
         self.remote.is_none()
+    }
+
+    /// A remote link's longest call: its `timeout`, or the default.
+    pub fn remote_timeout(&self) -> Duration {
+        self.timeout
+            .unwrap_or(nanopod_remote::transport::DEFAULT_TIMEOUT)
     }
 }
 
@@ -114,20 +149,20 @@ impl std::fmt::Display for Link {
 
 impl<C: for<'de> Deserialize<'de> + Default> Manifest<C> {
     /// Parses manifest text; `origin` names it in errors.
-    pub fn parse(text: &str, origin: &str) -> anyhow::Result<Self> {
-        toml::from_str(text).map_err(|e| {
-            let msg = e.message().trim_end();
-            match e.span().map(|s| line_of(text, s.start)) {
-                Some(line) => anyhow::anyhow!("`{origin}` line {line}: {msg}"),
-                None => anyhow::anyhow!("`{origin}`: {msg}"),
-            }
+    pub fn parse(text: &str, origin: &str) -> Result<Self, ManifestError> {
+        toml::from_str(text).map_err(|e| ManifestError::Parse {
+            origin: origin.to_string(),
+            line: e.span().map(|s| line_of(text, s.start)),
+            message: e.message().trim_end().to_string(),
         })
     }
 
     /// Reads and parses a manifest file.
-    pub fn read(path: &Path) -> anyhow::Result<Self> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| anyhow::anyhow!("cannot read `{}`: {e}", path.display()))?;
+    pub fn read(path: &Path) -> Result<Self, ManifestError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ManifestError::Unreadable {
+            path: path.to_path_buf(),
+            source,
+        })?;
         Self::parse(&text, &path.display().to_string())
     }
 }

@@ -4,26 +4,40 @@
 //! (The store's resource limiter applies one cap to every memory of a
 //! composition; it cannot tell whose memory is growing.)
 
-use anyhow::{Result, bail};
 use std::convert::Infallible;
 use wasm_encoder::reencode::{Error, Reencode, ReencodeComponent, utils};
 
+/// Why a component's memories cannot be capped.
+#[derive(Debug, thiserror::Error)]
+pub enum MemCapError {
+    /// The binary could not be rewritten.
+    #[error("cannot cap its memory")]
+    Rewrite(#[source] Error<Infallible>),
+    /// A memory starts larger than the cap.
+    #[error("`max-memory` ({cap_kib} KiB) is below the {initial_kib} KiB its memory starts with")]
+    BelowInitial {
+        /// The cap.
+        cap_kib: usize,
+        /// The memory's initial size.
+        initial_kib: u64,
+    },
+}
+
 /// `component` with every linear memory of its core modules (defined or
 /// imported) capped at `max_bytes`.
-pub fn cap_memories(component: &[u8], max_bytes: usize) -> Result<Vec<u8>> {
+pub(crate) fn cap_memories(component: &[u8], max_bytes: usize) -> Result<Vec<u8>, MemCapError> {
     let mut cap = Cap {
         max_bytes: max_bytes as u64,
         too_small: None,
     };
     let mut out = wasm_encoder::Component::new();
     cap.parse_component(&mut out, wasmparser::Parser::new(0), component)
-        .map_err(|e| anyhow::anyhow!("cannot cap its memory: {e}"))?;
+        .map_err(MemCapError::Rewrite)?;
     if let Some(initial) = cap.too_small {
-        bail!(
-            "`max-memory` ({} KiB) is below the {} KiB its memory starts with",
-            max_bytes / 1024,
-            initial / 1024
-        );
+        return Err(MemCapError::BelowInitial {
+            cap_kib: max_bytes / 1024,
+            initial_kib: initial / 1024,
+        });
     }
     Ok(out.finish())
 }

@@ -4,6 +4,7 @@
 //! ([`crate::compose`]).
 
 use crate::manifest::{Link, Manifest};
+use nanopod_host::InterfaceName;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// A manifest error found before anything runs. Each names both ends.
@@ -88,6 +89,22 @@ pub struct Plan {
     pub entry: String,
 }
 
+impl Plan {
+    /// The plan of the part of the pod made of `members` (a component and
+    /// what its links reach, see [`reachable`]) entered at `root`.
+    pub fn restricted_to(&self, members: &BTreeSet<String>, root: &str) -> Plan {
+        Plan {
+            order: self
+                .order
+                .iter()
+                .filter(|n| members.contains(*n))
+                .cloned()
+                .collect(),
+            entry: root.to_string(),
+        }
+    }
+}
+
 /// Checks the manifest's names and links and orders its components.
 pub fn plan<C>(manifest: &Manifest<C>) -> Result<Plan, PlanError> {
     let names: BTreeSet<&str> = manifest.components.keys().map(String::as_str).collect();
@@ -101,7 +118,7 @@ pub fn plan<C>(manifest: &Manifest<C>) -> Result<Plan, PlanError> {
             .collect::<Vec<_>>()
             .join(", ")
     };
-    let mut served: BTreeMap<(&str, &str), &str> = BTreeMap::new();
+    let mut served: Vec<(&str, InterfaceName, &str)> = Vec::new();
     for link in &manifest.links {
         let problem = match (&link.remote, link.to.is_empty()) {
             (Some(_), false) => Some("give `to` (a component of this pod) or `remote`, not both"),
@@ -137,8 +154,11 @@ pub fn plan<C>(manifest: &Manifest<C>) -> Result<Plan, PlanError> {
             return Err(PlanError::SelfLink(Box::new(link.clone())));
         }
         let server = link.remote.as_deref().unwrap_or(&link.to);
-        let key = (link.from.as_str(), unversioned(&link.import));
-        if let Some(first) = served.insert(key, server) {
+        let import = InterfaceName::parse(&link.import);
+        if let Some((_, _, first)) = served
+            .iter()
+            .find(|(from, i, _)| *from == link.from && i.matches(&import))
+        {
             return Err(PlanError::Duplicate {
                 from: link.from.clone(),
                 import: link.import.clone(),
@@ -146,6 +166,7 @@ pub fn plan<C>(manifest: &Manifest<C>) -> Result<Plan, PlanError> {
                 second: server.to_string(),
             });
         }
+        served.push((&link.from, import, server));
     }
     let chain = manifest.serve.as_ref().map_or(&[][..], |s| &s.chain[..]);
     if let Some(name) = chain.iter().find(|n| !names.contains(n.as_str())) {
@@ -213,11 +234,6 @@ pub fn reachable(links: &[Link], root: &str) -> BTreeSet<String> {
         }
     }
     seen
-}
-
-/// `ns:pkg/iface@1.2.3` without its version.
-pub fn unversioned(name: &str) -> &str {
-    name.split_once('@').map_or(name, |(n, _)| n)
 }
 
 /// Depth-first topological sort: servers before importers; a cycle is an

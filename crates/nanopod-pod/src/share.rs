@@ -28,7 +28,7 @@ pub struct Shared {
     "components `{first}` and `{second}` are both granted {} but not the same ones; \
      a pod's components share one WASI context, so a capability may be granted to \
      several components only in equal measure (see docs/pods.md)",
-    crate::deny::grant_keys(*capability)
+    capability.quoted_keys()
 )]
 pub struct ShareError {
     /// The capability.
@@ -47,7 +47,7 @@ pub fn share<'a>(
     let mut holders: BTreeMap<Capability, (&str, &Grants, Vec<String>)> = BTreeMap::new();
     for (name, g) in members {
         let mine = granted.entry(name.to_string()).or_default();
-        for cap in Capability::ALL {
+        for cap in Capability::GRANTED {
             let m = g.measure(cap);
             if m.is_empty() {
                 continue;

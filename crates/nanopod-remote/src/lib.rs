@@ -1,21 +1,26 @@
 //! Remote links: the same import served by a component on another host.
 //!
-//! - [`codec`]: WIT values ⇄ bytes, the wRPC value encoding.
-//! - [`frame`]: wRPC framing of invocations, parameters and results.
-//! - [`client`]: the calling side, a connection pool per exporter.
-//! - [`link`]: remote imports defined in a component's linker, and how a
-//!   transport failure reaches the caller.
+//! Layers, each using only those above it:
+//! - [`wire`]: LEB128, WIT values as bytes (the wRPC value encoding),
+//!   frames, and the chunk buffer pool.
 //! - [`stream`]: top-level `stream<u8>` values, sent chunk by chunk on
 //!   their own paths while the call runs.
+//! - [`transport`]: where a link points (`tcp://`, `nats://`), its timeout
+//!   and token.
+//! - [`client`]: the calling side, a connection pool per exporter or NATS
+//!   requests.
 //! - [`export`]: the serving side, `nanopod export`.
+//! - [`link`]: remote imports defined in a component's linker, and how a
+//!   transport failure reaches the caller.
 
 pub mod client;
-pub mod codec;
 pub mod export;
-pub mod frame;
 pub mod link;
 pub mod stream;
+pub mod transport;
+pub mod wire;
 
-pub use client::{CallError, Client, Endpoint};
-pub use export::{ExportOptions, Exporter};
-pub use link::{RemoteImports, RemoteLink};
+pub use client::{CallError, Client};
+pub use export::{ExportOptions, Exporter, ServeError};
+pub use link::{LinkError, RemoteImports, RemoteLink};
+pub use transport::{Endpoint, EndpointError, TokenError, Transport};

@@ -11,12 +11,14 @@
 //! otherwise the call traps with a message naming the link, so the
 //! failure is never mistaken for an answer.
 
-use crate::client::{CallError, Client, Endpoint, Transport};
-use crate::codec::cannot_cross;
-use crate::stream::{Arrived, CHANNEL_CHUNKS, ChunkConsumer, ChunkProducer, is_byte_stream};
+use crate::client::{CallError, Client};
+use crate::stream::{Arrived, CHANNEL_CHUNKS, ChunkConsumer, ChunkProducer};
+use crate::transport::{Endpoint, Transport};
+use crate::wire::value::cannot_cross;
 use anyhow::Result;
 use futures::channel::mpsc;
-use nanopod_host::LinkFailure;
+use nanopod_host::types::is_byte_stream;
+use nanopod_host::{InterfaceName, LinkFailure};
 use std::sync::Arc;
 use wasmtime::Engine;
 use wasmtime::component::types::{ComponentFunc, ComponentItem, Type};
@@ -32,6 +34,19 @@ pub struct RemoteLink {
     pub import: String,
     /// Where its exporter listens.
     pub endpoint: Endpoint,
+}
+
+/// A remote link that does not fit the component importing it. Each
+/// names the link and its exporter's URL.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("remote link `{import}` → {url}: {problem}")]
+pub struct LinkError {
+    /// The linked interface.
+    pub import: String,
+    /// Where its exporter listens.
+    pub url: String,
+    /// What does not fit.
+    pub problem: String,
 }
 
 /// A remote link checked against the component that imports it.
@@ -56,47 +71,44 @@ impl RemoteImports {
         engine: &Engine,
         component: &Component,
         links: &[RemoteLink],
-    ) -> Result<Self, String> {
+    ) -> Result<Self, LinkError> {
         let ty = component.component_type();
         let mut bound = Vec::new();
         for link in links {
-            let url = link.endpoint.url();
+            let problem = |problem: String| LinkError {
+                import: link.import.clone(),
+                url: link.endpoint.url(),
+                problem,
+            };
+            let wanted = InterfaceName::parse(&link.import);
             let (name, item) = ty
                 .imports(engine)
-                .find(|(name, _)| same_interface(name, &link.import))
-                .ok_or_else(|| {
-                    format!("remote link `{}` → {url}: nothing imports it", link.import)
-                })?;
+                .find(|(name, _)| InterfaceName::parse(name).matches(&wanted))
+                .ok_or_else(|| problem("nothing imports it".into()))?;
             let ComponentItem::ComponentInstance(instance) = item.ty else {
-                return Err(format!(
-                    "remote link `{}` → {url}: it is not an interface",
-                    link.import
-                ));
+                return Err(problem("it is not an interface".into()));
             };
             let mut functions = Vec::new();
             for (fname, item) in instance.exports(engine) {
                 match item.ty {
                     ComponentItem::ComponentFunc(f) => {
                         if let Some(what) = func_types(&f).find_map(|t| cannot_cross(&t)) {
-                            return Err(format!(
-                                "remote link `{}` → {url}: `{fname}` takes or returns a {what}, and {what} values cannot cross hosts; serve this interface from a component in the pod",
-                                link.import
-                            ));
+                            return Err(problem(format!(
+                                "`{fname}` takes or returns a {what}, and {what} values cannot cross hosts; serve this interface from a component in the pod"
+                            )));
                         }
                         let streams = func_types(&f).any(|t| is_byte_stream(&t));
                         if streams && !matches!(link.endpoint.transport, Transport::Tcp { .. }) {
-                            return Err(format!(
-                                "remote link `{}` → {url}: `{fname}` takes or returns a stream<u8>, and streams cross hosts over tcp:// links only",
-                                link.import
-                            ));
+                            return Err(problem(format!(
+                                "`{fname}` takes or returns a stream<u8>, and streams cross hosts over tcp:// links only"
+                            )));
                         }
                         functions.push((fname.to_string(), f));
                     }
                     ComponentItem::Resource(_) => {
-                        return Err(format!(
-                            "remote link `{}` → {url}: it defines the resource `{fname}`, and resource handles cannot cross hosts; serve this interface from a component in the pod",
-                            link.import
-                        ));
+                        return Err(problem(format!(
+                            "it defines the resource `{fname}`, and resource handles cannot cross hosts; serve this interface from a component in the pod"
+                        )));
                     }
                     _ => {}
                 }
@@ -284,9 +296,4 @@ pub fn transport_error(ty: &Type, message: &str) -> Option<Val> {
 
 fn func_types(f: &ComponentFunc) -> impl Iterator<Item = Type> + '_ {
     f.params().map(|(_, t)| t).chain(f.results())
-}
-
-/// `ns:pkg/iface@1.2.3` and `ns:pkg/iface` name the same interface.
-pub fn same_interface(a: &str, b: &str) -> bool {
-    a.split('@').next() == b.split('@').next()
 }

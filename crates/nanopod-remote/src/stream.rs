@@ -14,18 +14,19 @@
 //! TCP stops the sender: memory per stream stays bounded by
 //! [`CHANNEL_CHUNKS`] chunks of at most [`CHUNK`] bytes.
 //!
-//! Chunk buffers are reused (see [`buffers`]): each byte is copied once
+//! Chunk buffers are reused (see [`crate::wire::buffers`]): each byte is copied once
 //! from the guest into a framed buffer, and once from a frame read off the
 //! socket into the reading guest.
 
-use crate::codec::{self, CodecError};
-use crate::frame::{self, CHUNK, ERROR_PATH, WireError};
+use crate::wire::frame::{self, CHUNK, ERROR_PATH};
+use crate::wire::leb128::{put_uleb, take_uleb};
+use crate::wire::value::Slot;
+use crate::wire::{CodecError, WireError, buffers};
 use futures::channel::{mpsc, oneshot};
 use futures::{SinkExt, StreamExt};
 use nanopod_host::LinkFailure;
 use std::collections::{HashMap, HashSet};
 use std::pin::Pin;
-use std::sync::{Mutex, PoisonError};
 use std::task::{Context, Poll};
 use std::time::Duration;
 use tokio::io::{AsyncBufRead, AsyncWrite, AsyncWriteExt};
@@ -74,65 +75,12 @@ impl std::fmt::Debug for Chunk {
     }
 }
 
-/// Reused chunk buffers. A fresh buffer of [`CHUNK`] bytes per chunk sits
-/// at glibc's mmap threshold: each would be mapped, faulted in page by page
-/// and unmapped again (a tenth of an exporter's time in a `perf` profile of
-/// a remote `shout`). Writers give their buffers back once a chunk is on
-/// the socket, readers once the guest has the bytes.
-pub mod buffers {
-    use super::{Mutex, PoisonError};
-    use crate::frame::CHUNK;
-
-    /// At most this many idle buffers are kept (8 MiB).
-    const KEEP: usize = 32;
-    /// Room for a chunk and its frame header.
-    const CAPACITY: usize = CHUNK + 32;
-
-    static IDLE: Mutex<Vec<Vec<u8>>> = Mutex::new(Vec::new());
-
-    /// An empty buffer with room for a framed chunk.
-    pub fn take() -> Vec<u8> {
-        let idle = IDLE.lock().unwrap_or_else(PoisonError::into_inner).pop();
-        idle.unwrap_or_else(|| Vec::with_capacity(CAPACITY))
-    }
-
-    /// Keeps `buf` for a later [`take`] if it is chunk-sized and the pool
-    /// is not full; frees it otherwise.
-    pub fn give(mut buf: Vec<u8>) {
-        if !(CAPACITY..=2 * CAPACITY).contains(&buf.capacity()) {
-            return;
-        }
-        buf.clear();
-        let mut idle = IDLE.lock().unwrap_or_else(PoisonError::into_inner);
-        if idle.len() < KEEP {
-            idle.push(buf);
-        }
-    }
-}
-
-/// A top-level parameter or result as it arrives in a root message.
-#[derive(Debug)]
-pub enum Slot {
-    /// An ordinary value.
-    Value(wasmtime::component::Val),
-    /// A `stream<u8>` sent whole.
-    ReadyStream(Vec<u8>),
-    /// A `stream<u8>` whose chunks follow on its own path.
-    PendingStream,
-}
-
-/// Whether values of `ty` travel as a byte stream: `stream<u8>`.
-pub fn is_byte_stream(ty: &wasmtime::component::types::Type) -> bool {
-    use wasmtime::component::types::Type;
-    matches!(ty, Type::Stream(s) if s.ty() == Some(Type::U8))
-}
-
 /// Appends one frame carrying `chunk` of the stream on `path` (an empty
 /// `chunk` ends the stream): the frame's data is the chunk as a
 /// `list<u8>`, its length and its bytes.
 pub fn put_chunk(out: &mut Vec<u8>, path: &[u32], chunk: &[u8]) {
     let mut len = Vec::with_capacity(5);
-    codec::put_uleb(&mut len, chunk.len() as u64);
+    put_uleb(&mut len, chunk.len() as u64);
     frame::put_frame_header(out, path, len.len() + chunk.len());
     out.extend_from_slice(&len);
     out.extend_from_slice(chunk);
@@ -435,7 +383,7 @@ impl Demux {
 /// length, then that many bytes).
 fn whole_chunk(data: &[u8]) -> Option<usize> {
     let mut rest = data;
-    let len = codec::take_uleb(&mut rest, 32).ok()? as usize;
+    let len = take_uleb(&mut rest, 32).ok()? as usize;
     if len > 0 && rest.len() == len {
         Some(data.len() - len)
     } else {
@@ -448,7 +396,7 @@ impl Incoming {
     async fn deliver(&mut self) -> Result<Progress, WireError> {
         loop {
             let mut rest = &self.buf[..];
-            let len = match codec::take_uleb(&mut rest, 32) {
+            let len = match take_uleb(&mut rest, 32) {
                 Ok(n) => n as usize,
                 Err(CodecError::Truncated) => return Ok(Progress::Open),
                 Err(e) => return Err(e.into()),
@@ -493,7 +441,7 @@ mod tests {
         // One chunk of 5 bytes split over two frames, then one of 2, then
         // the end.
         let mut data = Vec::new();
-        codec::put_uleb(&mut data, 5);
+        put_uleb(&mut data, 5);
         data.extend_from_slice(b"hello");
         frame::put_frame(&mut wire, &[1], &data[..3]);
         frame::put_frame(&mut wire, &[1], &data[3..]);

@@ -214,11 +214,9 @@ async fn a_nanopod_link_streams_bytes_through_a_wrpc_server() {
     std::fs::write(dir.path().join("in"), &input).unwrap();
     let out_path = dir.path().join("out");
 
-    let mut store = wasmtime::Store::new(
-        &engine,
-        nanopod_host::HostState::new(&Grants::new()).unwrap(),
-    );
-    store.set_epoch_deadline(nanopod_host::engine::NO_DEADLINE);
+    let mut store = engine
+        .store(&Grants::new(), nanopod_host::Deadline::NONE)
+        .unwrap();
     let instance = linker
         .instantiate_async(&mut store, &component)
         .await

@@ -7,47 +7,14 @@
 mod common;
 
 use nanopod_host::engine::EngineMode;
-use nanopod_remote::frame::{self, Frame};
+use nanopod_remote::wire::frame::{self, Frame};
 use std::time::Duration;
-
-/// A `nats-server` on a free loopback port, killed when dropped.
-struct NatsServer(std::process::Child);
-
-impl Drop for NatsServer {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// Starts a `nats-server`; returns it and its `host:port`.
-async fn nats_server() -> (NatsServer, String) {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let server = NatsServer(
-        std::process::Command::new("nats-server")
-            .args(["-a", "127.0.0.1", "-p", &port.to_string()])
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .expect("nats-server is needed: `apt-get install nats-server` (scripts/test.sh installs it)"),
-    );
-    let addr = format!("127.0.0.1:{port}");
-    for _ in 0..100 {
-        if tokio::net::TcpStream::connect(&addr).await.is_ok() {
-            return (server, addr);
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("nats-server did not start on {addr}");
-}
+use test_support::NatsServer;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_nats_exporter_refuses_a_stream_call_with_a_reason_and_serves_on() {
-    let (_server, addr) = nats_server().await;
+    let server = NatsServer::start();
+    let addr = server.addr();
     common::export_on(
         test_programs_artifacts::TEXT_FILTER,
         EngineMode::Concurrent,

@@ -7,7 +7,7 @@
 //! `Type`s from it, draws random `Val`s of them, and checks that
 //! `read_message(put_message(v)) == v`. A failure prints the seed and WIT.
 
-use nanopod_remote::frame;
+use nanopod_remote::wire::frame;
 use wasmtime::component::types::{ComponentItem, Type};
 use wasmtime::component::{Component, Val};
 use wasmtime::{Config, Engine};

@@ -4,9 +4,9 @@
 //! types; the component's embedded WIT (decoded with `wit-parser`) adds type
 //! names, and a [`DocIndex`] adds doc comments.
 
-use crate::typed::UsageError;
 use crate::witfmt;
-use anyhow::{Context, Result};
+use nanopod_host::InterfaceName;
+use nanopod_host::types::{is_byte_list, is_byte_stream};
 use nanopod_wit_docs::DocIndex;
 use wasmtime::Engine;
 use wasmtime::component::types::ComponentItem;
@@ -126,31 +126,38 @@ impl ExportFn {
             && self
                 .instance
                 .as_deref()
-                .is_some_and(|i| i.starts_with("wasi:cli/run@"))
-    }
-
-    /// Whether calling it needs an engine with concurrency support.
-    pub fn needs_concurrency(&self) -> bool {
-        self.is_async
-            || self.params.iter().any(|p| mentions_async(&p.ty))
-            || self.result.as_ref().is_some_and(mentions_async)
+                .is_some_and(|i| InterfaceName::parse(i).unversioned() == "wasi:cli/run")
     }
 }
 
-fn mentions_async(ty: &Type) -> bool {
-    match ty {
-        Type::Stream(_) | Type::Future(_) | Type::ErrorContext => true,
-        Type::List(l) => mentions_async(&l.ty()),
-        Type::Option(o) => mentions_async(&o.ty()),
-        Type::Result(r) => {
-            r.ok().as_ref().is_some_and(mentions_async)
-                || r.err().as_ref().is_some_and(mentions_async)
-        }
-        Type::Record(r) => r.fields().any(|f| mentions_async(&f.ty)),
-        Type::Tuple(t) => t.types().any(|t| mentions_async(&t)),
-        Type::Variant(v) => v.cases().any(|c| c.ty.as_ref().is_some_and(mentions_async)),
-        _ => false,
-    }
+/// Why an export cannot be found, or the exports cannot be read.
+#[derive(Debug, thiserror::Error)]
+pub enum ExportError {
+    /// No function of that name.
+    #[error("the component exports no function `{name}`; it exports: {exported}")]
+    Unknown {
+        /// The name asked for.
+        name: String,
+        /// The functions it exports.
+        exported: String,
+    },
+    /// A name that fits several functions.
+    #[error("`{name}` is ambiguous; use one of: {candidates}")]
+    Ambiguous {
+        /// The name asked for.
+        name: String,
+        /// The functions it fits.
+        candidates: String,
+    },
+    /// No function at all.
+    #[error("the component exports no functions")]
+    None,
+    /// Several functions, and none was chosen.
+    #[error("the component exports several functions; choose one with --invoke: {0}")]
+    Several(String),
+    /// The component's doc comments cannot be read.
+    #[error("cannot read the component's docs")]
+    Docs(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
 
 /// All exported functions of a component.
@@ -171,10 +178,10 @@ impl Exports {
         component: &Component,
         bytes: &[u8],
         docs: Option<DocIndex>,
-    ) -> Result<Self> {
+    ) -> Result<Self, ExportError> {
         let docs = match docs {
             Some(d) => Some(d),
-            None => DocIndex::from_wasm(bytes).context("cannot read the component's docs")?,
+            None => DocIndex::from_wasm(bytes).map_err(|e| ExportError::Docs(e.into()))?,
         };
         let wit = WitView::decode(bytes);
         let mut functions = Vec::new();
@@ -208,7 +215,7 @@ impl Exports {
 
     /// The function `--invoke NAME` names: a full key, a bare function name
     /// that is unique, or `interface#name` with the short interface name.
-    pub fn find(&self, name: &str) -> Result<&ExportFn, UsageError> {
+    pub fn find(&self, name: &str) -> Result<&ExportFn, ExportError> {
         if let Some(f) = self.functions.iter().find(|f| f.key() == name) {
             return Ok(f);
         }
@@ -220,37 +227,34 @@ impl Exports {
                     f.name == func
                         && f.instance
                             .as_deref()
-                            .is_some_and(|i| short_interface(i) == iface)
+                            .is_some_and(|i| InterfaceName::parse(i).short() == iface)
                 }
                 None => f.name == name,
             })
             .collect();
         match matches.as_slice() {
             [one] => Ok(one),
-            [] => Err(UsageError::new(format!(
-                "the component exports no function `{name}`; it exports: {}",
-                self.list_keys()
-            ))),
-            many => Err(UsageError::new(format!(
-                "`{name}` is ambiguous; use one of: {}",
-                many.iter().map(|f| f.key()).collect::<Vec<_>>().join(", ")
-            ))),
+            [] => Err(ExportError::Unknown {
+                name: name.to_string(),
+                exported: self.list_keys(),
+            }),
+            many => Err(ExportError::Ambiguous {
+                name: name.to_string(),
+                candidates: many.iter().map(|f| f.key()).collect::<Vec<_>>().join(", "),
+            }),
         }
     }
 
     /// The function to call without `--invoke`: `wasi:cli/run` if exported,
     /// else the only exported function.
-    pub fn default_function(&self) -> Result<&ExportFn, UsageError> {
+    pub fn default_function(&self) -> Result<&ExportFn, ExportError> {
         if let Some(run) = self.functions.iter().find(|f| f.is_cli_run()) {
             return Ok(run);
         }
         match self.functions.as_slice() {
             [one] => Ok(one),
-            [] => Err(UsageError::new("the component exports no functions")),
-            _ => Err(UsageError::new(format!(
-                "the component exports several functions; choose one with --invoke: {}",
-                self.list_keys()
-            ))),
+            [] => Err(ExportError::None),
+            _ => Err(ExportError::Several(self.list_keys())),
         }
     }
 
@@ -261,12 +265,6 @@ impl Exports {
             .collect::<Vec<_>>()
             .join(", ")
     }
-}
-
-/// `counting` for `nanopod:examples/counting@0.1.0`.
-pub fn short_interface(instance: &str) -> &str {
-    let no_version = instance.split('@').next().unwrap_or(instance);
-    no_version.rsplit('/').next().unwrap_or(no_version)
 }
 
 /// The component's decoded WIT world.
@@ -341,7 +339,7 @@ fn build(
         (None, None) => None,
     };
     let doc_key = match instance {
-        Some(i) => format!("{}#{name}", short_interface(i)),
+        Some(i) => format!("{}#{name}", InterfaceName::parse(i).short()),
         None => name.to_string(),
     };
     let docs_text = docs
@@ -403,8 +401,8 @@ fn named_types(
 
 fn classify(ty: &Type, wit: Option<(&Resolve, wit_parser::Type)>) -> ParamKind {
     match ty {
-        Type::Stream(s) if s.ty() == Some(Type::U8) => ParamKind::ByteStream,
-        Type::List(l) if l.ty() == Type::U8 => ParamKind::ByteList,
+        t if is_byte_stream(t) => ParamKind::ByteStream,
+        t if is_byte_list(t) => ParamKind::ByteList,
         Type::Own(_) | Type::Borrow(_) => match wit.and_then(|(r, t)| wasi_stream_name(r, t)) {
             Some("input-stream") => ParamKind::InputStream,
             Some("output-stream") => ParamKind::OutputStream,

@@ -1,8 +1,8 @@
 //! `--help` text generated from WIT signatures and doc comments.
 
-use crate::exports::{ExportFn, Exports, ParamKind};
-use crate::typed::describe;
+use crate::exports::{ExportFn, Exports, ParamKind, ParamSpec};
 use std::fmt::Write;
+use wasmtime::component::Type;
 
 /// The overview: every exported function with its first doc line.
 /// `command` is the subcommand that calls it (`run`, or `up` for a pod).
@@ -45,7 +45,7 @@ pub fn function(command: &str, component: &str, f: &ExportFn) -> String {
     );
     for p in &f.params {
         let part = match (&p.kind, p.optional()) {
-            (ParamKind::Value, _) if p.ty == wasmtime::component::Type::Bool => {
+            (ParamKind::Value, _) if p.ty == Type::Bool => {
                 format!(" [--{}]", p.name)
             }
             (_, true) => format!(" [--{} <{}>]", p.name, p.name),
@@ -107,4 +107,88 @@ pub fn first_paragraph(docs: &str) -> String {
         .split_whitespace()
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+/// What to give for a parameter, for messages and help.
+pub fn describe(p: &ParamSpec) -> String {
+    match p.kind {
+        ParamKind::ByteStream | ParamKind::InputStream => {
+            format!("{}: a file path, or - for stdin", p.wit_type)
+        }
+        ParamKind::ByteList => format!("{}: a file path, or - for stdin, read whole", p.wit_type),
+        ParamKind::OutputStream => format!("{}: a file path; stdout if omitted", p.wit_type),
+        ParamKind::Value => match &p.ty {
+            Type::Bool => "bool: true or false; a bare flag means true".into(),
+            Type::String => "string: the text as is".into(),
+            Type::Char => "char: one character".into(),
+            Type::Option(_) => format!("{}: may be omitted; a value means some(value)", p.wit_type),
+            Type::Own(_) | Type::Borrow(_) => {
+                format!(
+                    "{}: a resource, which cannot be given on the command line",
+                    p.wit_type
+                )
+            }
+            t if is_literal(t) => format!("{}: a number", p.wit_type),
+            t => format!("{}: WAVE text, e.g. {}", p.wit_type, wave_example(t, 2)),
+        },
+    }
+}
+
+/// A sample WAVE value of type `ty`, for help text: `{x: 0, y: 0}`,
+/// `circle(0.0)`, `{bold}`, `[0]`. Nested values stop at `depth`.
+pub fn wave_example(ty: &Type, depth: usize) -> String {
+    if depth == 0 {
+        return "…".into();
+    }
+    let inner = |t: &Type| wave_example(t, depth - 1);
+    match ty {
+        Type::Bool => "true".into(),
+        Type::Char => "'a'".into(),
+        Type::String => "\"text\"".into(),
+        Type::Float32 | Type::Float64 => "1.5".into(),
+        t if is_literal(t) => "1".into(),
+        Type::List(l) => format!("[{}]", inner(&l.ty())),
+        Type::Record(r) => {
+            let fields: Vec<String> = r
+                .fields()
+                .map(|f| format!("{}: {}", f.name, inner(&f.ty)))
+                .collect();
+            format!("{{{}}}", fields.join(", "))
+        }
+        Type::Tuple(t) => format!(
+            "({})",
+            t.types().map(|t| inner(&t)).collect::<Vec<_>>().join(", ")
+        ),
+        Type::Variant(v) => match v.cases().next() {
+            Some(c) => match &c.ty {
+                Some(t) => format!("{}({})", c.name, inner(t)),
+                None => c.name.to_string(),
+            },
+            None => "…".into(),
+        },
+        Type::Enum(e) => e.names().next().unwrap_or("…").to_string(),
+        Type::Flags(f) => format!("{{{}}}", f.names().next().unwrap_or("")),
+        Type::Option(o) => format!("some({})", inner(&o.ty())),
+        Type::Result(r) => match r.ok() {
+            Some(t) => format!("ok({})", inner(&t)),
+            None => "ok".into(),
+        },
+        _ => "…".into(),
+    }
+}
+
+fn is_literal(ty: &Type) -> bool {
+    matches!(
+        ty,
+        Type::U8
+            | Type::U16
+            | Type::U32
+            | Type::U64
+            | Type::S8
+            | Type::S16
+            | Type::S32
+            | Type::S64
+            | Type::Float32
+            | Type::Float64
+    )
 }

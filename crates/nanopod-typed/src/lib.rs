@@ -6,22 +6,23 @@
 //!   signatures (from the component's own type information) and docs.
 //! - [`raw`]: split the function's command-line words into flags and
 //!   positional words, knowing nothing of types (phase one).
-//! - [`typed`]: match those words to the WIT parameters and convert each by
+//! - [`bind`]: match those words to the WIT parameters and convert each by
 //!   its type (phase two): literals, WAVE, and host-provided inputs.
 //! - [`render`]: turn a returned value into what the user sees.
-//! - [`help`]: generate `--help` and `inspect` text from WIT and doc comments.
+//! - [`help`]: generate `--help` and `inspect` text from WIT and doc
+//!   comments, and describe what each parameter takes.
 //! - [`witfmt`]: print WIT types as a user wrote them.
 //!
 //! This crate never opens a file or enforces a policy: it says "this
 //! parameter is an input read from path P" and the host does the rest.
 
+pub mod bind;
 pub mod exports;
 pub mod help;
 pub mod raw;
 pub mod render;
-pub mod typed;
 pub mod witfmt;
 
-pub use exports::{ExportFn, Exports, ParamKind, ParamSpec};
-pub use render::Rendered;
-pub use typed::{ArgValue, TypedArgs, UsageError};
+pub use bind::{ArgValue, BindError, TypedArgs};
+pub use exports::{ExportError, ExportFn, Exports, ParamKind, ParamSpec};
+pub use render::{RenderError, Rendered};

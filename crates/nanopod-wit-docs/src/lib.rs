@@ -86,11 +86,6 @@ impl DocIndex {
         self.functions.get(key).map(String::as_str)
     }
 
-    /// Docs of an exported interface, by bare interface name.
-    pub fn interface(&self, name: &str) -> Option<&str> {
-        self.interfaces.get(name).map(String::as_str)
-    }
-
     /// Docs of a named type and its fields or cases.
     pub fn ty(&self, name: &str) -> Option<&TypeDocs> {
         self.types.get(name)
@@ -282,27 +277,57 @@ fn copy_type_docs(src: &TypeDef, dst: &mut TypeDef) {
 
 /// Returns `wasm` with its top-level custom section `name` removed, and
 /// `contents` appended under that name when given. Works for components and
-/// modules.
+/// modules; every other section is copied as it is.
 pub fn replace_section(wasm: &[u8], name: &str, contents: Option<&[u8]>) -> Result<Vec<u8>> {
-    let mut out = Vec::with_capacity(wasm.len() + contents.map_or(0, |c| c.len() + 32));
-    let mut kept_until = 0;
-    for section in top_level_custom_sections(wasm)? {
-        if section.name == name {
-            out.extend_from_slice(&wasm[kept_until..section.full.start]);
-            kept_until = section.full.end;
+    let mut sections: Vec<wasm_encoder::RawSection<'_>> = Vec::new();
+    let mut depth = 0usize;
+    for payload in wasmparser::Parser::new(0).parse_all(wasm) {
+        let payload = payload.context("not a valid WebAssembly binary")?;
+        let top = depth == 0;
+        match &payload {
+            wasmparser::Payload::ModuleSection { .. }
+            | wasmparser::Payload::ComponentSection { .. } => depth += 1,
+            wasmparser::Payload::End(_) => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        if !top {
+            continue;
+        }
+        if let wasmparser::Payload::CustomSection(c) = &payload
+            && c.name() == name
+        {
+            continue;
+        }
+        if let Some((id, range)) = payload.as_section() {
+            sections.push(wasm_encoder::RawSection {
+                id,
+                data: &wasm[range],
+            });
         }
     }
-    out.extend_from_slice(&wasm[kept_until..]);
-    if let Some(contents) = contents {
-        let mut body = Vec::new();
-        write_leb(&mut body, name.len());
-        body.extend_from_slice(name.as_bytes());
-        body.extend_from_slice(contents);
-        out.push(0); // custom section id
-        write_leb(&mut out, body.len());
-        out.extend_from_slice(&body);
-    }
-    Ok(out)
+    let added = contents.map(|data| wasm_encoder::CustomSection {
+        name: name.into(),
+        data: data.into(),
+    });
+    Ok(if wasmparser::Parser::is_component(wasm) {
+        let mut out = wasm_encoder::Component::new();
+        for s in &sections {
+            out.section(s);
+        }
+        if let Some(c) = &added {
+            out.section(c);
+        }
+        out.finish()
+    } else {
+        let mut out = wasm_encoder::Module::new();
+        for s in &sections {
+            out.section(s);
+        }
+        if let Some(c) = &added {
+            out.section(c);
+        }
+        out.finish()
+    })
 }
 
 fn find_section(wasm: &[u8]) -> Result<Option<&[u8]>> {
@@ -312,87 +337,19 @@ fn find_section(wasm: &[u8]) -> Result<Option<&[u8]>> {
 /// The contents of the top-level custom section `name`, if present. (A
 /// general helper: nanopod's other markers, such as snapshots, use it too.)
 pub fn custom_section<'a>(wasm: &'a [u8], name: &str) -> Result<Option<&'a [u8]>> {
-    Ok(top_level_custom_sections(wasm)?
-        .into_iter()
-        .find(|s| s.name == name)
-        .map(|s| &wasm[s.data]))
-}
-
-/// A custom section at the outermost level of a binary.
-struct CustomSection {
-    name: String,
-    /// The whole section, id byte included.
-    full: std::ops::Range<usize>,
-    /// The section's contents after its name.
-    data: std::ops::Range<usize>,
-}
-
-fn top_level_custom_sections(wasm: &[u8]) -> Result<Vec<CustomSection>> {
-    let mut found = Vec::new();
     let mut depth = 0usize;
     for payload in wasmparser::Parser::new(0).parse_all(wasm) {
-        let payload = payload.context("not a valid WebAssembly binary")?;
-        match payload {
+        match payload.context("not a valid WebAssembly binary")? {
             wasmparser::Payload::ModuleSection { .. }
             | wasmparser::Payload::ComponentSection { .. } => depth += 1,
             wasmparser::Payload::End(_) => depth = depth.saturating_sub(1),
-            wasmparser::Payload::CustomSection(reader) if depth == 0 => {
-                let data = reader.data_offset()..reader.data_offset() + reader.data().len();
-                let start = section_start(wasm, reader.range().start)?;
-                found.push(CustomSection {
-                    name: reader.name().to_string(),
-                    full: start..data.end,
-                    data,
-                });
+            wasmparser::Payload::CustomSection(c) if depth == 0 && c.name() == name => {
+                return Ok(Some(c.data()));
             }
             _ => {}
         }
     }
-    Ok(found)
-}
-
-/// Walks back from the start of a custom section's contents (as wasmparser
-/// reports it) to the section id byte, by re-parsing from the file start.
-fn section_start(wasm: &[u8], contents_start: usize) -> Result<usize> {
-    // The section header is: id (1 byte) + LEB128 size (1..=5 bytes).
-    for header in 2..=6 {
-        let Some(start) = contents_start.checked_sub(header) else {
-            break;
-        };
-        if wasm[start] != 0 {
-            continue;
-        }
-        if let Ok((size, n)) = read_leb(&wasm[start + 1..contents_start])
-            && n == header - 1
-            && start + 1 + n + size <= wasm.len()
-        {
-            return Ok(start);
-        }
-    }
-    bail!("cannot locate custom section header")
-}
-
-fn write_leb(out: &mut Vec<u8>, mut value: usize) {
-    loop {
-        let byte = (value & 0x7f) as u8;
-        value >>= 7;
-        if value == 0 {
-            out.push(byte);
-            return;
-        }
-        out.push(byte | 0x80);
-    }
-}
-
-fn read_leb(bytes: &[u8]) -> Result<(usize, usize)> {
-    let mut value = 0usize;
-    for (i, b) in bytes.iter().enumerate().take(5) {
-        value |= usize::from(b & 0x7f) << (7 * i);
-        if b & 0x80 == 0 {
-            return Ok((value, i + 1));
-        }
-    }
-    bail!("malformed LEB128")
+    Ok(None)
 }
 
 #[derive(Deserialize, Default)]

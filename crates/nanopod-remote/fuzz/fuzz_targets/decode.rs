@@ -73,8 +73,8 @@ fuzz_target!(|data: &[u8]| {
         .unwrap();
     runtime.block_on(async {
         let mut input = data;
-        let _ = nanopod_remote::frame::read_message(&mut input, types()).await;
-        let _ = nanopod_remote::codec::decode_all(data, types());
+        let _ = nanopod_remote::wire::frame::read_message(&mut input, types()).await;
+        let _ = nanopod_remote::wire::value::decode_all(data, types());
         // Stream chunks on paths [0] and [1], read by readers that keep up.
         let mut demux = Demux::default();
         let (tx0, rx0) = mpsc::channel(CHANNEL_CHUNKS);

@@ -2,7 +2,6 @@
 
 use nanopod_host::Grants;
 use nanopod_host::engine::{EngineMode, Engines};
-use nanopod_host::linker::component_linker;
 use nanopod_remote::{ExportOptions, Exporter};
 use std::sync::Arc;
 use wasmtime::component::Component;
@@ -13,14 +12,10 @@ pub async fn export_on(path: &str, mode: EngineMode, listen: &str) -> String {
     let engines = Engines::pooled();
     let engine = engines.get(mode).unwrap().clone();
     let component = Component::from_file(&engine, path).unwrap();
-    let pre = component_linker(&engine, mode)
-        .unwrap()
-        .instantiate_pre(&component)
-        .unwrap();
     let exporter = Exporter::new(
         path,
+        &engine,
         &component,
-        pre,
         Grants::new(),
         ExportOptions::default(),
     )

@@ -1,6 +1,6 @@
 //! What one middleware costs per request, without the HTTP server: the app
 //! alone, behind `auth`, and behind `log` + `auth`, each request handled by
-//! `Handler::handle` with fresh instances. WASI 0.3 chains are composed
+//! `Handler::handle` (the front of a `Server` built by `Server::from_pod`) with fresh instances. WASI 0.3 chains are composed
 //! statically into one component (as `nanopod serve
 //! examples/http3/pod.toml` does); WASI 0.2 chains are one handler per
 //! member, linked by the host (`examples/http/pod.toml`). Two figures per
@@ -9,89 +9,104 @@
 //! - instantiate: `Store::new` + instantiating the (composed) component +
 //!   dropping the store, on the pooled engine `serve` uses (WASI 0.3 only:
 //!   a WASI 0.2 chain instantiates its members one by one, as it goes);
-//! - request: a whole `GET /items` through `Handler::handle`, 16 at a time
+//! - request: a whole `GET /items` through `Handler::handle` (the front of a `Server` built by `Server::from_pod`), 16 at a time
 //!   on a 2-thread runtime, as CPU time of this process per request.
 //!
-//! `RUST_LIB_BACKTRACE=0 cargo bench -p nanopod-pod --bench handlers 2>/dev/null`
+//! `RUST_LIB_BACKTRACE=0 cargo bench -p nanopod-serve --bench handlers 2>/dev/null`
 //! (the `log` middleware writes a line per request to stderr).
 
 use http_body_util::{BodyExt, Empty};
-use nanopod_host::grants::DirGrant;
 use nanopod_host::linker::component_linker;
-use nanopod_host::{EngineMode, Engines, Grants, HostState};
-use nanopod_pod::compose::{Member, compose};
-use nanopod_pod::manifest::Link;
-use nanopod_pod::plan::Plan;
-use nanopod_pod::serve::Handler;
-use std::collections::BTreeSet;
+use nanopod_host::{Deadline, DirGrant, EngineMode, Engines, Grants, HostEngine};
+use nanopod_pod::{GrantSpec, Pod};
+use nanopod_serve::{Handler, Server};
+use serde::Deserialize;
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
-use wasmtime::Engine;
-use wasmtime::Store;
-use wasmtime::component::{Component, Linker};
+use wasmtime::component::Component;
 
 const REQUESTS: usize = 20_000;
 const IN_FLIGHT: usize = 16;
 
-/// `members` (outermost first) composed into one component, each
-/// middleware's `wasi:http/handler` import linked to the next member.
-fn chain(members: &[(&str, &str)]) -> Vec<u8> {
-    let bytes: Vec<Vec<u8>> = members
-        .iter()
-        .map(|(_, path)| std::fs::read(path).unwrap())
-        .collect();
-    if members.len() == 1 {
-        return bytes.into_iter().next().unwrap();
-    }
-    let parts: Vec<Member> = members
-        .iter()
-        .zip(&bytes)
-        .map(|((name, _), bytes)| Member {
-            name,
-            bytes,
-            granted: BTreeSet::new(),
-        })
-        .collect();
-    let links: Vec<Link> = members
-        .windows(2)
-        .map(|pair| Link {
-            from: pair[0].0.into(),
-            import: "wasi:http/handler".into(),
-            to: pair[1].0.into(),
-            remote: None,
-            timeout: None,
-            token_file: None,
-        })
-        .collect();
-    let plan = Plan {
-        order: members
-            .iter()
-            .rev()
-            .map(|(name, _)| name.to_string())
-            .collect(),
-        entry: members[0].0.into(),
-    };
-    compose(&parts, &links, &plan, &BTreeSet::new())
-        .unwrap()
-        .bytes
+/// The grants these pods use: an environment variable, a read-only
+/// directory.
+#[derive(Default, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+struct BenchGrants {
+    #[serde(default)]
+    env: Vec<(String, String)>,
+    #[serde(default)]
+    ro_dir: Option<(String, String)>,
 }
 
-/// Microseconds to make and drop one instance, best of 3 rounds.
+impl GrantSpec for BenchGrants {
+    type Error = nanopod_host::DirError;
+
+    fn grants(&self, _base: &Path) -> Result<Grants, Self::Error> {
+        let mut g = Grants::new();
+        for (k, v) in &self.env {
+            g.env(k, v);
+        }
+        if let Some((host, guest)) = &self.ro_dir {
+            g.dir(DirGrant {
+                host: host.into(),
+                guest: guest.clone(),
+                read_only: true,
+            })?;
+        }
+        Ok(g)
+    }
+
+    fn describe(&self) -> Vec<String> {
+        Vec::new()
+    }
+}
+
+/// A pod of `members` (name, binary, grants as TOML), outermost first: a
+/// WASI 0.3 chain links each member's `wasi:http/handler` import to the
+/// next; a WASI 0.2 chain is a `[serve] chain`.
+fn pod(dir: &Path, members: &[(&str, &str, &str)], p3: bool) -> Pod<BenchGrants> {
+    let mut text = format!("entry = {:?}\n", members[0].0);
+    if !p3 {
+        let names: Vec<&str> = members.iter().map(|m| m.0).collect();
+        text = format!("[serve]\nchain = {names:?}\n");
+    }
+    for (name, file, grants) in members {
+        text += &format!("[components.{name}]\nfile = {file:?}\ngrants = {{ {grants} }}\n");
+    }
+    if p3 {
+        for pair in members.windows(2) {
+            text += &format!(
+                "[[link]]\nfrom = {:?}\nimport = \"wasi:http/handler\"\nto = {:?}\n",
+                pair[0].0, pair[1].0
+            );
+        }
+    }
+    let manifest = dir.join(format!("{}.toml", members.len()));
+    std::fs::write(&manifest, text).unwrap();
+    Pod::open(&manifest).unwrap()
+}
+
+/// Microseconds to make and drop one instance of the pod's entry composed
+/// with its links, best of 3 rounds.
 fn instantiate_us(
     rt: &tokio::runtime::Runtime,
-    linker: &Linker<HostState>,
-    component: &Component,
-    grants: &Grants,
+    engine: &HostEngine,
+    pod: &Pod<BenchGrants>,
 ) -> f64 {
-    let pre = linker.instantiate_pre(component).unwrap();
+    let composed = pod.compose(&pod.plan.entry).unwrap();
+    let component = Component::new(engine, &composed.bytes).unwrap();
+    let linker = component_linker(engine, EngineMode::Concurrent).unwrap();
+    let pre = linker.instantiate_pre(&component).unwrap();
+    let grants = composed.info.grants;
     let n = 5_000;
     (0..3)
         .map(|_| {
             let start = Instant::now();
             rt.block_on(async {
                 for _ in 0..n {
-                    let mut store = Store::new(component.engine(), HostState::new(grants).unwrap());
-                    store.set_epoch_deadline(u64::MAX / 2);
+                    let mut store = engine.store(&grants, Deadline::NONE).unwrap();
                     pre.instantiate_async(&mut store).await.unwrap();
                 }
             });
@@ -146,23 +161,11 @@ fn cpu_seconds() -> f64 {
     ticks / 100.0
 }
 
-/// A WASI 0.2 chain: one handler per `(name, path, grants)` member,
-/// outermost first, each passing its outbound requests to the next.
-fn host_chain(engine: &Engine, members: &[(&str, &str, Grants)]) -> Arc<Handler> {
-    let linker = component_linker(engine, EngineMode::Sync).unwrap();
-    let mut next = None;
-    for (name, path, grants) in members.iter().rev() {
-        let component = Component::from_file(engine, path).unwrap();
-        let handler = Handler::new(name, &linker, &component, grants.clone(), next.take()).unwrap();
-        next = Some(Arc::new(handler));
-    }
-    next.unwrap()
-}
-
 fn main() {
     use test_programs_artifacts::{
         HTTP_APP, HTTP_AUTH, HTTP_LOG, P3_HTTP_APP, P3_HTTP_AUTH, P3_HTTP_LOG,
     };
+    let dir = tempfile::tempdir().unwrap();
     let engines = Engines::pooled();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -183,68 +186,58 @@ fn main() {
 
     // WASI 0.3: each chain composed into one component.
     let engine = engines.get(EngineMode::Concurrent).unwrap();
-    let linker = component_linker(engine, EngineMode::Concurrent).unwrap();
-    let mut grants = Grants::new();
-    grants.env("AUTH_TOKEN", "s3cret-token");
-    let composed = [
-        ("0.3 app alone", chain(&[("app", P3_HTTP_APP)])),
+    let token = r#"env = [["AUTH_TOKEN", "s3cret-token"]]"#;
+    let p3_chains = [
+        ("0.3 app alone", vec![("app", P3_HTTP_APP, "")]),
         (
             "0.3 auth + app",
-            chain(&[("auth", P3_HTTP_AUTH), ("app", P3_HTTP_APP)]),
+            vec![("auth", P3_HTTP_AUTH, token), ("app", P3_HTTP_APP, "")],
         ),
         (
             "0.3 log + auth + app",
-            chain(&[
-                ("log", P3_HTTP_LOG),
-                ("auth", P3_HTTP_AUTH),
-                ("app", P3_HTTP_APP),
-            ]),
+            vec![
+                ("log", P3_HTTP_LOG, ""),
+                ("auth", P3_HTTP_AUTH, token),
+                ("app", P3_HTTP_APP, ""),
+            ],
         ),
     ];
     let mut base = None;
-    for (name, bytes) in &composed {
-        let component = Component::new(engine, bytes).unwrap();
-        let handler =
-            Arc::new(Handler::new(name, &linker, &component, grants.clone(), None).unwrap());
+    for (name, members) in &p3_chains {
+        let pod = pod(dir.path(), members, true);
+        let handler = Server::from_pod(&pod).unwrap().front();
         requests(&rt, &handler); // warm up the pool's slots
-        let inst = instantiate_us(&rt, &linker, &component, &grants);
+        let inst = instantiate_us(&rt, engine, &pod);
         let measured = requests(&rt, &handler);
         row(name, Some(inst), measured, *base.get_or_insert(measured.1));
     }
 
     // WASI 0.2: one handler per member, chained by the host.
-    let engine = engines.get(EngineMode::Sync).unwrap();
-    let mut auth_grants = Grants::new();
-    auth_grants
-        .dir(DirGrant {
-            host: std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join("../../examples/http/secrets"),
-            guest: "/secrets".into(),
-            read_only: true,
-        })
-        .unwrap();
-    let none = Grants::new;
-    let chains = [
-        ("0.2 app alone", vec![("app", HTTP_APP, none())]),
+    let secrets = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/http/secrets");
+    let secret = format!(
+        "ro-dir = [{:?}, \"/secrets\"]",
+        secrets.display().to_string()
+    );
+    let p2_chains = [
+        ("0.2 app alone", vec![("app", HTTP_APP, "")]),
         (
             "0.2 auth + app (host-chained)",
-            vec![
-                ("auth", HTTP_AUTH, auth_grants.clone()),
-                ("app", HTTP_APP, none()),
-            ],
+            vec![("auth", HTTP_AUTH, secret.as_str()), ("app", HTTP_APP, "")],
         ),
         (
             "0.2 log + auth + app",
             vec![
-                ("log", HTTP_LOG, none()),
-                ("auth", HTTP_AUTH, auth_grants.clone()),
-                ("app", HTTP_APP, none()),
+                ("log", HTTP_LOG, ""),
+                ("auth", HTTP_AUTH, secret.as_str()),
+                ("app", HTTP_APP, ""),
             ],
         ),
     ];
     let mut base = None;
-    for (name, members) in &chains {
-        let handler = host_chain(engine, members);
+    for (name, members) in &p2_chains {
+        let handler = Server::from_pod(&pod(dir.path(), members, false))
+            .unwrap()
+            .front();
         requests(&rt, &handler);
         let measured = requests(&rt, &handler);
         row(name, None, measured, *base.get_or_insert(measured.1));

@@ -8,14 +8,19 @@
 //! wasmtime-wasi-http's `ProxyHandler`, configured here to give every
 //! request a fresh instance, or, with `serve --reuse N`, to let one
 //! instance handle up to N requests in turn.
+//!
+//! Time limits follow nanopod's one model: each request's deadline is its
+//! start plus `timeout`, set on the store when the request starts (so a
+//! reused instance gets a new one) and given to `ProxyHandler`'s expiry
+//! hooks, which it requires as well.
 
-use nanopod_host::engine::{NO_DEADLINE, ticks_for};
-use nanopod_host::{Grants, HostState};
+use nanopod_host::store::Guarded;
+use nanopod_host::{Deadline, Grants, HostEngine, HostState};
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 use wasmtime::component::GuestTaskId;
-use wasmtime::{Engine, Store, StoreContextMut};
+use wasmtime::{Store, StoreContextMut};
 use wasmtime_wasi_http::WasiHttpView;
 use wasmtime_wasi_http::handler::{
     HandlerState, Instance, Proxy, ShouldAccept, WorkerExpiration, WorkerState, WorkerStatus,
@@ -26,13 +31,39 @@ use wasmtime_wasi_http::p3::bindings::ServicePre;
 const IDLE_INSTANCE_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// How `ProxyHandler` makes instances of one 0.3 handler component.
-pub struct Instances {
-    pub(crate) engine: Engine,
-    pub(crate) pre: ServicePre<HostState>,
-    pub(crate) grants: Grants,
+pub(crate) struct Instances {
+    engine: HostEngine,
+    pre: ServicePre<HostState>,
+    grants: Grants,
     /// Requests one instance handles, one after another (1: a fresh
     /// instance per request).
-    pub(crate) requests_per_instance: usize,
+    requests_per_instance: usize,
+}
+
+impl Instances {
+    pub(crate) fn new(
+        engine: HostEngine,
+        pre: ServicePre<HostState>,
+        grants: Grants,
+        requests_per_instance: usize,
+    ) -> Self {
+        Instances {
+            engine,
+            pre,
+            grants,
+            requests_per_instance: requests_per_instance.max(1),
+        }
+    }
+
+    /// The same component, with instances taking up to `requests` requests.
+    pub(crate) fn with_requests_per_instance(&self, requests: usize) -> Self {
+        Instances::new(
+            self.engine.clone(),
+            self.pre.clone(),
+            self.grants.clone(),
+            requests,
+        )
+    }
 }
 
 impl HandlerState for Instances {
@@ -43,12 +74,12 @@ impl HandlerState for Instances {
     async fn instantiate(
         &self,
     ) -> wasmtime::Result<Instance<HostState, Self::WorkerExpiration, Self::WorkerState>> {
-        let state = HostState::new(&self.grants).map_err(wasmtime::Error::from_anyhow)?;
-        let mut store = Store::new(&self.engine, state);
-        store.limiter(|s| &mut s.limits);
-        store.set_epoch_deadline(self.grants.limits.timeout.map_or(NO_DEADLINE, ticks_for));
-        let proxy = Proxy::P3(self.pre.instantiate_async(&mut store).await?);
         let timeout = self.grants.limits.timeout;
+        let mut store = self
+            .engine
+            .store(&self.grants, Deadline::after(timeout))
+            .map_err(wasmtime::Error::new)?;
+        let proxy = Proxy::P3(self.pre.instantiate_async(&mut store).await?);
         Ok(Instance {
             store,
             proxy,
@@ -69,7 +100,7 @@ impl HandlerState for Instances {
 /// A worker that takes `at_most` requests, one at a time, and is then
 /// dropped. With one, each request gets its own instance and memory, as
 /// with WASI 0.2 handlers.
-pub struct Requests {
+pub(crate) struct Requests {
     timeout: Option<Duration>,
     at_most: usize,
 }
@@ -94,13 +125,12 @@ impl WorkerState for Requests {
         (): (),
         _task: GuestTaskId,
     ) -> Pin<Box<dyn Future<Output = ()> + 'static + Send + Sync>> {
-        match self.timeout {
-            Some(t) => {
-                // The CPU deadline counts from this request's start, not
-                // from the instance's: a reused instance may be older.
-                store.set_epoch_deadline(ticks_for(t));
-                Box::pin(tokio::time::sleep(t))
-            }
+        // The deadline counts from this request's start, not from the
+        // instance's: a reused instance may be older.
+        let deadline = Deadline::after(self.timeout);
+        store.data_mut().guard().restart(deadline);
+        match deadline.instant() {
+            Some(at) => Box::pin(tokio::time::sleep_until(at.into())),
             None => Box::pin(std::future::pending()),
         }
     }
@@ -114,9 +144,10 @@ impl WorkerState for Requests {
 }
 
 /// Drops an instance as soon as it is idle (or, when it may serve more
-/// requests, once it has been idle for a second), and
-/// bounds a request by the handler's `timeout`.
-pub struct Expiry {
+/// requests, once it has been idle for a second), and bounds a request by
+/// the handler's `timeout` from its start (the second line of defence
+/// `ProxyHandler` asks for).
+pub(crate) struct Expiry {
     timeout: Option<Duration>,
     reused: bool,
     sleep: Pin<Box<tokio::time::Sleep>>,

@@ -1,4 +1,4 @@
-//! Phase two: match command-line words to WIT parameters and convert each
+//! Phase two: bind command-line words to WIT parameters and convert each
 //! by its type.
 //!
 //! Rules, in the words of the README:
@@ -15,19 +15,72 @@
 //!   results): WAVE text.
 
 use crate::exports::{ExportFn, ParamKind, ParamSpec};
+use crate::help::describe;
 use crate::raw::RawArg;
 use wasmtime::component::{Type, Val};
 
-/// A command-line mistake: exit code 2, printed as one line.
+/// Words that do not fit the function's parameters.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
-pub struct UsageError(pub String);
-
-impl UsageError {
-    /// A usage error with this message.
-    pub fn new(msg: impl Into<String>) -> Self {
-        UsageError(msg.into())
-    }
+pub enum BindError {
+    /// A parameter given twice.
+    #[error("`--{0}` is given twice")]
+    Twice(String),
+    /// A flag without its value.
+    #[error("`--{param}` needs a value ({wit_type})")]
+    NeedsValue {
+        /// The parameter.
+        param: String,
+        /// Its WIT type.
+        wit_type: String,
+    },
+    /// More words than parameters.
+    #[error("unexpected argument `{word}`: `{function}` takes {count} parameter(s)")]
+    Unexpected {
+        /// The word.
+        word: String,
+        /// The function.
+        function: String,
+        /// How many parameters it takes.
+        count: usize,
+    },
+    /// A flag that names no parameter.
+    #[error("unknown option `--{flag}`; `{function}` takes {known}")]
+    UnknownFlag {
+        /// The flag, without dashes.
+        flag: String,
+        /// The function.
+        function: String,
+        /// Its parameters' flags.
+        known: String,
+    },
+    /// A flag given to a function without parameters.
+    #[error("unknown option `--{flag}`: `{function}` takes no parameters")]
+    NoParameters {
+        /// The flag, without dashes.
+        flag: String,
+        /// The function.
+        function: String,
+    },
+    /// A parameter that must be given.
+    #[error("missing argument `--{param}` ({what})")]
+    Missing {
+        /// The parameter.
+        param: String,
+        /// What to give for it.
+        what: String,
+    },
+    /// A word that is not a value of the parameter's type.
+    #[error("invalid value `{text}` for `--{param}` ({wit_type}): {why}")]
+    Invalid {
+        /// The word.
+        text: String,
+        /// The parameter.
+        param: String,
+        /// Its WIT type.
+        wit_type: String,
+        /// Why.
+        why: String,
+    },
 }
 
 /// One argument, ready for the host.
@@ -53,7 +106,7 @@ pub enum ArgValue {
 pub type TypedArgs = Vec<ArgValue>;
 
 /// Binds `args` to `f`'s parameters and converts them.
-pub fn bind(f: &ExportFn, args: &[RawArg]) -> Result<TypedArgs, UsageError> {
+pub fn bind(f: &ExportFn, args: &[RawArg]) -> Result<TypedArgs, BindError> {
     let mut given: Vec<Option<String>> = vec![None; f.params.len()];
     let mut iter = args.iter().peekable();
     while let Some(arg) = iter.next() {
@@ -62,7 +115,7 @@ pub fn bind(f: &ExportFn, args: &[RawArg]) -> Result<TypedArgs, UsageError> {
                 let idx = param_index(f, name)?;
                 let p = &f.params[idx];
                 if given[idx].is_some() {
-                    return Err(UsageError::new(format!("`--{}` is given twice", p.name)));
+                    return Err(BindError::Twice(p.name.clone()));
                 }
                 let value = match inline {
                     Some(v) => v.clone(),
@@ -77,10 +130,10 @@ pub fn bind(f: &ExportFn, args: &[RawArg]) -> Result<TypedArgs, UsageError> {
                     None => match iter.next() {
                         Some(RawArg::Word(w)) => w.clone(),
                         _ => {
-                            return Err(UsageError::new(format!(
-                                "`--{}` needs a value ({})",
-                                p.name, p.wit_type
-                            )));
+                            return Err(BindError::NeedsValue {
+                                param: p.name.clone(),
+                                wit_type: p.wit_type.clone(),
+                            });
                         }
                     },
                 };
@@ -89,11 +142,11 @@ pub fn bind(f: &ExportFn, args: &[RawArg]) -> Result<TypedArgs, UsageError> {
             RawArg::Word(w) => match given.iter().position(Option::is_none) {
                 Some(idx) => given[idx] = Some(w.clone()),
                 None => {
-                    return Err(UsageError::new(format!(
-                        "unexpected argument `{w}`: `{}` takes {} parameter(s)",
-                        f.name,
-                        f.params.len()
-                    )));
+                    return Err(BindError::Unexpected {
+                        word: w.clone(),
+                        function: f.name.clone(),
+                        count: f.params.len(),
+                    });
                 }
             },
         }
@@ -105,7 +158,7 @@ pub fn bind(f: &ExportFn, args: &[RawArg]) -> Result<TypedArgs, UsageError> {
         .collect()
 }
 
-fn param_index(f: &ExportFn, flag: &str) -> Result<usize, UsageError> {
+fn param_index(f: &ExportFn, flag: &str) -> Result<usize, BindError> {
     let wanted = flag.replace('_', "-");
     f.params
         .iter()
@@ -118,29 +171,29 @@ fn param_index(f: &ExportFn, flag: &str) -> Result<usize, UsageError> {
                 .collect::<Vec<_>>()
                 .join(", ");
             if known.is_empty() {
-                UsageError::new(format!(
-                    "unknown option `--{flag}`: `{}` takes no parameters",
-                    f.name
-                ))
+                BindError::NoParameters {
+                    flag: flag.to_string(),
+                    function: f.name.clone(),
+                }
             } else {
-                UsageError::new(format!(
-                    "unknown option `--{flag}`; `{}` takes {known}",
-                    f.name
-                ))
+                BindError::UnknownFlag {
+                    flag: flag.to_string(),
+                    function: f.name.clone(),
+                    known,
+                }
             }
         })
 }
 
-fn convert_param(p: &ParamSpec, text: Option<String>) -> Result<ArgValue, UsageError> {
+fn convert_param(p: &ParamSpec, text: Option<String>) -> Result<ArgValue, BindError> {
     let Some(text) = text else {
         return match (&p.kind, &p.ty) {
             (ParamKind::OutputStream, _) => Ok(ArgValue::Output { path: None }),
             (_, Type::Option(_)) => Ok(ArgValue::Value(Val::Option(None))),
-            _ => Err(UsageError::new(format!(
-                "missing argument `--{}` ({})",
-                p.name,
-                describe(p)
-            ))),
+            _ => Err(BindError::Missing {
+                param: p.name.clone(),
+                what: describe(p),
+            }),
         };
     };
     match p.kind {
@@ -151,97 +204,13 @@ fn convert_param(p: &ParamSpec, text: Option<String>) -> Result<ArgValue, UsageE
         }),
         _ => convert_value(&p.ty, &text)
             .map(ArgValue::Value)
-            .map_err(|why| {
-                UsageError::new(format!(
-                    "invalid value `{text}` for `--{}` ({}): {why}",
-                    p.name, p.wit_type
-                ))
+            .map_err(|why| BindError::Invalid {
+                text: text.clone(),
+                param: p.name.clone(),
+                wit_type: p.wit_type.clone(),
+                why,
             }),
     }
-}
-
-/// What to give for a parameter, for messages and help.
-pub fn describe(p: &ParamSpec) -> String {
-    match p.kind {
-        ParamKind::ByteStream | ParamKind::InputStream => {
-            format!("{}: a file path, or - for stdin", p.wit_type)
-        }
-        ParamKind::ByteList => format!("{}: a file path, or - for stdin, read whole", p.wit_type),
-        ParamKind::OutputStream => format!("{}: a file path; stdout if omitted", p.wit_type),
-        ParamKind::Value => match &p.ty {
-            Type::Bool => "bool: true or false; a bare flag means true".into(),
-            Type::String => "string: the text as is".into(),
-            Type::Char => "char: one character".into(),
-            Type::Option(_) => format!("{}: may be omitted; a value means some(value)", p.wit_type),
-            Type::Own(_) | Type::Borrow(_) => {
-                format!(
-                    "{}: a resource, which cannot be given on the command line",
-                    p.wit_type
-                )
-            }
-            t if is_literal(t) => format!("{}: a number", p.wit_type),
-            t => format!("{}: WAVE text, e.g. {}", p.wit_type, wave_example(t, 2)),
-        },
-    }
-}
-
-/// A sample WAVE value of type `ty`, for help text: `{x: 0, y: 0}`,
-/// `circle(0.0)`, `{bold}`, `[0]`. Nested values stop at `depth`.
-pub fn wave_example(ty: &Type, depth: usize) -> String {
-    if depth == 0 {
-        return "…".into();
-    }
-    let inner = |t: &Type| wave_example(t, depth - 1);
-    match ty {
-        Type::Bool => "true".into(),
-        Type::Char => "'a'".into(),
-        Type::String => "\"text\"".into(),
-        Type::Float32 | Type::Float64 => "1.5".into(),
-        t if is_literal(t) => "1".into(),
-        Type::List(l) => format!("[{}]", inner(&l.ty())),
-        Type::Record(r) => {
-            let fields: Vec<String> = r
-                .fields()
-                .map(|f| format!("{}: {}", f.name, inner(&f.ty)))
-                .collect();
-            format!("{{{}}}", fields.join(", "))
-        }
-        Type::Tuple(t) => format!(
-            "({})",
-            t.types().map(|t| inner(&t)).collect::<Vec<_>>().join(", ")
-        ),
-        Type::Variant(v) => match v.cases().next() {
-            Some(c) => match &c.ty {
-                Some(t) => format!("{}({})", c.name, inner(t)),
-                None => c.name.to_string(),
-            },
-            None => "…".into(),
-        },
-        Type::Enum(e) => e.names().next().unwrap_or("…").to_string(),
-        Type::Flags(f) => format!("{{{}}}", f.names().next().unwrap_or("")),
-        Type::Option(o) => format!("some({})", inner(&o.ty())),
-        Type::Result(r) => match r.ok() {
-            Some(t) => format!("ok({})", inner(&t)),
-            None => "ok".into(),
-        },
-        _ => "…".into(),
-    }
-}
-
-fn is_literal(ty: &Type) -> bool {
-    matches!(
-        ty,
-        Type::U8
-            | Type::U16
-            | Type::U32
-            | Type::U64
-            | Type::S8
-            | Type::S16
-            | Type::S32
-            | Type::S64
-            | Type::Float32
-            | Type::Float64
-    )
 }
 
 /// Converts one word to a value of type `ty`.

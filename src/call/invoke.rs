@@ -2,22 +2,20 @@
 //! typed arguments into values (opening inputs through the host), call, and
 //! deliver the result.
 
-use crate::exit;
+use crate::error::{COMPONENT_ERR, UsageError};
 use anyhow::{Context, Result};
-use nanopod_host::engine::{EPOCH_TICK, arm_timeout};
 use nanopod_host::io::{InputSource, OutputConsumer, OutputTarget};
-use nanopod_host::linker::{P1State, component_linker, module_linker};
-use nanopod_host::state::store_limits;
+use nanopod_host::linker::{component_linker, module_linker, prepare};
 use nanopod_host::vfs::VirtualDir;
-use nanopod_host::{EngineMode, Grants, HostState};
+use nanopod_host::{Deadline, EngineMode, Grants, GuestFailure, HostEngine, HostState};
 use nanopod_remote::RemoteImports;
 use nanopod_typed::exports::ParamKind;
 use nanopod_typed::render::{Rendered, render};
-use nanopod_typed::{ArgValue, ExportFn, TypedArgs, UsageError};
+use nanopod_typed::{ArgValue, ExportFn, TypedArgs};
 use std::io::Write;
 use std::sync::{Arc, Mutex};
+use wasmtime::Store;
 use wasmtime::component::{Component, Func, Instance, ResourceAny, StreamAny, StreamReader, Val};
-use wasmtime::{Engine, Module, Store};
 
 /// Largest `list<u8>` argument or result, in bytes. Byte lists travel as
 /// dynamic `Val`s (40 bytes of host memory per byte); use `stream<u8>` for
@@ -25,11 +23,9 @@ use wasmtime::{Engine, Module, Store};
 pub const MAX_BYTE_LIST: usize = 64 * 1024 * 1024;
 
 /// What to call and where its byte result goes.
-pub struct Call<'a> {
+pub(crate) struct Call<'a> {
     /// The engine the component was compiled for.
-    pub engine: &'a Engine,
-    /// Its configuration.
-    pub mode: EngineMode,
+    pub engine: &'a HostEngine,
     /// The compiled component.
     pub component: &'a Component,
     /// The function.
@@ -45,22 +41,21 @@ pub struct Call<'a> {
     pub inputs: Option<&'a VirtualDir>,
 }
 
-/// Runs `call` under `grants` and returns the process exit code.
-pub async fn call_component(call: Call<'_>, grants: &Grants) -> Result<u8> {
-    let mut linker = component_linker(call.engine, call.mode)?;
+/// Runs `call` under `grants`, to stop at `deadline`, and returns the
+/// process exit code.
+pub(crate) async fn call_component(
+    call: Call<'_>,
+    grants: &Grants,
+    deadline: Deadline,
+) -> Result<u8> {
+    let mode = call.engine.mode();
+    let mut linker = component_linker(call.engine, mode)?;
     if let Some(remote) = call.remote {
         remote.add_to_linker(&mut linker)?;
     }
-    let pre = linker.instantiate_pre(call.component).map_err(|e| {
-        UsageError::new(format!(
-            "the component needs an import nanopod cannot provide: {}",
-            anyhow::Error::from(e)
-        ))
-    })?;
-    let mut store = Store::new(call.engine, HostState::new(grants)?);
-    store.limiter(|s| &mut s.limits);
+    let pre = prepare(&linker, call.component)?;
+    let mut store = call.engine.store(grants, deadline)?;
     store.set_hostcall_fuel(MAX_BYTE_LIST * size_of::<Val>() + (16 << 20));
-    let _ticker = arm_timeout(call.engine, &mut store, grants.limits.timeout);
 
     let instance = pre.instantiate_async(&mut store).await?;
     let func = lookup(&mut store, &instance, call.function)?;
@@ -74,7 +69,7 @@ pub async fn call_component(call: Call<'_>, grants: &Grants) -> Result<u8> {
     let mut results = vec![Val::Bool(false); usize::from(result_ty.is_some())];
     let out = Arc::new(Mutex::new(OutputTarget::create(call.output)?));
 
-    let rendered = match call.mode {
+    let rendered = match mode {
         EngineMode::Sync => {
             func.call_async(&mut store, &params, &mut results).await?;
             match (&result_ty, results.pop()) {
@@ -130,7 +125,7 @@ fn deliver(
         if !is_cli_run {
             eprintln!("error: {msg}");
         }
-        return Ok(exit::COMPONENT_ERR);
+        return Ok(COMPONENT_ERR);
     }
     for o in outputs {
         o.commit()?;
@@ -182,19 +177,17 @@ async fn arg_to_val(
             let source = match inputs {
                 Some(dir) if path != "-" => dir.open(&path).map(InputSource::File),
                 _ => InputSource::open(&path),
-            }
-            .map_err(|e| UsageError::new(format!("{e:#}")))?;
+            }?;
             match kind {
                 ParamKind::ByteStream => {
                     let reader = StreamReader::new(&mut *store, source.into_producer())?;
                     Val::Stream(StreamAny::try_from_stream_reader(&mut *store, reader)?)
                 }
                 ParamKind::ByteList => {
-                    let bytes = source.read_all(MAX_BYTE_LIST).await.map_err(|e| {
-                        UsageError::new(format!(
-                            "cannot pass `{path}` as list<u8>: {e:#}; functions that take stream<u8> have no size limit"
-                        ))
-                    })?;
+                    let bytes = source
+                        .read_all(MAX_BYTE_LIST)
+                        .await
+                        .map_err(|source| ByteListInput { path, source })?;
                     Val::List(bytes.into_iter().map(Val::U8).collect())
                 }
                 _ => {
@@ -204,8 +197,7 @@ async fn arg_to_val(
             }
         }
         ArgValue::Output { path } => {
-            let target = OutputTarget::create(path.as_deref())
-                .map_err(|e| UsageError::new(format!("{e:#}")))?;
+            let target = OutputTarget::create(path.as_deref())?;
             let stream = store.data_mut().table().push(target.p2_stream()?)?;
             outputs.push(target);
             Val::Resource(ResourceAny::try_from_resource(stream, &mut *store)?)
@@ -213,50 +205,35 @@ async fn arg_to_val(
     })
 }
 
-/// Bounds a whole run by `--timeout` in wall-clock time. Epoch interruption
-/// stops a guest that computes; this also stops one that waits (on stdin, a
-/// stream, a clock), which runs no wasm for the epoch check to interrupt.
-pub async fn with_deadline<T>(
-    run: impl Future<Output = Result<T>>,
-    timeout: Option<std::time::Duration>,
-) -> Result<T> {
-    match timeout {
-        None => run.await,
-        Some(t) => match tokio::time::timeout(t + 2 * EPOCH_TICK, run).await {
-            Ok(result) => result,
-            Err(_) => Err(wasmtime::Trap::Interrupt.into()),
-        },
-    }
-}
-
-/// A guest's `exit(N)` ends the run normally with exit code N; any other
-/// error stays an error.
-pub fn exit_as_code(err: anyhow::Error) -> Result<u8> {
-    match nanopod_host::GuestFailure::classify(&err) {
-        Some(nanopod_host::GuestFailure::Exit(code)) => Ok(code.clamp(0, 255) as u8),
-        _ => Err(err),
-    }
-}
-
 /// Runs a WASI preview1 command module: `_start` with `argv`, stdio
-/// inherited, returning the guest's exit code.
-pub async fn run_module(engine: &Engine, module: &Module, grants: &Grants) -> Result<u8> {
+/// inherited, within its `timeout`; returns the guest's exit code.
+pub(crate) async fn run_module(
+    engine: &HostEngine,
+    module: &wasmtime::Module,
+    grants: &Grants,
+) -> Result<u8> {
+    let deadline = Deadline::after(grants.limits.timeout);
+    deadline
+        .bound(start_module(engine, module, grants, deadline))
+        .await
+}
+
+async fn start_module(
+    engine: &HostEngine,
+    module: &wasmtime::Module,
+    grants: &Grants,
+    deadline: Deadline,
+) -> Result<u8> {
     let linker = module_linker(engine)?;
-    let state = P1State {
-        wasi: grants.wasi_builder()?.build_p1(),
-        limits: store_limits(grants),
-    };
-    let mut store = Store::new(engine, state);
-    store.limiter(|s| &mut s.limits);
-    let _ticker = arm_timeout(engine, &mut store, grants.limits.timeout);
+    let mut store = engine.module_store(grants, deadline)?;
     let instance = linker
         .instantiate_async(&mut store, module)
         .await
         .map_err(|e| {
             let e = anyhow::Error::from(e);
-            match nanopod_host::GuestFailure::classify(&e) {
+            match GuestFailure::classify(&e) {
                 Some(_) => e,
-                None => UsageError::new(format!("cannot instantiate the module: {e:#}")).into(),
+                None => e.context("cannot instantiate the module"),
             }
         })?;
     let start = instance
@@ -264,4 +241,13 @@ pub async fn run_module(engine: &Engine, module: &Module, grants: &Grants) -> Re
         .map_err(|_| UsageError::new("the module exports no `_start`: it is not a WASI command"))?;
     start.call_async(&mut store, ()).await?;
     Ok(0)
+}
+
+/// An input too large (or unreadable) for a `list<u8>` parameter.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot pass `{path}` as list<u8> (functions that take stream<u8> have no size limit)")]
+struct ByteListInput {
+    path: String,
+    #[source]
+    source: nanopod_host::io::ReadAllError,
 }

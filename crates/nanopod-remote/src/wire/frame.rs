@@ -18,8 +18,9 @@
 //! that shuts its write side after one (as the wRPC TCP transport does)
 //! is served and closed as usual.
 
-use crate::codec::{self, CodecError, put_uleb};
-use crate::stream::Slot;
+use super::leb128::{eof_is_closed, put_uleb, read_first_uleb, read_uleb};
+use super::value::{self, Slot};
+use super::{CodecError, WireError, buffers};
 use tokio::io::{AsyncBufRead, AsyncReadExt};
 use wasmtime::component::Val;
 use wasmtime::component::types::Type;
@@ -37,41 +38,6 @@ pub const CHUNK: usize = 256 * 1024;
 pub const MAX_NAME: usize = 1024;
 /// The largest message (all parameters, or all results) accepted.
 pub const MAX_MESSAGE: usize = 64 * 1024 * 1024;
-/// NATS header by which a caller asks the exporter to send heartbeats while
-/// its call runs; the value is the interval in milliseconds.
-pub const NATS_HEARTBEAT_HEADER: &str = "Nanopod-Heartbeat";
-/// NATS header that marks a heartbeat (its payload is empty).
-pub const NATS_STATUS_HEADER: &str = "Nanopod-Status";
-/// How often an exporter says it is still working on a NATS call.
-pub const NATS_HEARTBEAT: std::time::Duration = std::time::Duration::from_secs(1);
-/// How long a NATS caller waits without a word from the exporter before it
-/// gives the call up: NATS never says that the member serving a request
-/// died, so silence is how a caller hears it.
-pub const NATS_SILENCE: std::time::Duration = std::time::Duration::from_secs(3);
-
-/// What went wrong on the wire.
-#[derive(Debug, thiserror::Error)]
-pub enum WireError {
-    /// Reading or writing the socket failed.
-    #[error("{0}")]
-    Io(#[from] std::io::Error),
-    /// The peer closed the connection before a whole message arrived.
-    #[error("the peer closed the connection before a whole message arrived")]
-    Closed,
-    /// A message larger than [`MAX_MESSAGE`].
-    #[error("a message larger than {} MiB was refused", MAX_MESSAGE >> 20)]
-    TooLarge,
-    /// The bytes do not decode as the expected values.
-    #[error("malformed message: {0}")]
-    Codec(#[from] CodecError),
-    /// The peer broke the framing rules.
-    #[error("protocol error: {0}")]
-    Protocol(String),
-    /// The exporter answered with an error frame.
-    #[error("{0}")]
-    Remote(String),
-}
-
 /// One frame.
 #[derive(Debug, PartialEq, Eq)]
 pub struct Frame {
@@ -126,7 +92,7 @@ pub fn put_frame_header(out: &mut Vec<u8>, path: &[u32], len: usize) {
 /// Appends values as a root message: encoded, then framed.
 pub fn put_message(out: &mut Vec<u8>, vals: &[Val], types: &[Type]) -> Result<(), CodecError> {
     let mut payload = Vec::new();
-    codec::encode_all(vals, types, &mut payload)?;
+    value::encode_all(vals, types, &mut payload)?;
     put_frames(out, &[], &payload);
     Ok(())
 }
@@ -168,7 +134,7 @@ pub async fn read_frame(r: &mut (impl AsyncBufRead + Unpin)) -> Result<Option<Fr
     // Chunk-sized frames (stream chunks) read into reused buffers; no
     // buffer is zeroed first.
     let mut data = if len >= (CHUNK / 4) as u64 {
-        crate::stream::buffers::take()
+        buffers::take()
     } else {
         // Room for `read_to_end`'s last probe too.
         Vec::with_capacity(len as usize + 32)
@@ -197,7 +163,7 @@ pub async fn read_message(
 }
 
 /// [`read_message`] for a message whose top-level `stream<u8>` values
-/// (see [`crate::stream`]) may follow it.
+/// (see `crate::stream`) may follow it.
 pub async fn read_slots(
     r: &mut (impl AsyncBufRead + Unpin),
     types: &[Type],
@@ -206,7 +172,7 @@ pub async fn read_slots(
     loop {
         let Some(frame) = read_frame(r).await? else {
             // A peer may end its message by closing its side.
-            return match codec::decode_slots(&payload, types) {
+            return match value::decode_slots(&payload, types) {
                 Ok(vals) if !payload.is_empty() || types.is_empty() => Ok(vals),
                 _ => Err(WireError::Closed),
             };
@@ -233,49 +199,12 @@ pub async fn read_slots(
         let last = frame.data.len() != CHUNK;
         payload.extend_from_slice(&frame.data);
         if last {
-            match codec::decode_slots(&payload, types) {
+            match value::decode_slots(&payload, types) {
                 Ok(vals) => return Ok(vals),
                 Err(CodecError::Truncated) => {}
                 Err(e) => return Err(e.into()),
             }
         }
-    }
-}
-
-/// Reads a LEB128 number, or `None` at a clean end of stream.
-async fn read_first_uleb(r: &mut (impl AsyncBufRead + Unpin)) -> Result<Option<u64>, WireError> {
-    let mut first = [0u8];
-    if r.read(&mut first).await? == 0 {
-        return Ok(None);
-    }
-    if first[0] & 0x80 == 0 {
-        return Ok(Some(u64::from(first[0])));
-    }
-    let rest = read_uleb(r, 57).await?;
-    Ok(Some(u64::from(first[0] & 0x7f) | (rest << 7)))
-}
-
-/// Reads an unsigned LEB128 number of at most `bits` bits.
-pub async fn read_uleb(r: &mut (impl AsyncBufRead + Unpin), bits: u32) -> Result<u64, WireError> {
-    let mut bytes = Vec::with_capacity(10);
-    loop {
-        let b = r.read_u8().await.map_err(eof_is_closed)?;
-        bytes.push(b);
-        if b & 0x80 == 0 {
-            break;
-        }
-        if bytes.len() >= 10 {
-            return Err(WireError::Protocol("an over-long integer".into()));
-        }
-    }
-    Ok(codec::take_uleb(&mut &bytes[..], bits)?)
-}
-
-fn eof_is_closed(e: std::io::Error) -> WireError {
-    if e.kind() == std::io::ErrorKind::UnexpectedEof {
-        WireError::Closed
-    } else {
-        WireError::Io(e)
     }
 }
 

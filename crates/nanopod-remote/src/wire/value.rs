@@ -11,31 +11,21 @@
 //! length is checked against the bytes actually present before memory is
 //! reserved for it.
 
-use crate::stream::{Slot, is_byte_stream};
+use super::CodecError;
+use super::leb128::{put_sleb, put_uleb, take_byte, take_sleb, take_uleb};
+use nanopod_host::types::{find_in, is_byte_stream, val_kind};
 use wasmtime::component::Val;
 use wasmtime::component::types::Type;
 
-/// Why a value could not be encoded or decoded.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
-pub enum CodecError {
-    /// The input ended inside a value.
-    #[error("the message ends inside a value")]
-    Truncated,
-    /// Bytes were left over after the last value.
-    #[error("{0} unexpected byte(s) after the last value")]
-    Trailing(usize),
-    /// The bytes are not a valid encoding of the expected type.
-    #[error("malformed {what}")]
-    Malformed {
-        /// What was being read.
-        what: &'static str,
-    },
-    /// A value of a type that cannot cross hosts.
-    #[error("{0} values cannot cross hosts")]
-    Unsupported(&'static str),
-    /// The value does not have the type it was encoded as.
-    #[error("a value does not match its WIT type ({0})")]
-    Mismatch(String),
+/// A top-level parameter or result as it arrives in a root message.
+#[derive(Debug)]
+pub enum Slot {
+    /// An ordinary value.
+    Value(Val),
+    /// A `stream<u8>` sent whole.
+    ReadyStream(Vec<u8>),
+    /// A `stream<u8>` whose chunks follow on its own path.
+    PendingStream,
 }
 
 /// Elements of a list whose elements encode to zero bytes (`tuple<>`)
@@ -267,31 +257,7 @@ pub fn cannot_cross(ty: &Type) -> Option<&'static str> {
     if is_byte_stream(ty) {
         None
     } else {
-        first_unsupported(ty)
-    }
-}
-
-/// The first type inside `ty` whose values cannot cross hosts.
-pub fn first_unsupported(ty: &Type) -> Option<&'static str> {
-    if let Some(what) = unsupported(ty) {
-        return Some(what);
-    }
-    match ty {
-        Type::List(l) => first_unsupported(&l.ty()),
-        Type::FixedLengthList(l) => first_unsupported(&l.ty()),
-        Type::Map(m) => first_unsupported(&m.key()).or_else(|| first_unsupported(&m.value())),
-        Type::Record(r) => r.fields().find_map(|f| first_unsupported(&f.ty)),
-        Type::Tuple(t) => t.types().find_map(|t| first_unsupported(&t)),
-        Type::Variant(v) => v
-            .cases()
-            .find_map(|c| c.ty.as_ref().and_then(first_unsupported)),
-        Type::Option(o) => first_unsupported(&o.ty()),
-        Type::Result(r) => r
-            .ok()
-            .as_ref()
-            .and_then(first_unsupported)
-            .or_else(|| r.err().as_ref().and_then(first_unsupported)),
-        _ => None,
+        find_in(ty, &mut unsupported)
     }
 }
 
@@ -432,12 +398,6 @@ fn min_size(ty: &Type) -> usize {
     }
 }
 
-fn take_byte(input: &mut &[u8]) -> Result<u8, CodecError> {
-    let (&b, rest) = input.split_first().ok_or(CodecError::Truncated)?;
-    *input = rest;
-    Ok(b)
-}
-
 fn take<'a>(input: &mut &'a [u8], n: usize) -> Result<&'a [u8], CodecError> {
     if input.len() < n {
         return Err(CodecError::Truncated);
@@ -484,108 +444,12 @@ fn narrow<T: TryFrom<W>, W>(v: W, what: &'static str) -> Result<T, CodecError> {
     T::try_from(v).map_err(|_| CodecError::Malformed { what })
 }
 
-/// Reads an unsigned LEB128 number of at most `bits` bits.
-pub(crate) fn take_uleb(input: &mut &[u8], bits: u32) -> Result<u64, CodecError> {
-    let mut result = 0u64;
-    let mut shift = 0u32;
-    loop {
-        let byte = take_byte(input)?;
-        let low = u64::from(byte & 0x7f);
-        if shift >= bits || (shift > 0 && bits - shift < 7 && low >> (bits - shift) != 0) {
-            return Err(CodecError::Malformed { what: "integer" });
-        }
-        result |= low << shift;
-        if byte & 0x80 == 0 {
-            return Ok(result);
-        }
-        shift += 7;
-    }
-}
-
-/// Reads a signed LEB128 number of at most `bits` bits.
-fn take_sleb(input: &mut &[u8], bits: u32) -> Result<i64, CodecError> {
-    let mut result = 0i64;
-    let mut shift = 0u32;
-    loop {
-        let byte = take_byte(input)?;
-        if shift >= bits {
-            return Err(CodecError::Malformed { what: "integer" });
-        }
-        result |= i64::from(byte & 0x7f) << shift;
-        shift += 7;
-        if byte & 0x80 == 0 {
-            if shift < 64 && byte & 0x40 != 0 {
-                result |= -1i64 << shift;
-            }
-            let (min, max) = if bits == 64 {
-                (i64::MIN, i64::MAX)
-            } else {
-                (-(1i64 << (bits - 1)), (1i64 << (bits - 1)) - 1)
-            };
-            if result < min || result > max {
-                return Err(CodecError::Malformed { what: "integer" });
-            }
-            return Ok(result);
-        }
-    }
-}
-
-/// Appends `v` as unsigned LEB128.
-pub(crate) fn put_uleb(out: &mut Vec<u8>, mut v: u64) {
-    loop {
-        let byte = (v & 0x7f) as u8;
-        v >>= 7;
-        if v == 0 {
-            out.push(byte);
-            return;
-        }
-        out.push(byte | 0x80);
-    }
-}
-
-fn put_sleb(out: &mut Vec<u8>, mut v: i64) {
-    loop {
-        let byte = (v & 0x7f) as u8;
-        v >>= 7;
-        let done = (v == 0 && byte & 0x40 == 0) || (v == -1 && byte & 0x40 != 0);
-        if done {
-            out.push(byte);
-            return;
-        }
-        out.push(byte | 0x80);
-    }
-}
-
 /// Appends a length prefix (a `u32`).
 pub(crate) fn put_len(out: &mut Vec<u8>, n: usize) -> Result<(), CodecError> {
     let n =
         u32::try_from(n).map_err(|_| CodecError::Mismatch("a list longer than u32::MAX".into()))?;
     put_uleb(out, u64::from(n));
     Ok(())
-}
-
-fn val_kind(val: &Val) -> &'static str {
-    match val {
-        Val::Bool(_) => "bool",
-        Val::S8(_) | Val::U8(_) | Val::S16(_) | Val::U16(_) => "small integer",
-        Val::S32(_) | Val::U32(_) | Val::S64(_) | Val::U64(_) => "integer",
-        Val::Float32(_) | Val::Float64(_) => "float",
-        Val::Char(_) => "char",
-        Val::String(_) => "string",
-        Val::List(_) | Val::FixedLengthList(_) => "list",
-        Val::Map(_) => "map",
-        Val::Record(_) => "record",
-        Val::Tuple(_) => "tuple",
-        Val::Variant(..) => "variant",
-        Val::Enum(_) => "enum",
-        Val::Option(_) => "option",
-        Val::Result(_) => "result",
-        Val::Flags(_) => "flags",
-        Val::Resource(_) => "resource",
-        Val::Future(_) => "future",
-        Val::Stream(_) => "stream",
-        Val::ErrorContext(_) => "error-context",
-    }
 }
 
 fn type_kind(ty: &Type) -> String {
@@ -599,45 +463,6 @@ fn type_kind(ty: &Type) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn leb128_matches_the_spec_examples() {
-        let mut out = Vec::new();
-        put_uleb(&mut out, 624_485);
-        assert_eq!(out, [0xe5, 0x8e, 0x26]);
-        out.clear();
-        put_sleb(&mut out, -123_456);
-        assert_eq!(out, [0xc0, 0xbb, 0x78]);
-        assert_eq!(take_sleb(&mut &out[..], 32), Ok(-123_456));
-        assert_eq!(take_uleb(&mut &[0xe5, 0x8e, 0x26][..], 32), Ok(624_485));
-    }
-
-    #[test]
-    fn leb128_rejects_overlong_and_out_of_range() {
-        // 2^32 does not fit in a u32.
-        assert!(take_uleb(&mut &[0x80, 0x80, 0x80, 0x80, 0x10][..], 32).is_err());
-        // Six bytes for a u32.
-        assert!(take_uleb(&mut &[0x80, 0x80, 0x80, 0x80, 0x80, 0x00][..], 32).is_err());
-        assert_eq!(
-            take_uleb(&mut &[0xff, 0xff, 0xff, 0xff, 0x0f][..], 32),
-            Ok(u64::from(u32::MAX))
-        );
-        assert_eq!(take_uleb(&mut &[0x80][..], 32), Err(CodecError::Truncated));
-        // 40000 does not fit in an s16.
-        let mut out = Vec::new();
-        put_sleb(&mut out, 40_000);
-        assert!(take_sleb(&mut &out[..], 16).is_err());
-        for v in [i64::MIN, i64::MAX, -1, 0, 63, 64, -64, -65] {
-            out.clear();
-            put_sleb(&mut out, v);
-            assert_eq!(take_sleb(&mut &out[..], 64), Ok(v), "{v}");
-        }
-        for v in [u64::MAX, 0, 127, 128] {
-            out.clear();
-            put_uleb(&mut out, v);
-            assert_eq!(take_uleb(&mut &out[..], 64), Ok(v), "{v}");
-        }
-    }
 
     #[test]
     fn scalars_encode_as_wrpc_does() {

@@ -1,0 +1,176 @@
+//! The one way to make a store: [`HostEngine::store`] for components and
+//! [`HostEngine::module_store`] for WASI preview1 modules, both under a
+//! component's [`Grants`] and a [`Deadline`].
+//!
+//! Every store gets the memory limiter of `max-memory` (growth past it
+//! traps) and an epoch callback that, at every tick of the engine's ticker,
+//! stops the guest once its deadline has passed and otherwise lets the
+//! executor run other work. A store that serves several units of work (a
+//! reused instance) restarts its deadline with [`Guard::restart`].
+
+use crate::capability::filesystem::DirError;
+use crate::capability::http::{HttpPolicy, NextHop};
+use crate::engine::{Deadline, HostEngine};
+use crate::grants::Grants;
+use wasmtime::component::ResourceTable;
+use wasmtime::{Store, StoreContextMut, StoreLimits, StoreLimitsBuilder, UpdateDeadline};
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
+
+/// The limits of one store: its memory limiter and its deadline.
+pub struct Guard {
+    limits: StoreLimits,
+    deadline: Deadline,
+    yields: bool,
+}
+
+impl Guard {
+    fn new(grants: &Grants, deadline: Deadline) -> Self {
+        let mut b = StoreLimitsBuilder::new().trap_on_grow_failure(true);
+        if let Some(max) = grants.limits.max_memory {
+            b = b.memory_size(max);
+        }
+        Guard {
+            limits: b.build(),
+            deadline,
+            yields: true,
+        }
+    }
+
+    /// Starts a new deadline (a reused instance taking its next request).
+    pub fn restart(&mut self, deadline: Deadline) {
+        self.deadline = deadline;
+    }
+
+    /// The current deadline.
+    pub fn deadline(&self) -> Deadline {
+        self.deadline
+    }
+
+    /// Never yields to the executor at a tick: for stores whose guests are
+    /// called synchronously (a yield there would trap). Default: yields, so
+    /// a long call never holds an executor thread.
+    pub fn never_yield(&mut self) {
+        self.yields = false;
+    }
+}
+
+/// Store data that carries a [`Guard`].
+pub trait Guarded: Send + 'static {
+    /// The store's guard.
+    fn guard(&mut self) -> &mut Guard;
+}
+
+/// The data of a component store: the WASI context, the `wasi:http` context
+/// with nanopod's outbound policy, the resource table and the guard.
+pub struct HostState {
+    wasi: WasiCtx,
+    http: WasiHttpCtx,
+    table: ResourceTable,
+    http_policy: HttpPolicy,
+    guard: Guard,
+}
+
+impl HostState {
+    /// Sends every outbound HTTP request of this instance to `next` instead
+    /// of the network: how a `nanopod serve` middleware reaches the next
+    /// handler of its chain. Default: outbound HTTP goes to the network,
+    /// under the `allow-http` grants.
+    pub fn route_http_to(&mut self, next: NextHop) -> &mut Self {
+        self.http_policy.next_hop = Some(next);
+        self
+    }
+
+    /// The resource table, for host-made resources such as input streams.
+    pub fn table(&mut self) -> &mut ResourceTable {
+        &mut self.table
+    }
+}
+
+impl Guarded for HostState {
+    fn guard(&mut self) -> &mut Guard {
+        &mut self.guard
+    }
+}
+
+/// The data of a WASI preview1 module's store.
+pub struct P1State {
+    /// The preview1 context.
+    pub(crate) wasi: wasmtime_wasi::p1::WasiP1Ctx,
+    guard: Guard,
+}
+
+impl Guarded for P1State {
+    fn guard(&mut self) -> &mut Guard {
+        &mut self.guard
+    }
+}
+
+impl HostEngine {
+    /// A store for one component instance under `grants`, to stop at
+    /// `deadline`.
+    pub fn store(&self, grants: &Grants, deadline: Deadline) -> Result<Store<HostState>, DirError> {
+        let state = HostState {
+            wasi: grants.wasi_builder()?.build(),
+            http: WasiHttpCtx::new(),
+            table: ResourceTable::new(),
+            http_policy: HttpPolicy {
+                grant: grants.http.clone(),
+                next_hop: None,
+            },
+            guard: Guard::new(grants, deadline),
+        };
+        Ok(self.guarded(state, deadline))
+    }
+
+    /// A store for one WASI preview1 module instance under `grants`, to
+    /// stop at `deadline`.
+    pub fn module_store(
+        &self,
+        grants: &Grants,
+        deadline: Deadline,
+    ) -> Result<Store<P1State>, DirError> {
+        let state = P1State {
+            wasi: grants.wasi_builder()?.build_p1(),
+            guard: Guard::new(grants, deadline),
+        };
+        Ok(self.guarded(state, deadline))
+    }
+
+    fn guarded<T: Guarded>(&self, data: T, deadline: Deadline) -> Store<T> {
+        self.tick_for(deadline);
+        let mut store = Store::new(self, data);
+        store.limiter(|s| &mut s.guard().limits);
+        store.set_epoch_deadline(1);
+        store.epoch_deadline_callback(|mut ctx: StoreContextMut<'_, T>| {
+            let guard = ctx.data_mut().guard();
+            Ok(if guard.deadline.has_passed() {
+                UpdateDeadline::Interrupt
+            } else if guard.yields {
+                UpdateDeadline::Yield(1)
+            } else {
+                UpdateDeadline::Continue(1)
+            })
+        });
+        store
+    }
+}
+
+impl WasiView for HostState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+impl WasiHttpView for HostState {
+    fn http(&mut self) -> WasiHttpCtxView<'_> {
+        WasiHttpCtxView {
+            ctx: &mut self.http,
+            table: &mut self.table,
+            hooks: &mut self.http_policy,
+        }
+    }
+}

@@ -1,0 +1,119 @@
+//! The HTTP/1.1 server in front of a chain: hyper on nanopod's accept loop,
+//! the access log, and the status a failed request gets (504 past its
+//! timeout, 500 otherwise).
+
+use crate::handler::{Handler, HandlerFailure};
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use nanopod_host::net::accept_until;
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+use tokio::net::TcpListener;
+use wasmtime_wasi_http::WasiBody;
+
+/// How long a client may take to send a request's headers.
+const HEADER_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Serves `front` on `listener` until `shutdown` completes, then stops
+/// accepting, lets requests in flight finish, and returns.
+pub(crate) async fn serve(
+    listener: TcpListener,
+    front: Arc<Handler>,
+    shutdown: impl Future<Output = ()>,
+) {
+    accept_until(listener, shutdown, move |stream, peer, mut stopping| {
+        let front = front.clone();
+        async move {
+            let service = service_fn(move |req| {
+                let front = front.clone();
+                async move { Ok::<_, Infallible>(respond(front, req, peer).await) }
+            });
+            // A client that trickles its headers (slowloris) is cut off.
+            let conn = hyper::server::conn::http1::Builder::new()
+                .timer(TokioTimer::new())
+                .header_read_timeout(HEADER_READ_TIMEOUT)
+                .keep_alive(true)
+                .serve_connection(TokioIo::new(stream), service);
+            tokio::pin!(conn);
+            let result = tokio::select! {
+                r = conn.as_mut() => r,
+                _ = stopping.changed() => {
+                    conn.as_mut().graceful_shutdown();
+                    conn.await
+                }
+            };
+            if let Err(e) = result {
+                tracing::debug!(%peer, "connection ended: {e}");
+            }
+        }
+    })
+    .await;
+}
+
+/// Runs one request through the chain and writes the access log line.
+async fn respond(
+    front: Arc<Handler>,
+    req: http::Request<Incoming>,
+    peer: SocketAddr,
+) -> http::Response<WasiBody> {
+    let start = Instant::now();
+    let (method, path) = (req.method().clone(), req.uri().path().to_string());
+    let req = with_absolute_uri(req.map(|body| body.map_err(Into::into).boxed_unsync()));
+    let response = match front.handle(req).await {
+        Ok(response) => response,
+        Err(failure) => {
+            tracing::error!(%peer, "{method} {path}: {failure}");
+            let status = match failure {
+                HandlerFailure::Timeout { .. } => http::StatusCode::GATEWAY_TIMEOUT,
+                _ => http::StatusCode::INTERNAL_SERVER_ERROR,
+            };
+            plain(status, status.canonical_reason().unwrap_or("error"))
+        }
+    };
+    tracing::info!(
+        target: "nanopod::access",
+        "{peer} \"{method} {path}\" {} {:.1}ms",
+        response.status().as_u16(),
+        start.elapsed().as_secs_f64() * 1000.0
+    );
+    response
+}
+
+/// HTTP/1.1 requests carry only a path; `wasi:http` wants the scheme and
+/// authority too, taken from the `Host` header.
+fn with_absolute_uri(mut req: http::Request<WasiBody>) -> http::Request<WasiBody> {
+    let host = req
+        .headers()
+        .get(http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("localhost")
+        .to_string();
+    let path = req
+        .uri()
+        .path_and_query()
+        .map_or("/", |p| p.as_str())
+        .to_string();
+    if let Ok(uri) = http::Uri::builder()
+        .scheme("http")
+        .authority(host)
+        .path_and_query(path)
+        .build()
+    {
+        *req.uri_mut() = uri;
+    }
+    req
+}
+
+fn plain(status: http::StatusCode, text: &str) -> http::Response<WasiBody> {
+    let body = Full::new(Bytes::from(format!("{text}\n")))
+        .map_err(|never: Infallible| match never {})
+        .boxed_unsync();
+    let mut response = http::Response::new(body);
+    *response.status_mut() = status;
+    response
+}
