@@ -14,27 +14,27 @@ use nanopod_host::GuestFailure;
 use std::process::ExitCode;
 
 /// The component returned `err`.
-pub const COMPONENT_ERR: u8 = 1;
+pub(crate) const COMPONENT_ERR: u8 = 1;
 /// Bad argument, type mismatch, unreadable input, missing capability.
-pub const USAGE: u8 = 2;
+pub(crate) const USAGE: u8 = 2;
 /// The guest trapped or hit a limit.
-pub const TRAP: u8 = 3;
+pub(crate) const TRAP: u8 = 3;
 
 /// A command-line mistake the CLI itself finds (flags that do not go
 /// together, a file of the wrong kind for the command).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]
-pub struct UsageError(pub String);
+pub(crate) struct UsageError(pub String);
 
 impl UsageError {
     /// A usage error with this message.
-    pub fn new(msg: impl Into<String>) -> Self {
+    pub(crate) fn new(msg: impl Into<String>) -> Self {
         UsageError(msg.into())
     }
 }
 
 /// Prints `err` and picks the exit code.
-pub fn report(err: &anyhow::Error, verbose: bool) -> ExitCode {
+pub(crate) fn report(err: &anyhow::Error, verbose: bool) -> ExitCode {
     if is_broken_pipe(err) {
         return ExitCode::SUCCESS;
     }
@@ -56,7 +56,7 @@ pub fn report(err: &anyhow::Error, verbose: bool) -> ExitCode {
 
 /// A guest's `exit(N)` ends the run normally with exit code N; any other
 /// error stays an error.
-pub fn exit_as_code(err: anyhow::Error) -> anyhow::Result<u8> {
+pub(crate) fn exit_as_code(err: anyhow::Error) -> anyhow::Result<u8> {
     match GuestFailure::classify(&err) {
         Some(GuestFailure::Exit(code)) => Ok(code.clamp(0, 255) as u8),
         _ => Err(err),

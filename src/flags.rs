@@ -13,7 +13,7 @@ use std::time::Duration;
 
 /// A capability flag (or its manifest key) whose value is not valid.
 #[derive(Debug, thiserror::Error)]
-pub enum FlagError {
+pub(crate) enum FlagError {
     /// A directory that cannot be granted.
     #[error("invalid `{flag} {spec}`")]
     Dir {
@@ -57,7 +57,7 @@ pub enum FlagError {
 /// `max-memory`, `timeout`) have one definition.
 #[derive(Args, Debug, Clone, Default, Deserialize)]
 #[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
-pub struct CapabilityFlags {
+pub(crate) struct CapabilityFlags {
     /// Grant read-write access to host directory HOST, seen by the guest as
     /// GUEST (default: the same path). Repeatable.
     #[arg(long = "dir", value_name = "HOST[::GUEST]")]
@@ -100,7 +100,7 @@ pub struct CapabilityFlags {
 
 impl CapabilityFlags {
     /// The grants these flags describe.
-    pub fn grants(&self) -> Result<Grants, FlagError> {
+    pub(crate) fn grants(&self) -> Result<Grants, FlagError> {
         let mut g = Grants::new();
         for (spec, read_only) in self
             .dirs
@@ -144,7 +144,7 @@ impl CapabilityFlags {
 /// `--wit PATH`: doc comments from WIT sources, for components built
 /// without them.
 #[derive(Args, Debug, Clone, Default)]
-pub struct WitFlag {
+pub(crate) struct WitFlag {
     /// Read doc comments from these WIT sources (a .wit file or a directory).
     #[arg(long = "wit", value_name = "PATH")]
     pub path: Option<PathBuf>,
@@ -152,7 +152,7 @@ pub struct WitFlag {
 
 impl WitFlag {
     /// The docs `--wit` names, if given.
-    pub fn docs(&self) -> Result<Option<DocIndex>> {
+    pub(crate) fn docs(&self) -> Result<Option<DocIndex>> {
         self.path
             .as_deref()
             .map(DocIndex::from_wit_path)
@@ -190,7 +190,7 @@ impl GrantSpec for CapabilityFlags {
 
 impl CapabilityFlags {
     /// Whether any of these flags was given.
-    pub fn any(&self) -> bool {
+    pub(crate) fn any(&self) -> bool {
         !(self.dirs.is_empty()
             && self.ro_dirs.is_empty()
             && self.vfs.is_none()
@@ -215,7 +215,7 @@ impl CapabilityFlags {
     }
 
     /// After a run that exited 0, writes `--vfs` to `--vfs-out` if asked.
-    pub fn finish(&self, grants: &Grants, exit_code: u8) -> Result<(), FlagError> {
+    pub(crate) fn finish(&self, grants: &Grants, exit_code: u8) -> Result<(), FlagError> {
         if let (Some(out), Some(dir), 0) = (&self.vfs_out, grants.virtual_dirs().first(), exit_code)
         {
             dir.write_out(out).map_err(|e| FlagError::VfsOut {
@@ -228,7 +228,7 @@ impl CapabilityFlags {
 }
 
 /// `--env NAME=VALUE`, or `--env NAME` for the host's value.
-pub fn parse_env(spec: &str) -> Result<(String, String), FlagError> {
+pub(crate) fn parse_env(spec: &str) -> Result<(String, String), FlagError> {
     match spec.split_once('=') {
         Some((k, v)) => Ok((k.to_string(), v.to_string())),
         None => match std::env::var(spec) {
@@ -239,7 +239,7 @@ pub fn parse_env(spec: &str) -> Result<(String, String), FlagError> {
 }
 
 /// `--dir HOST[::GUEST]`; the guest path defaults to the host path.
-pub fn parse_dir(spec: &str, read_only: bool) -> DirGrant {
+pub(crate) fn parse_dir(spec: &str, read_only: bool) -> DirGrant {
     let (host, guest) = match spec.split_once("::") {
         Some((h, g)) => (h, g.to_string()),
         None => (spec, spec.to_string()),

@@ -20,7 +20,7 @@ use wasmtime::component::{Component, Func, Instance, ResourceAny, StreamAny, Str
 /// Largest `list<u8>` argument or result, in bytes. Byte lists travel as
 /// dynamic `Val`s (40 bytes of host memory per byte); use `stream<u8>` for
 /// anything larger.
-pub const MAX_BYTE_LIST: usize = 64 * 1024 * 1024;
+pub(super) const MAX_BYTE_LIST: usize = 64 * 1024 * 1024;
 
 /// What to call and where its byte result goes.
 pub(crate) struct Call<'a> {

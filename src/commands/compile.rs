@@ -10,14 +10,14 @@ use std::process::ExitCode;
 
 /// Compile COMPONENT into the on-disk cache so later runs start at once.
 #[derive(Args, Debug)]
-pub struct CompileCommand {
+pub(crate) struct CompileCommand {
     /// The component or module to compile.
     pub component: PathBuf,
 }
 
 impl CompileCommand {
     /// Runs the command.
-    pub fn execute(self) -> Result<ExitCode> {
+    pub(crate) fn execute(self) -> Result<ExitCode> {
         let loaded = load(&Engines::default(), &self.component)?;
         let what = match loaded.cache {
             CacheOutcome::Hit => "already cached",

@@ -10,7 +10,7 @@ use std::process::ExitCode;
 /// `package-docs` section any WIT decoder reads, and nanopod's own
 /// `nanopod-docs` section), so `nanopod run --help` can show them.
 #[derive(Args, Debug)]
-pub struct EmbedDocsCommand {
+pub(crate) struct EmbedDocsCommand {
     /// The component to annotate.
     pub component: PathBuf,
     /// The WIT sources it was built from (a .wit file or a directory).
@@ -23,7 +23,7 @@ pub struct EmbedDocsCommand {
 
 impl EmbedDocsCommand {
     /// Runs the command.
-    pub fn execute(self) -> Result<ExitCode> {
+    pub(crate) fn execute(self) -> Result<ExitCode> {
         let bytes = read_wasm(&self.component)?;
         let out = nanopod_wit_docs::embed(&bytes, &self.wit)?;
         nanopod_host::io::write_atomically(&self.output, &out)?;

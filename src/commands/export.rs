@@ -7,7 +7,7 @@ use anyhow::Result;
 use clap::Args;
 use nanopod_host::Engines;
 use nanopod_host::binary::load;
-use nanopod_remote::export::DEFAULT_MAX_CONNECTIONS;
+use nanopod_remote::DEFAULT_MAX_CONNECTIONS;
 use nanopod_remote::transport::read_token;
 use nanopod_remote::{ExportOptions, Exporter, Transport};
 use std::path::PathBuf;
@@ -19,7 +19,7 @@ use std::process::ExitCode;
 /// grants and limits given here (`--timeout`, `--max-memory` per call).
 /// SIGINT or SIGTERM stops accepting and lets calls in flight finish.
 #[derive(Args, Debug)]
-pub struct ExportCommand {
+pub(crate) struct ExportCommand {
     /// Capabilities and limits of the component; limits apply per call.
     #[command(flatten)]
     pub caps: CapabilityFlags,
@@ -54,7 +54,7 @@ pub struct ExportCommand {
 
 impl ExportCommand {
     /// Runs the command.
-    pub fn execute(self) -> Result<ExitCode> {
+    pub(crate) fn execute(self) -> Result<ExitCode> {
         refuse_vfs(&self.caps, "export")?;
         Transport::parse(&self.listen)?;
         let token = self.token_file.as_deref().map(read_token).transpose()?;

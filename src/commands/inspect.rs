@@ -18,7 +18,7 @@ use std::process::ExitCode;
 /// List a component's imports grouped as capabilities (with the flag that
 /// grants each) and its exports with signatures and docs.
 #[derive(Args, Debug)]
-pub struct InspectCommand {
+pub(crate) struct InspectCommand {
     /// Print JSON instead of text.
     #[arg(long)]
     pub json: bool,
@@ -65,7 +65,7 @@ struct ExportReport {
 
 impl InspectCommand {
     /// Runs the command.
-    pub fn execute(self) -> Result<ExitCode> {
+    pub(crate) fn execute(self) -> Result<ExitCode> {
         let engines = Engines::default();
         let mut remote = Vec::new();
         let (loaded, wit_bytes, pod) = if is_pod(&self.component) {

@@ -17,7 +17,7 @@ use std::process::ExitCode;
 /// by default.
 #[derive(Parser, Debug)]
 #[command(name = "nanopod", version, about, long_about = None)]
-pub struct Cli {
+pub(crate) struct Cli {
     /// Log more (-v: debug logs, the wasm backtrace of traps; -vv: all).
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
     pub verbose: u8,
@@ -29,7 +29,7 @@ pub struct Cli {
 
 /// nanopod's subcommands.
 #[derive(Subcommand, Debug)]
-pub enum Command {
+pub(crate) enum Command {
     /// Call a component's exported function, or run a WASI command.
     Run(run::RunCommand),
     /// Show what a component imports (as capabilities) and exports.
@@ -53,7 +53,7 @@ pub enum Command {
 
 impl Command {
     /// Runs the subcommand, returning the process exit code.
-    pub fn execute(self) -> anyhow::Result<ExitCode> {
+    pub(crate) fn execute(self) -> anyhow::Result<ExitCode> {
         match self {
             Command::Run(c) => c.execute(),
             Command::Inspect(c) => c.execute(),
@@ -93,5 +93,30 @@ mod tests {
     #[test]
     fn verify_cli() {
         Cli::command().debug_assert();
+    }
+
+    /// The capability table names flags and `pod.toml` keys in its
+    /// messages; they must be the ones the CLI and manifests take.
+    #[test]
+    fn the_capability_table_names_the_flags_and_keys_nanopod_takes() {
+        use nanopod_host::Capability;
+        let cli = Cli::command();
+        let run = cli.find_subcommand("run").expect("a run subcommand");
+        for capability in Capability::ALL {
+            let spec = capability.spec();
+            for flag in spec.flags {
+                let long = flag.trim_start_matches("--");
+                assert!(
+                    run.get_arguments().any(|a| a.get_long() == Some(long)),
+                    "`{flag}` of {} is not a flag of `nanopod run`",
+                    spec.name
+                );
+            }
+            for key in spec.manifest_keys {
+                let table = format!("{key} = []");
+                toml::from_str::<crate::flags::CapabilityFlags>(&table)
+                    .unwrap_or_else(|e| panic!("`{key}` of {} is not a grant key: {e}", spec.name));
+            }
+        }
     }
 }

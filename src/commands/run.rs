@@ -16,7 +16,7 @@ use std::process::ExitCode;
 /// command. Flags for nanopod come before COMPONENT; everything after it
 /// belongs to the function, except `--invoke`, `-o/--output` and `--help`.
 #[derive(Args, Debug)]
-pub struct RunCommand {
+pub(crate) struct RunCommand {
     /// Capabilities and limits.
     #[command(flatten)]
     pub caps: CapabilityFlags,
@@ -40,7 +40,7 @@ pub struct RunCommand {
 
 impl RunCommand {
     /// Runs the command.
-    pub fn execute(self) -> Result<ExitCode> {
+    pub(crate) fn execute(self) -> Result<ExitCode> {
         let (component_path, args) = self.words.split_first().expect("clap requires COMPONENT");
         let component_path = PathBuf::from(component_path);
         let engines = Engines::default();

@@ -17,7 +17,7 @@ use std::process::ExitCode;
 /// of an app. Every request gets a fresh instance. SIGINT or SIGTERM stops
 /// accepting and lets requests in flight finish.
 #[derive(Args, Debug)]
-pub struct ServeCommand {
+pub(crate) struct ServeCommand {
     /// Capabilities and limits of a single component (a pod's come from
     /// its manifest). `--max-memory` and `--timeout` apply per request.
     #[command(flatten)]
@@ -41,7 +41,7 @@ pub struct ServeCommand {
 
 impl ServeCommand {
     /// Runs the command.
-    pub fn execute(self) -> Result<ExitCode> {
+    pub(crate) fn execute(self) -> Result<ExitCode> {
         let mut server = if is_pod(&self.target) {
             if self.caps.any() {
                 return Err(UsageError::new(

@@ -14,7 +14,7 @@ use std::process::ExitCode;
 /// happens at build time instead of at every start. Capability flags grant
 /// the init function what it needs (e.g. `--ro-dir` for data to load).
 #[derive(Args, Debug)]
-pub struct SnapshotCommand {
+pub(crate) struct SnapshotCommand {
     /// Capabilities and limits for the init function.
     #[command(flatten)]
     pub caps: CapabilityFlags,
@@ -34,7 +34,7 @@ pub struct SnapshotCommand {
 
 impl SnapshotCommand {
     /// Runs the command.
-    pub fn execute(self) -> Result<ExitCode> {
+    pub(crate) fn execute(self) -> Result<ExitCode> {
         let bytes = read_wasm(&self.component)?;
         let grants = self.caps.grants()?;
         let engines = Engines::default();

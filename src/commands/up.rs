@@ -22,7 +22,7 @@ use std::process::ExitCode;
 /// `[[step]]` tables is a pipeline: its steps run in order, sharing an
 /// in-memory filesystem, and ARGS go to the last step.
 #[derive(Args, Debug)]
-pub struct UpCommand {
+pub(crate) struct UpCommand {
     /// Doc comments from WIT sources.
     #[command(flatten)]
     pub wit: WitFlag,
@@ -40,7 +40,7 @@ pub struct UpCommand {
 
 impl UpCommand {
     /// Runs the command.
-    pub fn execute(self) -> Result<ExitCode> {
+    pub(crate) fn execute(self) -> Result<ExitCode> {
         let (pod_path, args) = self.words.split_first().expect("clap requires POD");
         let pod = Pod::<CapabilityFlags>::open(&PathBuf::from(pod_path))?;
         let engines = Engines::default();

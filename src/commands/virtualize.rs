@@ -13,7 +13,7 @@ use std::process::ExitCode;
 /// environment variables inside itself: it imports no wasi:filesystem, runs
 /// with no --dir, and works on any host that runs WASI 0.2 components.
 #[derive(Args, Debug)]
-pub struct VirtualizeCommand {
+pub(crate) struct VirtualizeCommand {
     /// Embed the directory (or .tar archive) HOST, seen by the component
     /// as GUEST (default: the same path). Repeatable.
     #[arg(long = "dir", value_name = "HOST[::GUEST]")]
@@ -35,7 +35,7 @@ pub struct VirtualizeCommand {
 
 impl VirtualizeCommand {
     /// Runs the command.
-    pub fn execute(self) -> Result<ExitCode> {
+    pub(crate) fn execute(self) -> Result<ExitCode> {
         let bytes = read_wasm(&self.component)?;
         let mounts: Vec<Mount> = self
             .dirs

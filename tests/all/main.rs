@@ -1,8 +1,7 @@
 //! Integration tests: every test drives the real `nanopod` binary.
 //!
-//! Module map:
-//! - `golden`: file-driven CLI cases in `tests/golden/*.golden` (command,
-//!   exit code, exact stdout and stderr); re-bless with `BLESS=1`.
+//! Module map (the file-driven golden cases are their own test binary,
+//! `tests/golden.rs`; `support` is `tests/common/`, which both share):
 //! - `typed`: typed main with files, stdin, outputs, byte lists, streams.
 //! - `capabilities`: directory, environment and network grants, escapes.
 //! - `inspect`: `inspect --json`, `compile` and the compile cache.
@@ -16,7 +15,6 @@
 //! - `vfs`: `--vfs` in-memory directories against real preopens.
 
 mod capabilities;
-mod golden;
 mod inspect;
 mod pods;
 mod python;
@@ -24,6 +22,7 @@ mod remote;
 mod remote_stream;
 mod serve;
 mod snapshot;
+#[path = "../common/mod.rs"]
 mod support;
 mod typed;
 mod vfs;

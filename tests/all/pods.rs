@@ -300,18 +300,15 @@ fn manifest_mistakes_are_usage_errors() {
     }
 }
 
+/// `inspect` says the same (tests/golden/inspect-pod-byte-lists.golden).
 #[test]
-fn inspect_and_up_v_point_out_links_that_copy_byte_lists_byte_by_byte() {
+fn up_v_points_out_links_that_copy_byte_lists_byte_by_byte() {
     let (_dir, pod) = write_pod(&format!(
         "entry = \"driver\"\n[components.driver]\nfile = \"{CALC_DRIVER}\"\n\
          [components.calc]\nfile = \"{CALC}\"\n\
          [[link]]\nfrom = \"driver\"\nimport = \"example:calc/ops\"\nto = \"calc\"\n"
     ));
     let hint = "`take-bytes`, `echo` pass list<u8>, copied between components one byte at a time: bulk data crosses faster as stream<u8>";
-    let o = run(&["inspect", pod.to_str().unwrap()]);
-    assert_exit(&o, 0);
-    let expected = format!("  driver → calc: example:calc/ops (in-process; {hint})\n");
-    assert!(stdout(&o).contains(&expected), "{}", stdout(&o));
     let o = run(&[
         "-v",
         "up",
@@ -325,23 +322,10 @@ fn inspect_and_up_v_point_out_links_that_copy_byte_lists_byte_by_byte() {
     assert!(stderr(&o).contains(&expected), "{}", stderr(&o));
 }
 
+/// The text is pinned by tests/golden/inspect-pod-geo.golden.
 #[test]
-fn inspect_shows_the_pods_shape_and_what_was_denied() {
+fn inspect_json_shows_the_pods_shape() {
     let pod = geo_example();
-    let o = run(&["inspect", &manifest(&pod)]);
-    assert_exit(&o, 0);
-    let text = stdout(&o);
-    for expected in [
-        "a pod: entry `app`, calls `distance` by default",
-        "no component uses async functions, streams or WASI 0.3: concurrency support is off",
-        "  geo          geo.wasm  (ro-dirs data::/data)",
-        "  app          geo-app.wasm  (no grants)",
-        "Links:\n  app → geo: example:geo/lookup (in-process)",
-        "Denied (wired to a deny adapter, not the host):\n  app: wasi:filesystem/preopens@",
-        "Great-circle distance between two cities, in kilometres.",
-    ] {
-        assert!(text.contains(expected), "expected {expected:?} in:\n{text}");
-    }
     let o = run(&["inspect", "--json", &manifest(&pod)]);
     assert_exit(&o, 0);
     let json: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
@@ -426,19 +410,33 @@ fn a_legacy_command_feeds_a_typed_component_through_the_pods_memory() {
     // The report was written and read in memory: nothing on the host disk
     // changed, and no /out appeared anywhere.
     assert_eq!(tree(dir.path()), before);
-    let o = run(&["inspect", pod.to_str().unwrap()]);
-    assert!(
-        stdout(&o).contains(
-            "Pipeline steps (sharing an in-memory filesystem):\n  1. report /data/cities.csv /out/report.txt\n  2. upper /out/report.txt"
-        ),
-        "{}",
-        stdout(&o)
-    );
     // `-o` goes to the last step.
     let file = dir.path().join("REPORT.txt");
     let o = up(&pod, &["-o", file.to_str().unwrap()]);
     assert_exit(&o, 0);
     assert_eq!(std::fs::read_to_string(&file).unwrap(), out);
+}
+
+#[test]
+fn a_help_after_the_separator_is_the_last_steps_word_and_every_step_runs() {
+    let dir = report_example();
+    let pod = dir.path().join("report/pipeline.toml");
+    let text = std::fs::read_to_string(&pod).unwrap();
+    // The first step fails: a pipeline that runs from its first step
+    // reports that failure; one that jumped to the last step would not.
+    std::fs::write(&pod, text.replace("/data/cities.csv", "/data/nope.csv")).unwrap();
+    let o = up(&pod, &["--", "--help"]);
+    assert_exit(&o, 1);
+    assert!(
+        stderr(&o).contains("error: step 1 (`report`) failed; the pipeline stops here"),
+        "{}",
+        stderr(&o)
+    );
+    // Before the separator, `--help` describes the last step and runs none.
+    let o = up(&pod, &["--help"]);
+    assert_exit(&o, 0);
+    assert!(stdout(&o).contains("upper"), "{}", stdout(&o));
+    assert!(!stderr(&o).contains("step 1"), "{}", stderr(&o));
 }
 
 #[test]

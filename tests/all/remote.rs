@@ -365,20 +365,6 @@ fn export_stops_on_sigterm() {
 }
 
 #[test]
-fn inspect_says_which_imports_cross_the_network() {
-    let (_dir, pod) = remote_geo_pod("127.0.0.1:7000", "timeout = \"5s\"\n");
-    let o = run(&["inspect", pod.to_str().unwrap()]);
-    assert_exit(&o, 0);
-    let text = stdout(&o);
-    for expected in [
-        "Links:\n  app → tcp://127.0.0.1:7000: example:geo/lookup (remote, timeout 5s)",
-        "  remote       served over the network by a remote link\n      example:geo/lookup@0.1.0",
-    ] {
-        assert!(text.contains(expected), "expected {expected:?} in:\n{text}");
-    }
-}
-
-#[test]
 fn a_nats_queue_group_shares_the_calls_and_survives_losing_members() {
     let nats = NatsServer::start();
     let url = format!("nats://127.0.0.1:{}/pods.geo", nats.port());
@@ -506,4 +492,22 @@ fn export_refuses_bad_flags_with_one_line_each() {
         let errors = err.lines().filter(|l| l.starts_with("error:")).count();
         assert_eq!(errors, 1, "{args:?}: {err}");
     }
+}
+
+#[test]
+fn a_links_empty_token_file_is_refused_as_the_exporter_refuses_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let empty = dir.path().join("empty-token");
+    std::fs::write(&empty, " \n").unwrap();
+    // Nothing listens there: the token is read, and refused, before any
+    // call is made.
+    let extra = format!("token-file = \"{}\"\n", empty.display());
+    let (_d, pod) = geo_pod_linked_to(&format!("tcp://{}", dead_addr()), &extra);
+    let o = up(&pod, &["Paris", "Berlin"]);
+    assert_exit(&o, 2);
+    assert!(
+        stderr(&o).contains(&format!("`{}` is empty", empty.display())),
+        "{}",
+        stderr(&o)
+    );
 }

@@ -39,14 +39,14 @@ pub enum CacheOutcome {
 }
 
 /// The compile cache in one directory.
-pub struct CompileCache {
+pub(crate) struct CompileCache {
     dir: Option<PathBuf>,
 }
 
 impl CompileCache {
     /// The cache in the default directory, or disabled when
     /// `NANOPOD_CACHE_DIR` is set to an empty string.
-    pub fn from_env() -> Self {
+    pub(crate) fn from_env() -> Self {
         let dir = match std::env::var_os("NANOPOD_CACHE_DIR") {
             Some(d) if d.is_empty() => None,
             Some(d) => Some(PathBuf::from(d)),
@@ -60,7 +60,7 @@ impl CompileCache {
 
     /// Compiles `bytes` (a component or a core module) for `engine`, or loads
     /// the result of an earlier compile.
-    pub fn load(
+    pub(crate) fn load(
         &self,
         engine: &Engine,
         mode: EngineMode,

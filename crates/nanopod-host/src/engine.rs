@@ -93,14 +93,14 @@ impl EngineMode {
 
 /// How often the epoch ticks: the resolution of deadlines, and how often a
 /// long-running guest yields to the executor.
-pub const EPOCH_TICK: Duration = Duration::from_millis(10);
+const EPOCH_TICK: Duration = Duration::from_millis(10);
 
 /// Bytes of each pooled memory and table reset in place (not unmapped)
 /// when an instance ends.
 const POOL_KEEP_RESIDENT: usize = 2 << 20;
 
 /// Largest wasm stack a guest may use before it traps with a stack overflow.
-pub const MAX_WASM_STACK: usize = 1024 * 1024;
+const MAX_WASM_STACK: usize = 1024 * 1024;
 
 /// When a unit of guest work (a run, a request, a call) must stop. Checked
 /// against the wall clock, so it means the same whatever the tick rate.

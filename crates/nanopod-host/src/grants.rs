@@ -65,11 +65,6 @@ impl Grants {
         self
     }
 
-    /// The hosts outbound HTTP may reach.
-    pub fn http_hosts(&self) -> &[String] {
-        self.http.hosts()
-    }
-
     /// Connects the guest's stdin to nanopod's. Default: stdin is empty.
     pub fn inherit_stdin(&mut self) -> &mut Self {
         self.stdin = true;

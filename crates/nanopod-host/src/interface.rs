@@ -78,11 +78,6 @@ impl InterfaceName {
     }
 }
 
-/// Whether the names `a` and `b` match (see [`InterfaceName::matches`]).
-pub fn same_interface(a: &str, b: &str) -> bool {
-    InterfaceName::parse(a).matches(&InterfaceName::parse(b))
-}
-
 /// What two versions must share to be compatible.
 fn compatibility(v: &semver::Version) -> (u64, u64, u64, &semver::Prerelease) {
     match (v.major, v.minor) {
@@ -105,6 +100,10 @@ impl fmt::Display for InterfaceName {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn same_interface(a: &str, b: &str) -> bool {
+        InterfaceName::parse(a).matches(&InterfaceName::parse(b))
+    }
 
     #[test]
     fn versions_match_as_the_linker_matches_them() {

@@ -16,7 +16,7 @@ use wac_graph::types::{DefinedType, ItemKind, Package, PrimitiveType, Types, Val
 use wac_graph::{CompositionGraph, EncodeOptions, NodeId, PackageId};
 
 /// One component of the pod, read from disk.
-pub struct Member<'a> {
+pub(crate) struct Member<'a> {
     /// Its name in the manifest.
     pub name: &'a str,
     /// The component binary.
@@ -27,7 +27,7 @@ pub struct Member<'a> {
 
 /// The composed pod.
 #[derive(Debug)]
-pub struct Composition {
+pub(crate) struct Composition {
     /// The composed component.
     pub bytes: Vec<u8>,
     /// `(component, import)` pairs wired to a deny adapter.
@@ -114,7 +114,7 @@ struct Registered {
 /// of the composition, for the host to serve. `shared` holds the
 /// capabilities the pod's single WASI context will carry; a member
 /// importing one of them without the grant is wired to a deny adapter.
-pub fn compose(
+pub(crate) fn compose(
     members: &[Member<'_>],
     links: &[Link],
     plan: &Plan,

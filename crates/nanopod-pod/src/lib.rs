@@ -19,18 +19,22 @@
 //!
 //! Serving HTTP is `nanopod-serve`'s; this crate knows nothing of it.
 
-pub mod compose;
-pub(crate) mod deny;
+mod compose;
+mod deny;
 pub mod describe;
-pub mod grant;
+mod grant;
 pub mod manifest;
-pub mod memcap;
-pub mod pipeline;
+mod memcap;
+mod pipeline;
 pub mod plan;
-pub mod pod;
-pub mod share;
+mod pod;
+mod share;
 
+pub use compose::ComposeError;
 pub use grant::{GrantSpec, NoGrants};
-pub use manifest::{Link, Manifest};
-pub use pipeline::{Pipeline, Step};
-pub use pod::{ComposedPod, LoadedPod, Pod, PodError, PodInfo, byte_list_hint};
+pub use manifest::{Link, Manifest, ManifestError};
+pub use memcap::MemCapError;
+pub use pipeline::{DEFAULT_SCRATCH, Pipeline, ScratchError, Step};
+pub use plan::{Plan, PlanError};
+pub use pod::{ComposedPod, LoadedPod, Pod, PodError, PodInfo, RemoteLinkError, byte_list_hint};
+pub use share::ShareError;

@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 /// The shared context and who may use what.
 #[derive(Debug)]
-pub struct Shared {
+pub(crate) struct Shared {
     /// The union of the components' grants.
     pub grants: Grants,
     /// The capabilities the union holds.
@@ -40,7 +40,7 @@ pub struct ShareError {
 }
 
 /// Builds the shared context from each component's grants.
-pub fn share<'a>(
+pub(crate) fn share<'a>(
     members: impl IntoIterator<Item = (&'a str, &'a Grants)>,
 ) -> Result<Shared, ShareError> {
     let mut granted: BTreeMap<String, BTreeSet<Capability>> = BTreeMap::new();

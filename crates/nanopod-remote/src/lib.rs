@@ -13,14 +13,14 @@
 //! - [`link`]: remote imports defined in a component's linker, and how a
 //!   transport failure reaches the caller.
 
-pub mod client;
-pub mod export;
-pub mod link;
+mod client;
+mod export;
+mod link;
 pub mod stream;
 pub mod transport;
 pub mod wire;
 
 pub use client::{CallError, Client};
-pub use export::{ExportOptions, Exporter, ServeError};
+pub use export::{DEFAULT_MAX_CONNECTIONS, ExportOptions, Exporter, NATS_QUEUE_GROUP, ServeError};
 pub use link::{LinkError, RemoteImports, RemoteLink};
 pub use transport::{Endpoint, EndpointError, TokenError, Transport};

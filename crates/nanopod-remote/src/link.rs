@@ -25,7 +25,7 @@ use wasmtime::component::types::{ComponentFunc, ComponentItem, Type};
 use wasmtime::component::{Accessor, Component, Linker, StreamAny, StreamReader, Val};
 
 /// The case of an error variant or enum that carries transport failures.
-pub const TRANSPORT_CASE: &str = "transport";
+pub(crate) const TRANSPORT_CASE: &str = "transport";
 
 /// One import to serve remotely.
 #[derive(Debug, Clone)]
@@ -272,7 +272,7 @@ impl Forward {
 }
 
 /// The value of type `ty` that reports a transport failure, if `ty` can.
-pub fn transport_error(ty: &Type, message: &str) -> Option<Val> {
+pub(crate) fn transport_error(ty: &Type, message: &str) -> Option<Val> {
     let Type::Result(r) = ty else { return None };
     let payload = match r.err()? {
         Type::String => Val::String(message.to_string()),

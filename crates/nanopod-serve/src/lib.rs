@@ -8,9 +8,9 @@
 //! - [`server`]: hyper on nanopod's accept loop, the access log.
 //! - [`error`]: why a chain cannot be served.
 
-pub mod chain;
-pub mod error;
-pub mod handler;
+mod chain;
+mod error;
+mod handler;
 mod p3;
 mod server;
 

@@ -21,7 +21,7 @@ pub mod exports;
 pub mod help;
 pub mod raw;
 pub mod render;
-pub mod witfmt;
+mod witfmt;
 
 pub use bind::{ArgValue, BindError, TypedArgs};
 pub use exports::{ExportError, ExportFn, Exports, ParamKind, ParamSpec};

@@ -4,7 +4,7 @@ use wit_parser::{Handle, Resolve, Type, TypeDefKind, TypeId};
 
 /// The WIT spelling of `ty`: named types by name, anonymous ones spelled out
 /// (`list<u8>`, `option<string>`, `result<f64, string>`, `stream<u8>`).
-pub fn type_name(resolve: &Resolve, ty: &Type) -> String {
+pub(crate) fn type_name(resolve: &Resolve, ty: &Type) -> String {
     match ty {
         Type::Bool => "bool".into(),
         Type::U8 => "u8".into(),
@@ -68,7 +68,7 @@ fn id_name(resolve: &Resolve, id: TypeId) -> String {
 
 /// The named types (records, variants, enums, flags) that `ty` mentions,
 /// outermost first, each once.
-pub fn named_types(resolve: &Resolve, ty: &Type, out: &mut Vec<TypeId>) {
+pub(crate) fn named_types(resolve: &Resolve, ty: &Type, out: &mut Vec<TypeId>) {
     let Type::Id(id) = ty else { return };
     let def = &resolve.types[*id];
     let named = matches!(
@@ -104,7 +104,7 @@ pub fn named_types(resolve: &Resolve, ty: &Type, out: &mut Vec<TypeId>) {
 }
 
 /// One field or case of a named type: its name, its WIT text, its docs.
-pub struct Item {
+pub(crate) struct Item {
     /// The field or case name.
     pub name: String,
     /// How WIT writes it: `x: s32`, `circle(f64)`, `red`.
@@ -114,7 +114,7 @@ pub struct Item {
 }
 
 /// The keyword and the fields, cases or flags of a named type.
-pub fn type_body(resolve: &Resolve, id: TypeId) -> (&'static str, Vec<Item>) {
+pub(crate) fn type_body(resolve: &Resolve, id: TypeId) -> (&'static str, Vec<Item>) {
     let item = |name: &str, shown: String, docs: &wit_parser::Docs| Item {
         name: name.to_string(),
         shown,

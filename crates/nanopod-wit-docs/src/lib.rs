@@ -305,29 +305,21 @@ pub fn replace_section(wasm: &[u8], name: &str, contents: Option<&[u8]>) -> Resu
             });
         }
     }
-    let added = contents.map(|data| wasm_encoder::CustomSection {
-        name: name.into(),
-        data: data.into(),
-    });
-    Ok(if wasmparser::Parser::is_component(wasm) {
-        let mut out = wasm_encoder::Component::new();
-        for s in &sections {
-            out.section(s);
+    // The preamble (magic and version, of a module or a component) is kept
+    // as it is; each section is written by wasm-encoder.
+    use wasm_encoder::Section;
+    let mut out = wasm[..8].to_vec();
+    for section in &sections {
+        section.append_to(&mut out);
+    }
+    if let Some(data) = contents {
+        wasm_encoder::CustomSection {
+            name: name.into(),
+            data: data.into(),
         }
-        if let Some(c) = &added {
-            out.section(c);
-        }
-        out.finish()
-    } else {
-        let mut out = wasm_encoder::Module::new();
-        for s in &sections {
-            out.section(s);
-        }
-        if let Some(c) = &added {
-            out.section(c);
-        }
-        out.finish()
-    })
+        .append_to(&mut out);
+    }
+    Ok(out)
 }
 
 fn find_section(wasm: &[u8]) -> Result<Option<&[u8]>> {
@@ -467,6 +459,25 @@ mod tests {
         let index = DocIndex::from_wasm(&twice).unwrap().unwrap();
         assert_eq!(index.function("run-it"), Some("Do the thing."));
         assert!(DocIndex::from_wasm(&module).unwrap().is_none());
+    }
+
+    #[test]
+    fn a_components_sections_and_nested_modules_are_kept_as_they_are() {
+        let component = wat::parse_str(
+            r#"(component
+                 (core module $m (@custom "inner" "nested"))
+                 (@custom "other" "kept"))"#,
+        )
+        .unwrap();
+        let out = replace_section(&component, SECTION_NAME, Some(&section())).unwrap();
+        wasmparser::Validator::new().validate_all(&out).unwrap();
+        assert_eq!(custom_section(&out, "other").unwrap(), Some(&b"kept"[..]));
+        // Only top-level sections are found; the nested module's is kept.
+        assert_eq!(custom_section(&out, "inner").unwrap(), None);
+        assert!(out.windows(6).any(|w| w == b"nested"));
+        let removed = replace_section(&out, "other", None).unwrap();
+        assert_eq!(custom_section(&removed, "other").unwrap(), None);
+        assert!(DocIndex::from_wasm(&removed).unwrap().is_some());
     }
 
     #[test]

@@ -33,10 +33,6 @@ impl HttpGrant {
         self.hosts.push(authority);
     }
 
-    pub(crate) fn hosts(&self) -> &[String] {
-        &self.hosts
-    }
-
     /// What is granted, in a comparable form: empty when nothing.
     pub(crate) fn measure(&self) -> Vec<String> {
         self.hosts.clone()

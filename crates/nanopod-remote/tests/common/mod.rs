@@ -8,7 +8,7 @@ use wasmtime::component::Component;
 
 /// Serves the guest at `path` on `listen` (`tcp://…` or `nats://…`) in
 /// this process; returns the address it announced once it serves.
-pub async fn export_on(path: &str, mode: EngineMode, listen: &str) -> String {
+pub(crate) async fn export_on(path: &str, mode: EngineMode, listen: &str) -> String {
     let engines = Engines::pooled();
     let engine = engines.get(mode).unwrap().clone();
     let component = Component::from_file(&engine, path).unwrap();

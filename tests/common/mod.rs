@@ -1,4 +1,8 @@
-//! Running the binary under test, with a private compile cache.
+//! Running the binary under test, with a private compile cache: what the
+//! integration tests (`tests/all`) and the golden cases (`tests/golden.rs`)
+//! share. Each binary uses a part of it.
+
+#![allow(dead_code)]
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -6,12 +10,12 @@ use std::process::{Child, Command, Output, Stdio};
 
 /// The compile cache shared by this test run (compiling once keeps the
 /// suite fast; `inspect::cache_*` tests use their own).
-pub fn cache_dir() -> PathBuf {
+pub(crate) fn cache_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("nanopod-test-cache")
 }
 
 /// `nanopod` with the test cache and no inherited RUST_LOG.
-pub fn nanopod() -> Command {
+pub(crate) fn nanopod() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_nanopod"));
     cmd.env("NANOPOD_CACHE_DIR", cache_dir())
         .env_remove("RUST_LOG")
@@ -20,12 +24,12 @@ pub fn nanopod() -> Command {
 }
 
 /// Runs `nanopod ARGS` and returns its output.
-pub fn run(args: &[&str]) -> Output {
+pub(crate) fn run(args: &[&str]) -> Output {
     nanopod().args(args).output().expect("spawn nanopod")
 }
 
 /// Runs `nanopod ARGS` with `input` on stdin.
-pub fn run_with_stdin(args: &[&str], input: &[u8]) -> Output {
+pub(crate) fn run_with_stdin(args: &[&str], input: &[u8]) -> Output {
     use std::io::Write;
     let mut child = nanopod()
         .args(args)
@@ -45,18 +49,18 @@ pub fn run_with_stdin(args: &[&str], input: &[u8]) -> Output {
 }
 
 /// Stdout as text.
-pub fn stdout(o: &Output) -> String {
+pub(crate) fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
 
 /// Stderr as text.
-pub fn stderr(o: &Output) -> String {
+pub(crate) fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
 /// Asserts the exit code, showing both streams on failure.
 #[track_caller]
-pub fn assert_exit(o: &Output, code: i32) {
+pub(crate) fn assert_exit(o: &Output, code: i32) {
     assert_eq!(
         o.status.code(),
         Some(code),
@@ -67,7 +71,7 @@ pub fn assert_exit(o: &Output, code: i32) {
 }
 
 /// `dir` packed with `tar -cf` into `corpus.tar` in a new directory.
-pub fn tar_of(dir: &Path) -> (tempfile::TempDir, PathBuf) {
+pub(crate) fn tar_of(dir: &Path) -> (tempfile::TempDir, PathBuf) {
     let archive_dir = tempfile::tempdir().unwrap();
     let archive = archive_dir.path().join("corpus.tar");
     let status = Command::new("tar")
@@ -83,14 +87,14 @@ pub fn tar_of(dir: &Path) -> (tempfile::TempDir, PathBuf) {
 }
 
 /// A guest's path as a `&str`.
-pub fn guest(path: &'static str) -> &'static str {
+pub(crate) fn guest(path: &'static str) -> &'static str {
     assert!(Path::new(path).exists(), "guest {path} was not built");
     path
 }
 
 /// A running `nanopod serve` or `nanopod export`, killed when dropped.
 /// Its stderr is collected so it never blocks on a full pipe.
-pub struct Daemon {
+pub(crate) struct Daemon {
     /// The process.
     pub child: Child,
     /// `host:port` it listens on.
@@ -109,7 +113,7 @@ impl Drop for Daemon {
 impl Daemon {
     /// Starts `nanopod SUBCOMMAND ARGS --listen LISTEN` and waits for the
     /// line that announces its address after `scheme`.
-    pub fn start(
+    pub(crate) fn start(
         subcommand: &str,
         args: &[&str],
         listen: &str,
@@ -150,12 +154,12 @@ impl Daemon {
     }
 
     /// What it has written to stderr after the line with its address.
-    pub fn log(&self) -> String {
+    pub(crate) fn log(&self) -> String {
         self.log.lock().unwrap().clone()
     }
 
     /// Sends SIGTERM.
-    pub fn terminate(&self) {
+    pub(crate) fn terminate(&self) {
         let status = Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
             .status()
