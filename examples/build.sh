@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the example components and puts each pod's binaries next to its
-# manifest (examples/geo, examples/http, examples/http3, examples/report,
+# manifest (examples/geo, examples/http, examples/http3, examples/mesh, examples/report,
 # examples/text), where the pod.toml files expect them,
 # and the `files` command in examples/virtualize.
 set -euo pipefail
@@ -22,4 +22,7 @@ done
 for name in http-app http-auth http-log; do
   cp "$(guest "$name")" "examples/http/$name.wasm"
 done
-echo "examples built: examples/geo/*.wasm examples/http/*.wasm examples/report/*.wasm examples/http3/*.wasm examples/virtualize/files.wasm examples/text/*.wasm"
+for name in pw-ratelimit pw-auth pw-log http-app; do
+  cp "$(guest "$name")" "examples/mesh/$name.wasm"
+done
+echo "examples built: examples/geo/*.wasm examples/http/*.wasm examples/report/*.wasm examples/http3/*.wasm examples/mesh/*.wasm examples/virtualize/files.wasm examples/text/*.wasm"

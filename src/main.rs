@@ -44,7 +44,7 @@ fn quiet_library_backtraces() {
 fn init_tracing(verbose: u8) {
     use tracing_subscriber::EnvFilter;
     let default = match verbose {
-        0 => "warn,nanopod::access=info",
+        0 => "warn,nanopod::access=info,nanopod::filter=info",
         1 => "nanopod=debug,nanopod_host=debug,info",
         _ => "debug",
     };

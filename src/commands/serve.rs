@@ -12,10 +12,13 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-/// Serve HTTP with a `wasi:http/incoming-handler` component (WASI 0.2), or
-/// with a pod (`pod.toml`) whose `[serve] chain` puts middlewares in front
-/// of an app. Every request gets a fresh instance. SIGINT or SIGTERM stops
-/// accepting and lets requests in flight finish.
+/// Serve HTTP with a `wasi:http` component, or with a pod (`pod.toml`)
+/// whose `[serve] chain` puts filters and middlewares in front of an app:
+/// proxy-wasm filters (Envoy's ABI, unchanged binaries) and synchronous
+/// component filters (`nanopod:http/filter`) are calls into long-lived
+/// instances; `wasi:http` middlewares and the app get a fresh instance per
+/// request (or `reuse = N`). SIGINT or SIGTERM stops accepting and lets
+/// requests in flight finish.
 #[derive(Args, Debug)]
 pub(crate) struct ServeCommand {
     /// Capabilities and limits of a single component (a pod's come from
@@ -26,6 +29,11 @@ pub(crate) struct ServeCommand {
     /// The address to listen on (port 0 picks a free port).
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
+
+    /// Also serve the filters' metrics (and each proxy-wasm VM's memory) at
+    /// `http://ADDR/metrics`, in the Prometheus text format.
+    #[arg(long, value_name = "ADDR")]
+    pub metrics: Option<SocketAddr>,
 
     /// WASI 0.3 handlers only: let one instance handle up to N requests,
     /// one after another (kept 1 s while idle), instead of a fresh instance
@@ -63,7 +71,13 @@ impl ServeCommand {
         let target = self.target.display().to_string();
         runtime.block_on(server.serve(
             self.listen,
-            |at| eprintln!("nanopod: serving `{target}` on http://{at}"),
+            self.metrics,
+            |at, metrics| {
+                eprintln!("nanopod: serving `{target}` on http://{at}");
+                if let Some(m) = metrics {
+                    eprintln!("nanopod: metrics on http://{m}/metrics");
+                }
+            },
             super::shutdown_signal(),
         ))?;
         eprintln!("nanopod: stopped");

@@ -9,12 +9,14 @@
 //! - `pods`: `nanopod up`: linked components, per-component grants, bad
 //!   manifests.
 //! - `serve`: `nanopod serve` over real loopback HTTP.
+//! - `filters`: proxy-wasm and component filters in `serve`.
 //! - `remote`: `nanopod export` and remote links over real loopback TCP.
 //! - `remote_stream`: `stream<u8>` values across hosts, chunk by chunk.
 //! - `snapshot`: `nanopod snapshot` pre-initialization.
 //! - `vfs`: `--vfs` in-memory directories against real preopens.
 
 mod capabilities;
+mod filters;
 mod inspect;
 mod pods;
 mod python;

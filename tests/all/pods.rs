@@ -166,7 +166,7 @@ fn broken_manifests_are_refused_before_anything_runs() {
         ),
         (
             "",
-            "`app` imports `example:geo/lookup@0.1.0`, but no `[[link]]` serves it and the host provides only WASI interfaces",
+            "`app` imports `example:geo/lookup@0.1.0`, but no `[[link]]` serves it and the host provides only WASI interfaces (and nanopod's filter interface)",
         ),
         (
             "[components.kitchen]\nfile = \"{kitchen}\"\n[[link]]\nfrom = \"app\"\nimport = \"example:geo/lookup\"\nto = \"kitchen\"\n",

@@ -12,60 +12,6 @@ use test_programs_artifacts::{
 
 const TOKEN: &str = "Bearer s3cret-token";
 
-/// A running `nanopod serve`.
-type Server = Daemon;
-
-impl Daemon {
-    /// Starts `nanopod serve ARGS --listen 127.0.0.1:0` and waits for its
-    /// address.
-    pub(crate) fn serve(args: &[&str], dir: Option<tempfile::TempDir>) -> Server {
-        Daemon::start("serve", args, "127.0.0.1:0", "http://", dir)
-    }
-
-    pub(crate) fn get(&self, path: &str, headers: &[(&str, &str)]) -> (u16, String) {
-        get(&self.addr, path, headers)
-    }
-}
-
-/// A minimal HTTP/1.1 GET: (status, body).
-fn get(addr: &str, path: &str, headers: &[(&str, &str)]) -> (u16, String) {
-    let mut conn = TcpStream::connect(addr).unwrap();
-    conn.set_read_timeout(Some(Duration::from_secs(30)))
-        .unwrap();
-    let mut req = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
-    for (k, v) in headers {
-        req += &format!("{k}: {v}\r\n");
-    }
-    conn.write_all(format!("{req}\r\n").as_bytes()).unwrap();
-    let mut raw = Vec::new();
-    conn.read_to_end(&mut raw).unwrap();
-    let text = String::from_utf8_lossy(&raw).into_owned();
-    let status = text[9..12].parse().unwrap();
-    let (head, body) = text.split_once("\r\n\r\n").unwrap();
-    let body = if head
-        .to_ascii_lowercase()
-        .contains("transfer-encoding: chunked")
-    {
-        unchunk(body)
-    } else {
-        body.to_string()
-    };
-    (status, body)
-}
-
-fn unchunk(mut body: &str) -> String {
-    let mut out = String::new();
-    while let Some((size, rest)) = body.split_once("\r\n") {
-        let size = usize::from_str_radix(size.trim(), 16).unwrap();
-        if size == 0 {
-            break;
-        }
-        out.push_str(&rest[..size]);
-        body = &rest[size + 2..];
-    }
-    out
-}
-
 /// A copy of `examples/EXAMPLE` (its `pod.toml` and `secrets/`) with the
 /// built `guests` next to its manifest, served.
 fn example_pod(example: &str, guests: &[(&str, &'static str)]) -> Server {
@@ -170,7 +116,10 @@ fn per_request_limits_end_the_request_not_the_server() {
 fn shutdown_finishes_requests_in_flight() {
     let mut server = Server::serve(&[guest(HTTP_APP)], None);
     let addr = server.addr.clone();
-    let in_flight = std::thread::spawn(move || get(&addr, "/slow?ms=700", &[]));
+    let in_flight = std::thread::spawn(move || {
+        let reply = http(&addr, "GET", "/slow?ms=700", &[], b"");
+        (reply.status, reply.body)
+    });
     std::thread::sleep(Duration::from_millis(250));
     server.terminate();
     assert_eq!(

@@ -65,6 +65,22 @@ impl Grants {
         self
     }
 
+    /// Whether a host directory is granted.
+    pub fn has_dirs(&self) -> bool {
+        self.filesystem.has_dirs()
+    }
+
+    /// The environment variables set in the guest.
+    pub fn env_vars(&self) -> &[(String, String)] {
+        self.environment.vars()
+    }
+
+    /// Whether an outbound HTTP request to `host` (and `port`, when the
+    /// request names one) is allowed.
+    pub fn allows_http(&self, host: &str, port: Option<u16>) -> bool {
+        self.http.allows(host, port)
+    }
+
     /// Connects the guest's stdin to nanopod's. Default: stdin is empty.
     pub fn inherit_stdin(&mut self) -> &mut Self {
         self.stdin = true;

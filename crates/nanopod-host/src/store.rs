@@ -12,6 +12,7 @@ use crate::capability::filesystem::DirError;
 use crate::capability::http::{HttpPolicy, NextHop};
 use crate::engine::{Deadline, HostEngine};
 use crate::grants::Grants;
+use crate::limits::Limits;
 use wasmtime::component::ResourceTable;
 use wasmtime::{Store, StoreContextMut, StoreLimits, StoreLimitsBuilder, UpdateDeadline};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
@@ -25,9 +26,11 @@ pub struct Guard {
 }
 
 impl Guard {
-    fn new(grants: &Grants, deadline: Deadline) -> Self {
+    /// A guard for `limits` (its memory cap) that stops the guest at
+    /// `deadline`.
+    pub fn new(limits: &Limits, deadline: Deadline) -> Self {
         let mut b = StoreLimitsBuilder::new().trap_on_grow_failure(true);
-        if let Some(max) = grants.limits.max_memory {
+        if let Some(max) = limits.max_memory {
             b = b.memory_size(max);
         }
         Guard {
@@ -118,7 +121,7 @@ impl HostEngine {
                 grant: grants.http.clone(),
                 next_hop: None,
             },
-            guard: Guard::new(grants, deadline),
+            guard: Guard::new(&grants.limits, deadline),
         };
         Ok(self.guarded(state, deadline))
     }
@@ -132,9 +135,15 @@ impl HostEngine {
     ) -> Result<Store<P1State>, DirError> {
         let state = P1State {
             wasi: grants.wasi_builder()?.build_p1(),
-            guard: Guard::new(grants, deadline),
+            guard: Guard::new(&grants.limits, deadline),
         };
         Ok(self.guarded(state, deadline))
+    }
+
+    /// A store for other store data (a proxy-wasm VM's): the same memory
+    /// limiter and deadline check, from the data's own [`Guard`].
+    pub fn custom_store<T: Guarded>(&self, data: T, deadline: Deadline) -> Store<T> {
+        self.guarded(data, deadline)
     }
 
     fn guarded<T: Guarded>(&self, data: T, deadline: Deadline) -> Store<T> {

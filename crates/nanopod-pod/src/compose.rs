@@ -81,7 +81,7 @@ pub enum ComposeError {
     },
     /// An import that no link serves and the host does not provide.
     #[error(
-        "`{component}` imports `{import}`, but no `[[link]]` serves it and the host provides only WASI interfaces; add `[[link]] from = \"{component}\" import = \"{import}\" to = \"…\"`"
+        "`{component}` imports `{import}`, but no `[[link]]` serves it and the host provides only WASI interfaces (and nanopod's filter interface); add `[[link]] from = \"{component}\" import = \"{import}\" to = \"…\"`"
     )]
     Unlinked {
         /// The importing component.
@@ -171,7 +171,7 @@ pub(crate) fn compose(
             linked.insert(import.to_string());
         }
         for import in reg.needs.iter().filter(|i| !linked.contains(*i)) {
-            if !import.starts_with("wasi:") {
+            if !Capability::of_import(import).is_provided() {
                 return Err(ComposeError::Unlinked {
                     component: name.clone(),
                     import: import.clone(),

@@ -36,5 +36,8 @@ pub use manifest::{Link, Manifest, ManifestError};
 pub use memcap::MemCapError;
 pub use pipeline::{DEFAULT_SCRATCH, Pipeline, ScratchError, Step};
 pub use plan::{Plan, PlanError};
-pub use pod::{ComposedPod, LoadedPod, Pod, PodError, PodInfo, RemoteLinkError, byte_list_hint};
+pub use pod::{
+    ChainMember, ComposedPod, FilterSettings, LoadedPod, Pod, PodError, PodInfo, RemoteLinkError,
+    byte_list_hint,
+};
 pub use share::ShareError;

@@ -96,6 +96,22 @@ pub struct ComponentSpec<C> {
     /// What this component alone may reach. Default: nothing.
     #[serde(default)]
     pub grants: C,
+    /// A proxy-wasm filter's plugin configuration (what
+    /// `proxy_on_configure` reads). Default: empty.
+    pub config: Option<String>,
+    /// The same, read from a file relative to the manifest's directory.
+    pub config_file: Option<PathBuf>,
+    /// A proxy-wasm filter's VM configuration (`proxy_on_vm_start`).
+    pub vm_config: Option<String>,
+    /// The same, read from a file.
+    pub vm_config_file: Option<PathBuf>,
+    /// A proxy-wasm filter's root id (the `plugin_root_id` property, which
+    /// some SDKs use to pick their root context). Default: empty.
+    pub root_id: Option<String>,
+    /// A serve chain member's instances may each take this many requests,
+    /// one after another, instead of one (a fresh instance per request).
+    /// Default: 1. (Filters keep their instances anyway.)
+    pub reuse: Option<u32>,
 }
 
 /// "Component `from`'s import `import` is served by component `to`'s export

@@ -117,6 +117,51 @@ pub enum PodError {
     /// The composition does not compile.
     #[error(transparent)]
     Compile(BinaryError),
+    /// A chain member's settings do not hold.
+    #[error("component `{component}`: {problem}")]
+    Setting {
+        /// The component.
+        component: String,
+        /// What is wrong.
+        problem: String,
+    },
+    /// A configuration file cannot be read.
+    #[error("component `{component}`: cannot read `{}`", path.display())]
+    ConfigFile {
+        /// The component.
+        component: String,
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// A `[serve] chain` member as its manifest table describes it, before
+/// anything is compiled: what it is becomes clear from its binary.
+pub struct ChainMember {
+    /// Its name.
+    pub name: String,
+    /// Its binary.
+    pub file: PathBuf,
+    /// What it alone was granted.
+    pub grants: Grants,
+    /// How many requests one instance may take (`reuse`), if set.
+    pub reuse: Option<u32>,
+    /// Its proxy-wasm settings, if any was given.
+    pub filter: Option<FilterSettings>,
+}
+
+/// A proxy-wasm filter's settings.
+#[derive(Debug, Clone, Default)]
+pub struct FilterSettings {
+    /// The plugin configuration.
+    pub config: Vec<u8>,
+    /// The VM configuration.
+    pub vm_config: Vec<u8>,
+    /// The root id.
+    pub root_id: String,
 }
 
 /// Why a remote link cannot be set up.
@@ -226,6 +271,57 @@ impl<G: GrantSpec> Pod<G> {
             Some(s) if !s.chain.is_empty() => s.chain.clone(),
             _ => vec![self.plan.entry.clone()],
         }
+    }
+
+    /// The `[serve] chain` member `name`: its file, grants and settings,
+    /// configuration files read.
+    pub fn chain_member(&self, name: &str) -> Result<ChainMember, PodError> {
+        let spec = &self.manifest.components[name];
+        let base = self.base();
+        let setting = |problem: &str| PodError::Setting {
+            component: name.to_string(),
+            problem: problem.to_string(),
+        };
+        let text = |inline: &Option<String>, file: &Option<PathBuf>, key: &str| match (inline, file)
+        {
+            (Some(_), Some(_)) => Err(setting(&format!("give `{key}` or `{key}-file`, not both"))),
+            (Some(t), None) => Ok(Some(t.clone().into_bytes())),
+            (None, Some(f)) => {
+                let path = base.join(f);
+                std::fs::read(&path)
+                    .map(Some)
+                    .map_err(|source| PodError::ConfigFile {
+                        component: name.to_string(),
+                        path,
+                        source,
+                    })
+            }
+            (None, None) => Ok(None),
+        };
+        let config = text(&spec.config, &spec.config_file, "config")?;
+        let vm_config = text(&spec.vm_config, &spec.vm_config_file, "vm-config")?;
+        let filter =
+            (config.is_some() || vm_config.is_some() || spec.root_id.is_some()).then(|| {
+                FilterSettings {
+                    config: config.unwrap_or_default(),
+                    vm_config: vm_config.unwrap_or_default(),
+                    root_id: spec.root_id.clone().unwrap_or_default(),
+                }
+            });
+        if spec.reuse == Some(0) {
+            return Err(setting("`reuse` must be at least 1"));
+        }
+        let grants = spec.grants.grants(base).map_err(|e| PodError::Grants {
+            component: name.to_string(),
+            source: Box::new(e),
+        })?;
+        Ok(ChainMember {
+            name: name.to_string(),
+            file: base.join(&spec.file),
+            grants,
+            reuse: spec.reuse,
+            filter,
+        })
     }
 
     /// Composes `root` with every component its links reach, each wired to

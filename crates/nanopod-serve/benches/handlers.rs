@@ -19,7 +19,7 @@ use http_body_util::{BodyExt, Empty};
 use nanopod_host::linker::component_linker;
 use nanopod_host::{Deadline, DirGrant, EngineMode, Engines, Grants, HostEngine};
 use nanopod_pod::{GrantSpec, Pod};
-use nanopod_serve::{Handler, Server};
+use nanopod_serve::Server;
 use serde::Deserialize;
 use std::path::Path;
 use std::sync::Arc;
@@ -115,14 +115,15 @@ fn instantiate_us(
         .fold(f64::MAX, f64::min)
 }
 
-/// (requests per second, CPU microseconds per request) of `handler`.
-fn requests(rt: &tokio::runtime::Runtime, handler: &Arc<Handler>) -> (f64, f64) {
+/// (requests per second, CPU microseconds per request) of `server`'s
+/// chain.
+fn requests(rt: &tokio::runtime::Runtime, server: &Arc<Server>) -> (f64, f64) {
     let per_task = REQUESTS / IN_FLIGHT;
     let (start, cpu) = (Instant::now(), cpu_seconds());
     rt.block_on(async {
         let tasks: Vec<_> = (0..IN_FLIGHT)
             .map(|_| {
-                let handler = handler.clone();
+                let server = server.clone();
                 tokio::spawn(async move {
                     for _ in 0..per_task {
                         let request = http::Request::builder()
@@ -130,7 +131,7 @@ fn requests(rt: &tokio::runtime::Runtime, handler: &Arc<Handler>) -> (f64, f64) 
                             .header("authorization", "Bearer s3cret-token")
                             .body(Empty::new().map_err(|never| match never {}).boxed_unsync())
                             .unwrap();
-                        let response = handler.clone().handle(request).await.unwrap();
+                        let response = server.handle(request).await.unwrap();
                         assert_eq!(response.status(), 200);
                         response.into_body().collect().await.unwrap();
                     }
@@ -205,7 +206,7 @@ fn main() {
     let mut base = None;
     for (name, members) in &p3_chains {
         let pod = pod(dir.path(), members, true);
-        let handler = Server::from_pod(&pod).unwrap().front();
+        let handler = Arc::new(Server::from_pod(&pod).unwrap());
         requests(&rt, &handler); // warm up the pool's slots
         let inst = instantiate_us(&rt, engine, &pod);
         let measured = requests(&rt, &handler);
@@ -235,9 +236,7 @@ fn main() {
     ];
     let mut base = None;
     for (name, members) in &p2_chains {
-        let handler = Server::from_pod(&pod(dir.path(), members, false))
-            .unwrap()
-            .front();
+        let handler = Arc::new(Server::from_pod(&pod(dir.path(), members, false)).unwrap());
         requests(&rt, &handler);
         let measured = requests(&rt, &handler);
         row(name, None, measured, *base.get_or_insert(measured.1));

@@ -1,91 +1,199 @@
 //! What `nanopod serve` serves, built in one place: a component alone, or
-//! a pod's `[serve] chain` with each member composed with what its links
-//! reach, compiled on the pooled engines servers use, outermost first.
+//! a pod's `[serve] chain`. Each member's binary says what it is:
+//! - a core module exporting `proxy_abi_version_0_2_1` (or `_0_2_0`) is a
+//!   proxy-wasm filter, run in long-lived VMs on the synchronous engine;
+//! - a component exporting `nanopod:http/filter` is a synchronous
+//!   component filter, its instances kept;
+//! - any other component is a `wasi:http` handler (a middleware, or the
+//!   app), composed with what its links reach.
+//!
+//! Everything is compiled on the pooled engines servers use.
 
+use crate::component_filter::{ComponentFilter, FILTER_INTERFACE};
 use crate::error::ServeError;
 use crate::handler::Handler;
 use crate::server;
-use nanopod_host::binary::load;
+use crate::stage::Stage;
+use nanopod_host::binary::{compile, load, read_wasm};
+use nanopod_host::cache::Compiled;
 use nanopod_host::linker::component_linker;
-use nanopod_host::{Engines, Grants, Loaded};
-use nanopod_pod::{GrantSpec, Pod};
+use nanopod_host::{EngineMode, Engines, Grants, InterfaceName, Loaded};
+use nanopod_pod::{ChainMember, GrantSpec, Pod};
+use nanopod_proxy_wasm::{FilterConfig, Metrics, ProxyFilter, is_filter};
 use nanopod_remote::RemoteImports;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
 
-/// A chain of HTTP handlers, ready to serve.
+/// VMs kept per proxy-wasm filter: one per worker thread of the server.
+fn filter_instances() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get())
+}
+
+/// A chain of stages, ready to serve.
 pub struct Server {
-    front: Arc<Handler>,
+    front: Arc<Stage>,
+    filters: Vec<ProxyFilter>,
+    metrics: Arc<Metrics>,
 }
 
 /// One member of the chain, compiled.
-struct Hop {
-    name: String,
-    loaded: Loaded,
-    remote: Option<RemoteImports>,
-    grants: Grants,
+enum Hop {
+    Handler {
+        name: String,
+        loaded: Loaded,
+        remote: Option<RemoteImports>,
+        grants: Grants,
+        reuse: Option<u32>,
+    },
+    ProxyWasm(ProxyFilter),
+    Component {
+        name: String,
+        loaded: Loaded,
+        remote: RemoteImports,
+        grants: Grants,
+    },
 }
 
 impl Server {
-    /// The pod's `[serve] chain` (its entry alone without one), each member
-    /// composed with what its links reach and granted what the manifest
-    /// grants it.
+    /// The pod's `[serve] chain` (its entry alone without one): each member
+    /// granted what the manifest grants it, filters configured.
     pub fn from_pod<G: GrantSpec>(pod: &Pod<G>) -> Result<Self, ServeError> {
         let engines = Engines::pooled();
-        let hops = pod
-            .serve_chain()
-            .into_iter()
-            .map(|name| {
-                let loaded = pod.compose(&name)?.load(&engines)?;
-                Ok(Hop {
+        let metrics = Arc::new(Metrics::default());
+        let chain = pod.serve_chain();
+        let last = chain.len() - 1;
+        let mut hops = Vec::new();
+        for (i, name) in chain.into_iter().enumerate() {
+            let member = pod.chain_member(&name)?;
+            let bytes = read_wasm(&member.file).map_err(|source| ServeError::Member {
+                name: name.clone(),
+                source,
+            })?;
+            if !wasmparser::Parser::is_component(&bytes) {
+                if i == last {
+                    return Err(ServeError::Handler {
+                        name,
+                        problem:
+                            "is a core module; the app at the end of a chain must be a component"
+                                .into(),
+                    });
+                }
+                hops.push(Hop::ProxyWasm(proxy_filter(
+                    &engines, member, bytes, &metrics,
+                )?));
+                continue;
+            }
+            if member.filter.is_some() {
+                return Err(ServeError::Handler {
+                    name,
+                    problem: "is a component: `config`, `vm-config` and `root-id` are for proxy-wasm filters".into(),
+                });
+            }
+            let loaded = pod.compose(&name)?.load(&engines)?;
+            let component = loaded.loaded.component("serve")?;
+            if exports(component, &loaded.loaded, FILTER_INTERFACE) {
+                if i == last {
+                    return Err(ServeError::Handler {
+                        name,
+                        problem: format!(
+                            "exports `{FILTER_INTERFACE}`: a filter cannot be the app at the end of a chain"
+                        ),
+                    });
+                }
+                hops.push(Hop::Component {
                     name,
                     loaded: loaded.loaded,
-                    remote: Some(loaded.remote),
+                    remote: loaded.remote,
                     grants: loaded.info.grants,
-                })
-            })
-            .collect::<Result<Vec<_>, ServeError>>()?;
-        Self::chain(hops)
+                });
+                continue;
+            }
+            hops.push(Hop::Handler {
+                name,
+                loaded: loaded.loaded,
+                remote: Some(loaded.remote),
+                grants: loaded.info.grants,
+                reuse: member.reuse,
+            });
+        }
+        Self::chain(hops, metrics)
     }
 
     /// The component at `path`, under `grants`.
     pub fn from_component(path: &Path, grants: Grants) -> Result<Self, ServeError> {
         let loaded = load(&Engines::pooled(), path)?;
-        Self::chain(vec![Hop {
-            name: path.display().to_string(),
-            loaded,
-            remote: None,
-            grants,
-        }])
+        Self::chain(
+            vec![Hop::Handler {
+                name: path.display().to_string(),
+                loaded,
+                remote: None,
+                grants,
+                reuse: None,
+            }],
+            Arc::new(Metrics::default()),
+        )
     }
 
-    /// Links the handlers, innermost first, each passing its outbound
-    /// requests to the next.
-    fn chain(hops: Vec<Hop>) -> Result<Self, ServeError> {
-        let mut next = None;
+    /// Links the stages, innermost first, each passing requests to the
+    /// next.
+    fn chain(hops: Vec<Hop>, metrics: Arc<Metrics>) -> Result<Self, ServeError> {
+        let mut next: Option<Arc<Stage>> = None;
+        let mut filters = Vec::new();
         for hop in hops.into_iter().rev() {
-            let engine = &hop.loaded.engine;
-            let component = hop.loaded.component("serve")?;
-            let mut linker = component_linker(engine, engine.mode())
-                .map_err(|e| ServeError::Linker(e.into()))?;
-            if let Some(remote) = &hop.remote {
-                remote
-                    .add_to_linker(&mut linker)
-                    .map_err(|e| ServeError::Linker(e.into()))?;
-            }
-            let handler = Handler::new(
-                &hop.name,
-                engine,
-                &linker,
-                component,
-                hop.grants,
-                next.take(),
-            )?;
-            next = Some(Arc::new(handler));
+            let stage = match hop {
+                Hop::Handler {
+                    name,
+                    loaded,
+                    remote,
+                    grants,
+                    reuse,
+                } => {
+                    let engine = &loaded.engine;
+                    let component = loaded.component("serve")?;
+                    let mut linker = component_linker(engine, engine.mode())
+                        .map_err(|e| ServeError::Linker(e.into()))?;
+                    if let Some(remote) = &remote {
+                        remote
+                            .add_to_linker(&mut linker)
+                            .map_err(|e| ServeError::Linker(e.into()))?;
+                    }
+                    let mut handler =
+                        Handler::new(&name, engine, &linker, component, grants, next.take())?;
+                    if let Some(requests) = reuse {
+                        handler.reuse_member(requests as usize)?;
+                    }
+                    Stage::Handler(Arc::new(handler))
+                }
+                Hop::ProxyWasm(filter) => {
+                    filters.push(filter.clone());
+                    Stage::ProxyWasm {
+                        filter,
+                        next: next.take().expect("a filter is never last"),
+                    }
+                }
+                Hop::Component {
+                    name,
+                    loaded,
+                    remote,
+                    grants,
+                } => Stage::Component {
+                    filter: Box::new(ComponentFilter::new(
+                        &name,
+                        &loaded.engine,
+                        loaded.component("serve")?,
+                        &remote,
+                        grants,
+                    )?),
+                    next: next.take().expect("a filter is never last"),
+                },
+            };
+            next = Some(Arc::new(stage));
         }
         Ok(Server {
-            front: next.expect("a chain has at least one handler"),
+            front: next.expect("a chain has at least one member"),
+            filters,
+            metrics,
         })
     }
 
@@ -93,31 +201,132 @@ impl Server {
     /// requests in turn (WASI 0.3 handlers only; see
     /// `Handler::reuse_instances`).
     pub fn reuse_instances(&mut self, requests: usize) -> Result<(), ServeError> {
-        Arc::get_mut(&mut self.front)
+        let Some(Stage::Handler(handler)) = Arc::get_mut(&mut self.front) else {
+            return Err(ServeError::ReuseFilter);
+        };
+        Arc::get_mut(handler)
             .expect("nothing else holds the front handler yet")
             .reuse_instances(requests)
     }
 
-    /// Listens on `addr`, tells `announce` where, and serves until
-    /// `shutdown` completes; then stops accepting and lets requests in
-    /// flight finish.
+    /// Listens on `addr` (and serves its metrics on `metrics`, when
+    /// given), tells `announce` where, and serves until `shutdown`
+    /// completes; then stops accepting and lets requests in flight finish.
     pub async fn serve(
         self,
         addr: SocketAddr,
-        announce: impl FnOnce(SocketAddr),
+        metrics: Option<SocketAddr>,
+        announce: impl FnOnce(SocketAddr, Option<SocketAddr>),
         shutdown: impl Future<Output = ()>,
     ) -> Result<(), ServeError> {
-        let listen_error = |source| ServeError::Listen { addr, source };
-        let listener = tokio::net::TcpListener::bind(addr)
-            .await
-            .map_err(listen_error)?;
-        announce(listener.local_addr().map_err(listen_error)?);
+        let listen = |addr: SocketAddr| async move {
+            tokio::net::TcpListener::bind(addr)
+                .await
+                .map_err(|source| ServeError::Listen { addr, source })
+        };
+        let listener = listen(addr).await?;
+        let local = |l: &tokio::net::TcpListener, addr| {
+            l.local_addr()
+                .map_err(|source| ServeError::Listen { addr, source })
+        };
+        let metrics_listener = match metrics {
+            Some(at) => Some(listen(at).await?),
+            None => None,
+        };
+        let metrics_at = match &metrics_listener {
+            Some(l) => Some(local(l, metrics.expect("an address"))?),
+            None => None,
+        };
+        announce(local(&listener, addr)?, metrics_at);
+        for filter in &self.filters {
+            filter.start_background();
+        }
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        if let Some(l) = metrics_listener {
+            let metrics = self.metrics.clone();
+            let filters = self.filters.clone();
+            let mut stopped = stopped.clone();
+            tokio::spawn(async move {
+                let until_stopped = async move {
+                    let _ = stopped.changed().await;
+                };
+                server::serve_metrics(l, metrics, filters, until_stopped).await;
+            });
+        }
         server::serve(listener, self.front, shutdown).await;
+        let _ = stop.send(true);
         Ok(())
     }
 
-    /// The front handler, for benchmarks that drive it without a server.
-    pub fn front(&self) -> Arc<Handler> {
-        self.front.clone()
+    /// Runs a request through the chain without the HTTP server, as
+    /// benchmarks drive it.
+    pub async fn handle(
+        &self,
+        request: http::Request<wasmtime_wasi_http::WasiBody>,
+    ) -> Result<http::Response<wasmtime_wasi_http::WasiBody>, crate::HandlerFailure> {
+        self.front.clone().handle(request).await
     }
+
+    /// Starts what filters run beside requests (ticks); `serve` does this
+    /// itself.
+    pub fn start_background(&self) {
+        for filter in &self.filters {
+            filter.start_background();
+        }
+    }
+}
+
+/// Whether `component` exports the interface `name` (any version).
+fn exports(component: &wasmtime::component::Component, loaded: &Loaded, name: &str) -> bool {
+    let wanted = InterfaceName::parse(name);
+    component
+        .component_type()
+        .exports(&loaded.engine)
+        .any(|(export, _)| InterfaceName::parse(export).matches(&wanted))
+}
+
+/// A proxy-wasm filter from its manifest table and binary.
+fn proxy_filter(
+    engines: &Engines,
+    member: ChainMember,
+    bytes: Vec<u8>,
+    metrics: &Arc<Metrics>,
+) -> Result<ProxyFilter, ServeError> {
+    let name = member.name;
+    if !member.grants.virtual_dirs().is_empty() || member.grants.has_dirs() {
+        return Err(ServeError::Handler {
+            name,
+            problem: "is a proxy-wasm filter: filters get no filesystem, so grant it no `dirs` or `ro-dirs`".into(),
+        });
+    }
+    let loaded =
+        compile(engines, bytes, EngineMode::Sync, &name).map_err(|source| ServeError::Member {
+            name: name.clone(),
+            source,
+        })?;
+    let Compiled::Module(module) = &loaded.compiled else {
+        unreachable!("a core module compiles to a module");
+    };
+    if !is_filter(module) {
+        return Err(ServeError::Handler {
+            name,
+            problem: "is a core module that exports no `proxy_abi_version_0_2_1` (or `_0_2_0`): not a proxy-wasm filter".into(),
+        });
+    }
+    let settings = member.filter.unwrap_or_default();
+    let config = FilterConfig {
+        name: name.clone(),
+        root_id: settings.root_id,
+        vm_id: String::new(),
+        config: settings.config,
+        vm_config: settings.vm_config,
+        grants: member.grants,
+        instances: filter_instances(),
+    };
+    Ok(ProxyFilter::new(
+        &loaded.engine,
+        module,
+        config,
+        metrics.clone(),
+    )?)
 }

@@ -34,6 +34,21 @@ pub enum ServeError {
         /// Why.
         problem: String,
     },
+    /// A chain member's binary cannot be used.
+    #[error("component `{name}`")]
+    Member {
+        /// The member.
+        name: String,
+        /// Why.
+        #[source]
+        source: BinaryError,
+    },
+    /// A proxy-wasm filter did not start.
+    #[error(transparent)]
+    Filter(#[from] nanopod_proxy_wasm::FilterError),
+    /// `--reuse` for a chain whose front is a filter.
+    #[error("--reuse: the front of the chain is a filter, which keeps its instances anyway")]
+    ReuseFilter,
     /// `--reuse` for a WASI 0.2 handler.
     #[error("--reuse: `{0}` is a WASI 0.2 handler: only WASI 0.3 handlers reuse instances")]
     Reuse(String),

@@ -1,8 +1,9 @@
-//! One HTTP handler component of a serve chain.
+//! One `wasi:http` handler component of a serve chain.
 //!
 //! A WASI 0.2 `incoming-handler` gets a fresh instance per request, with its
-//! own store, grants and limits; a middleware's outbound requests go to the
-//! next handler in the same process instead of the network (WASI 0.2
+//! own store, grants and limits (or, with `reuse = N`, an instance that
+//! takes up to N requests in turn); a middleware's outbound requests go to
+//! the next stage in the same process instead of the network (WASI 0.2
 //! cannot compose an exported `incoming-handler` into an imported
 //! `outgoing-handler` statically, so the host links them). A WASI 0.3
 //! `wasi:http/handler` is run by wasmtime-wasi-http's `ProxyHandler`
@@ -10,10 +11,12 @@
 
 use crate::error::ServeError;
 use crate::p3::Instances;
-use futures::future::BoxFuture;
+use crate::stage::Stage;
 use nanopod_host::linker::prepare;
+use nanopod_host::store::Guarded;
 use nanopod_host::{Deadline, Grants, GuestFailure, HostEngine, HostState, InterfaceName};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use wasmtime::Store;
 use wasmtime::component::{Component, Linker};
 use wasmtime_wasi_http::WasiBody;
 use wasmtime_wasi_http::WasiHttpView;
@@ -26,18 +29,31 @@ use wasmtime_wasi_http::p3::bindings::ServicePre;
 const P3_CHAINS: &str = "WASI 0.3 middlewares compose statically: link each one's `wasi:http/handler` import to the next with `[[link]]` and serve the outermost, instead of a `[serve] chain`";
 
 /// One HTTP handler component of a serve chain.
-pub struct Handler {
+pub(crate) struct Handler {
     name: String,
     engine: HostEngine,
     guest: Guest,
     grants: Grants,
-    next: Option<Arc<Handler>>,
+    next: Option<Arc<Stage>>,
+}
+
+/// An instance of a WASI 0.2 handler kept for its next request, and how
+/// many it has taken.
+struct Kept {
+    store: Store<HostState>,
+    proxy: wasmtime_wasi_http::p2::bindings::Proxy,
+    served: usize,
 }
 
 /// Which `wasi:http` the component serves.
 enum Guest {
-    /// WASI 0.2 `wasi:http/incoming-handler`.
-    P2(ProxyPre<HostState>),
+    /// WASI 0.2 `wasi:http/incoming-handler`, with the instances kept for
+    /// more requests (with `reuse`).
+    P2 {
+        pre: ProxyPre<HostState>,
+        reuse: usize,
+        idle: Mutex<Vec<Kept>>,
+    },
     /// WASI 0.3 `wasi:http/handler`, run by wasmtime-wasi-http's handler.
     P3(ProxyHandler<Instances>),
 }
@@ -68,6 +84,12 @@ pub enum HandlerFailure {
         /// The handler.
         handler: String,
     },
+    /// A body a filter buffers grew past its bound.
+    #[error("`{handler}`: the body is larger than a filter buffers")]
+    BodyTooLarge {
+        /// The filter.
+        handler: String,
+    },
 }
 
 impl Handler {
@@ -80,7 +102,7 @@ impl Handler {
         linker: &Linker<HostState>,
         component: &Component,
         grants: Grants,
-        next: Option<Arc<Handler>>,
+        next: Option<Arc<Stage>>,
     ) -> Result<Self, ServeError> {
         let refuse = |problem: String| ServeError::Handler {
             name: name.to_string(),
@@ -99,7 +121,11 @@ impl Handler {
             source,
         })?;
         let guest = match ProxyPre::new(pre.clone()) {
-            Ok(p2) => Guest::P2(p2),
+            Ok(p2) => Guest::P2 {
+                pre: p2,
+                reuse: 1,
+                idle: Mutex::new(Vec::new()),
+            },
             Err(p2_error) => {
                 let Ok(p3) = ServicePre::new(pre) else {
                     return Err(refuse(format!(
@@ -140,14 +166,26 @@ impl Handler {
         Ok(())
     }
 
+    /// Lets one instance take up to `requests` requests in turn, whichever
+    /// `wasi:http` it serves (a pod's `reuse = N`).
+    pub(crate) fn reuse_member(&mut self, requests: usize) -> Result<(), ServeError> {
+        match &mut self.guest {
+            Guest::P2 { reuse, .. } => {
+                *reuse = requests.max(1);
+                Ok(())
+            }
+            Guest::P3(_) => self.reuse_instances(requests),
+        }
+    }
+
     /// Handles one request in a fresh instance (or, after
     /// [`Handler::reuse_instances`], in one that may have served others).
     /// (Boxed: a chain's handlers call each other through it.)
-    pub fn handle(
+    pub(crate) async fn handle(
         self: Arc<Self>,
         request: http::Request<WasiBody>,
-    ) -> BoxFuture<'static, Result<http::Response<WasiBody>, HandlerFailure>> {
-        Box::pin(self.handle_request(request))
+    ) -> Result<http::Response<WasiBody>, HandlerFailure> {
+        self.handle_request(request).await
     }
 
     /// What a guest error means for the request: past the deadline it is
@@ -175,8 +213,8 @@ impl Handler {
         request: http::Request<WasiBody>,
     ) -> Result<http::Response<WasiBody>, HandlerFailure> {
         let deadline = Deadline::after(self.grants.limits.timeout);
-        let pre = match &self.guest {
-            Guest::P2(pre) => pre.clone(),
+        let (pre, kept) = match &self.guest {
+            Guest::P2 { pre, idle, .. } => (pre.clone(), idle.lock().expect("idle").pop()),
             Guest::P3(handler) => {
                 // The store's deadline restarts with the request (see
                 // `crate::p3`); this one stops a guest that waits.
@@ -191,22 +229,11 @@ impl Handler {
                 };
             }
         };
-        let mut store = self
-            .engine
-            .store(&self.grants, deadline)
-            .map_err(|e| self.failure(e.into(), deadline))?;
-        if let Some(next) = &self.next {
-            let next = next.clone();
-            store.data_mut().route_http_to(Arc::new(move |req| {
-                let next = next.clone();
-                Box::pin(async move {
-                    next.handle(req).await.map_err(|failure| {
-                        tracing::warn!("{failure}");
-                        wasmtime_wasi_http::Error::InternalError(Some(failure.to_string()))
-                    })
-                })
-            }));
-        }
+        let (mut store, proxy, served) = match kept {
+            Some(kept) => (kept.store, Some(kept.proxy), kept.served),
+            None => (self.new_store(deadline)?, None, 0),
+        };
+        store.data_mut().guard().restart(deadline);
         let (sender, receiver) = tokio::sync::oneshot::channel();
         let req = store
             .data_mut()
@@ -218,12 +245,23 @@ impl Handler {
             .http()
             .new_response_outparam(sender)
             .map_err(|e| self.failure(e.into(), deadline))?;
+        let handler = self.clone();
         let mut task = tokio::spawn(async move {
-            let proxy = pre.instantiate_async(&mut store).await?;
+            let proxy = match proxy {
+                Some(proxy) => proxy,
+                None => pre.instantiate_async(&mut store).await?,
+            };
             proxy
                 .wasi_http_incoming_handler()
                 .call_handle(&mut store, req, out)
-                .await
+                .await?;
+            // The guest returned: its instance may take the next request.
+            handler.keep(Kept {
+                store,
+                proxy,
+                served: served + 1,
+            });
+            Ok::<(), wasmtime::Error>(())
         });
         let response = async {
             match receiver.await {
@@ -249,6 +287,37 @@ impl Handler {
                 task.abort();
                 Err(self.timeout())
             }
+        }
+    }
+
+    /// A store for a new instance, its outbound requests routed to the
+    /// next stage of the chain.
+    fn new_store(&self, deadline: Deadline) -> Result<Store<HostState>, HandlerFailure> {
+        let mut store = self
+            .engine
+            .store(&self.grants, deadline)
+            .map_err(|e| self.failure(e.into(), deadline))?;
+        if let Some(next) = &self.next {
+            let next = next.clone();
+            store.data_mut().route_http_to(Arc::new(move |req| {
+                let next = next.clone();
+                Box::pin(async move {
+                    next.handle(req).await.map_err(|failure| {
+                        tracing::warn!("{failure}");
+                        wasmtime_wasi_http::Error::InternalError(Some(failure.to_string()))
+                    })
+                })
+            }));
+        }
+        Ok(store)
+    }
+
+    /// Keeps a WASI 0.2 instance for its next request, if it may take one.
+    fn keep(&self, kept: Kept) {
+        if let Guest::P2 { reuse, idle, .. } = &self.guest
+            && kept.served < *reuse
+        {
+            idle.lock().expect("idle").push(kept);
         }
     }
 }

@@ -2,13 +2,15 @@
 //! the access log, and the status a failed request gets (504 past its
 //! timeout, 500 otherwise).
 
-use crate::handler::{Handler, HandlerFailure};
+use crate::handler::HandlerFailure;
+use crate::stage::{Peer, Stage};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use nanopod_host::net::accept_until;
+use nanopod_proxy_wasm::{Metrics, ProxyFilter};
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -23,7 +25,7 @@ const HEADER_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(
 /// accepting, lets requests in flight finish, and returns.
 pub(crate) async fn serve(
     listener: TcpListener,
-    front: Arc<Handler>,
+    front: Arc<Stage>,
     shutdown: impl Future<Output = ()>,
 ) {
     accept_until(listener, shutdown, move |stream, peer, mut stopping| {
@@ -57,19 +59,21 @@ pub(crate) async fn serve(
 
 /// Runs one request through the chain and writes the access log line.
 async fn respond(
-    front: Arc<Handler>,
+    front: Arc<Stage>,
     req: http::Request<Incoming>,
     peer: SocketAddr,
 ) -> http::Response<WasiBody> {
     let start = Instant::now();
     let (method, path) = (req.method().clone(), req.uri().path().to_string());
-    let req = with_absolute_uri(req.map(|body| body.map_err(Into::into).boxed_unsync()));
+    let mut req = with_absolute_uri(req.map(|body| body.map_err(Into::into).boxed_unsync()));
+    req.extensions_mut().insert(Peer(peer));
     let response = match front.handle(req).await {
         Ok(response) => response,
         Err(failure) => {
             tracing::error!(%peer, "{method} {path}: {failure}");
             let status = match failure {
                 HandlerFailure::Timeout { .. } => http::StatusCode::GATEWAY_TIMEOUT,
+                HandlerFailure::BodyTooLarge { .. } => http::StatusCode::PAYLOAD_TOO_LARGE,
                 _ => http::StatusCode::INTERNAL_SERVER_ERROR,
             };
             plain(status, status.canonical_reason().unwrap_or("error"))
@@ -116,4 +120,64 @@ fn plain(status: http::StatusCode, text: &str) -> http::Response<WasiBody> {
     let mut response = http::Response::new(body);
     *response.status_mut() = status;
     response
+}
+
+/// Serves `GET /metrics` on `listener` until `stop` completes: every
+/// filter's metrics in the Prometheus text format, and each proxy-wasm
+/// filter's VM memory (`nanopod_filter_memory_bytes`).
+pub(crate) async fn serve_metrics(
+    listener: TcpListener,
+    metrics: Arc<Metrics>,
+    filters: Vec<ProxyFilter>,
+    stop: impl Future<Output = ()>,
+) {
+    accept_until(listener, stop, move |stream, _peer, _stopping| {
+        let metrics = metrics.clone();
+        let filters = filters.clone();
+        async move {
+            let service = service_fn(move |req: http::Request<Incoming>| {
+                let text = if req.uri().path() == "/metrics" {
+                    let mut text = metrics.prometheus();
+                    text.push_str("# TYPE nanopod_filter_memory_bytes gauge\n");
+                    for f in &filters {
+                        for (vm, bytes) in f.memory_sizes().iter().enumerate() {
+                            text.push_str(&format!(
+                                "nanopod_filter_memory_bytes{{filter=\"{}\",vm=\"{vm}\"}} {bytes}\n",
+                                f.name()
+                            ));
+                        }
+                    }
+                    Some(text)
+                } else {
+                    None
+                };
+                async move {
+                    let response = match text {
+                        Some(text) => {
+                            let mut r = http::Response::new(
+                                Full::new(Bytes::from(text))
+                                    .map_err(|never: Infallible| match never {})
+                                    .boxed_unsync(),
+                            );
+                            r.headers_mut().insert(
+                                http::header::CONTENT_TYPE,
+                                http::HeaderValue::from_static("text/plain; version=0.0.4"),
+                            );
+                            r
+                        }
+                        None => plain(http::StatusCode::NOT_FOUND, "Not Found"),
+                    };
+                    Ok::<_, Infallible>(response)
+                }
+            });
+            let conn = hyper::server::conn::http1::Builder::new()
+                .timer(TokioTimer::new())
+                .header_read_timeout(HEADER_READ_TIMEOUT)
+                .serve_connection(TokioIo::new(stream), service);
+            if let Err(e) = conn.await {
+                tracing::debug!("metrics connection ended: {e}");
+            }
+        }
+    })
+    .await;
 }

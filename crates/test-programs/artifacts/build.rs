@@ -32,6 +32,11 @@ const GUESTS: &[(&str, &str, Option<&str>)] = &[
     ("files", "wasm32-wasip2", None),
     ("p3-hello", "wasm32-wasip2", None),
     ("hello-p1", "wasm32-wasip1", None),
+    ("pw-auth", "wasm32-wasip1", None),
+    ("pw-log", "wasm32-wasip1", None),
+    ("pw-ratelimit", "wasm32-wasip1", None),
+    ("pw-kitchen", "wasm32-wasip1", None),
+    ("cf-stamp", "wasm32-wasip2", None),
 ];
 
 fn main() -> Result<()> {

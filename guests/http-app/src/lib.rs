@@ -5,11 +5,19 @@
 //! - `GET /file?path=P`: read a file, to show what the app was not granted.
 //! - `GET /slow?ms=N`: answer after N milliseconds (a request in flight).
 //! - `GET /alloc?mb=N`: touch N MiB of memory (a request past its limit).
+//! - `GET /headers`: the request's headers, one per line (what filters in
+//!   front of it changed).
+//! - `POST /echo`: the request's body, back.
+//! - `GET /hits`: how many requests this instance has handled (1 unless
+//!   the pod reuses instances).
 
-use http_util::{CHAIN_HEADER, header, respond_json, trap_if_asked};
+use http_util::{CHAIN_HEADER, header, request_body, respond, respond_json, trap_if_asked};
 use wasip2::http::types::{IncomingRequest, Method, ResponseOutparam};
 
 struct App;
+
+/// Requests this instance has handled.
+static HITS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
 /// The number after `?name=` in `path`, or 0.
 fn query_number(path: &str, name: &str) -> u64 {
@@ -23,6 +31,7 @@ wasip2::http::proxy::export!(App);
 impl wasip2::exports::http::incoming_handler::Guest for App {
     fn handle(req: IncomingRequest, out: ResponseOutparam) {
         trap_if_asked(&req, "app");
+        let hits = HITS.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
         let path = req.path_with_query().unwrap_or_default();
         let chain = header(&req, CHAIN_HEADER).unwrap_or_default();
         match (req.method(), path.split_once('?').map_or(path.as_str(), |(p, _)| p)) {
@@ -45,6 +54,20 @@ impl wasip2::exports::http::incoming_handler::Guest for App {
             (Method::Get, "/alloc") => {
                 let bytes = vec![1u8; (query_number(&path, "mb") as usize) << 20];
                 respond_json(out, 200, &format!(r#"{{"bytes":{}}}"#, bytes.iter().map(|b| *b as usize).sum::<usize>()))
+            }
+            (Method::Get, "/hits") => respond_json(out, 200, &format!(r#"{{"hits":{hits}}}"#)),
+            (Method::Get, "/headers") => {
+                let lines: String = req
+                    .headers()
+                    .entries()
+                    .into_iter()
+                    .map(|(k, v)| format!("{k}: {}\n", String::from_utf8_lossy(&v)))
+                    .collect();
+                respond(out, 200, &[("content-type", "text/plain")], lines.as_bytes())
+            }
+            (Method::Post, "/echo") => {
+                let body = request_body(&req);
+                respond(out, 200, &[("content-type", "application/octet-stream")], &body)
             }
             _ => respond_json(out, 404, r#"{"error":"not found"}"#),
         }

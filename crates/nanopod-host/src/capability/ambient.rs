@@ -1,6 +1,7 @@
 //! What every component gets without asking: stdout and stderr, clocks,
-//! random numbers and the plumbing of WASI (`wasi:io`, `wasi:cli/exit`). Also
-//! the table's entry for imports nanopod does not provide at all.
+//! random numbers and the plumbing of WASI (`wasi:io`, `wasi:cli/exit`),
+//! and the request heads HTTP filters look at. Also the table's entry for
+//! imports nanopod does not provide at all.
 
 use super::{CapabilitySpec, Denial};
 
@@ -42,6 +43,18 @@ pub const PLUMBING: CapabilitySpec = CapabilitySpec {
     name: "other",
     grant: "granted (WASI plumbing)",
     interfaces: &["wasi:*"],
+    entry_points: &[],
+    flags: &[],
+    manifest_keys: &[],
+    denial: Denial::Never,
+};
+
+/// nanopod's own interface for synchronous HTTP filters: the heads of the
+/// requests and responses a filter looks at, lent by the host.
+pub const FILTER_HEADS: CapabilitySpec = CapabilitySpec {
+    name: "filter",
+    grant: "given to HTTP filters: the heads of the requests they look at",
+    interfaces: &["nanopod:http/*"],
     entry_points: &[],
     flags: &[],
     manifest_keys: &[],

@@ -27,6 +27,10 @@ impl EnvironmentGrant {
         self.vars.push((name, value));
     }
 
+    pub(crate) fn vars(&self) -> &[(String, String)] {
+        &self.vars
+    }
+
     /// What is granted, in a comparable form: empty when nothing.
     pub(crate) fn measure(&self) -> Vec<String> {
         self.vars.iter().map(|(k, v)| format!("{k}={v}")).collect()

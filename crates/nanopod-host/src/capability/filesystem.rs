@@ -75,6 +75,10 @@ impl FilesystemGrant {
         self.virtual_dirs.push(dir);
     }
 
+    pub(crate) fn has_dirs(&self) -> bool {
+        !self.dirs.is_empty()
+    }
+
     pub(crate) fn virtual_dirs(&self) -> &[Arc<VirtualDir>] {
         &self.virtual_dirs
     }

@@ -41,6 +41,8 @@ pub enum Capability {
     Random,
     /// The rest of WASI (`wasi:io`, `wasi:cli/exit`, …).
     Plumbing,
+    /// nanopod's own filter interface (`nanopod:http/types`).
+    FilterHeads,
     /// Interfaces nanopod does not provide.
     Unprovided,
 }
@@ -82,7 +84,7 @@ pub struct CapabilitySpec {
 impl Capability {
     /// Every capability, in the order imports are matched (specific
     /// interfaces before whole packages).
-    pub const ALL: [Capability; 9] = [
+    pub const ALL: [Capability; 10] = [
         Capability::Filesystem,
         Capability::Environment,
         Capability::Http,
@@ -91,6 +93,7 @@ impl Capability {
         Capability::Clocks,
         Capability::Random,
         Capability::Plumbing,
+        Capability::FilterHeads,
         Capability::Unprovided,
     ];
 
@@ -112,8 +115,15 @@ impl Capability {
             Capability::Clocks => &ambient::CLOCKS,
             Capability::Random => &ambient::RANDOM,
             Capability::Plumbing => &ambient::PLUMBING,
+            Capability::FilterHeads => &ambient::FILTER_HEADS,
             Capability::Unprovided => &ambient::UNPROVIDED,
         }
+    }
+
+    /// Whether nanopod provides imports of this capability (to a pod,
+    /// every import but those a `[[link]]` must serve).
+    pub fn is_provided(self) -> bool {
+        self != Capability::Unprovided
     }
 
     /// The capability an import (`ns:pkg/iface@version`) belongs to.

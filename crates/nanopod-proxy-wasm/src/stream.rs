@@ -1,0 +1,336 @@
+//! What a filter sees of one HTTP stream while its callbacks run: the
+//! request and response heads (with the `:method`, `:path`,
+//! `:authority`, `:scheme` and `:status` pseudo-headers), trailers, the
+//! body buffered so far, and what the filter asked for (a local reply, a
+//! resumed stream, HTTP calls).
+
+use crate::abi::{MapType, Status};
+use crate::upstream::{CallResponse, PendingCall};
+use http::header::{HeaderName, HeaderValue};
+use http::{HeaderMap, Method, StatusCode, Uri};
+use std::net::SocketAddr;
+use std::time::SystemTime;
+
+/// A reply the filter made itself (`proxy_send_local_response`).
+#[derive(Debug, Clone)]
+pub(crate) struct LocalResponse {
+    pub(crate) status: StatusCode,
+    pub(crate) headers: Vec<(Vec<u8>, Vec<u8>)>,
+    pub(crate) body: Vec<u8>,
+}
+
+/// Facts about the stream that properties expose.
+#[derive(Debug, Clone)]
+pub(crate) struct StreamInfo {
+    pub(crate) request_id: String,
+    pub(crate) started: SystemTime,
+    pub(crate) peer: Option<SocketAddr>,
+}
+
+/// The state of one HTTP stream, moved into the VM for each callback.
+#[derive(Default)]
+pub(crate) struct StreamState {
+    pub(crate) request: Option<http::request::Parts>,
+    pub(crate) request_trailers: Option<HeaderMap>,
+    pub(crate) response: Option<http::response::Parts>,
+    pub(crate) response_trailers: Option<HeaderMap>,
+    pub(crate) request_body: Vec<u8>,
+    pub(crate) response_body: Vec<u8>,
+    pub(crate) local_response: Option<LocalResponse>,
+    /// `proxy_continue_stream` was called for the request / the response.
+    pub(crate) resumed: [bool; 2],
+    /// HTTP calls dispatched and not answered yet.
+    pub(crate) calls: Vec<PendingCall>,
+    /// The answer being delivered in `proxy_on_http_call_response`.
+    pub(crate) call_response: Option<CallResponse>,
+    /// Properties the filter set.
+    pub(crate) properties: Vec<(Vec<u8>, Vec<u8>)>,
+    pub(crate) info: Option<StreamInfo>,
+}
+
+/// A header map of the stream, whichever kind.
+enum Map<'a> {
+    Request(&'a mut http::request::Parts),
+    Response(&'a mut http::response::Parts),
+    Fields(&'a mut HeaderMap),
+    Call(&'a CallResponse, bool),
+}
+
+impl StreamState {
+    /// The headers of map `which` as name/value pairs, pseudo-headers first;
+    /// `None` when the map does not exist (yet).
+    pub(crate) fn pairs(&mut self, which: MapType) -> Option<Vec<(Vec<u8>, Vec<u8>)>> {
+        let mut out = Vec::new();
+        let fields = match self.map(which)? {
+            Map::Request(p) => {
+                out.push((b":method".to_vec(), p.method.as_str().as_bytes().to_vec()));
+                out.push((b":path".to_vec(), path_of(&p.uri).as_bytes().to_vec()));
+                if let Some(a) = authority_of(p) {
+                    out.push((b":authority".to_vec(), a.into_bytes()));
+                }
+                out.push((b":scheme".to_vec(), scheme_of(&p.uri).as_bytes().to_vec()));
+                &p.headers
+            }
+            Map::Response(p) => {
+                out.push((b":status".to_vec(), p.status.as_str().as_bytes().to_vec()));
+                &p.headers
+            }
+            Map::Fields(h) => &*h,
+            Map::Call(c, trailers) => {
+                if !trailers {
+                    out.push((b":status".to_vec(), c.status.to_string().into_bytes()));
+                }
+                return Some(
+                    out.into_iter()
+                        .chain(
+                            if trailers { &c.trailers } else { &c.headers }
+                                .iter()
+                                .cloned(),
+                        )
+                        .collect(),
+                );
+            }
+        };
+        out.extend(
+            fields
+                .iter()
+                .map(|(k, v)| (k.as_str().as_bytes().to_vec(), v.as_bytes().to_vec())),
+        );
+        Some(out)
+    }
+
+    /// The first value of `name` in map `which`.
+    pub(crate) fn get(&mut self, which: MapType, name: &[u8]) -> Result<Vec<u8>, Status> {
+        let name = lower(name);
+        let value = match self.map(which).ok_or(Status::NotFound)? {
+            Map::Request(p) => match name.as_slice() {
+                b":method" => Some(p.method.as_str().as_bytes().to_vec()),
+                b":path" => Some(path_of(&p.uri).as_bytes().to_vec()),
+                b":authority" => authority_of(p).map(String::into_bytes),
+                b":scheme" => Some(scheme_of(&p.uri).as_bytes().to_vec()),
+                _ => field(&p.headers, &name),
+            },
+            Map::Response(p) => match name.as_slice() {
+                b":status" => Some(p.status.as_str().as_bytes().to_vec()),
+                _ => field(&p.headers, &name),
+            },
+            Map::Fields(h) => field(h, &name),
+            Map::Call(c, trailers) => {
+                if !trailers && name == b":status" {
+                    Some(c.status.to_string().into_bytes())
+                } else {
+                    let list = if trailers { &c.trailers } else { &c.headers };
+                    list.iter()
+                        .find(|(k, _)| *k == name)
+                        .map(|(_, v)| v.clone())
+                }
+            }
+        };
+        value.ok_or(Status::NotFound)
+    }
+
+    /// Sets (`replace`) or adds a value of `name` in map `which`.
+    pub(crate) fn set(
+        &mut self,
+        which: MapType,
+        name: &[u8],
+        value: &[u8],
+        replace: bool,
+    ) -> Result<(), Status> {
+        let name = lower(name);
+        match self.map(which).ok_or(Status::BadArgument)? {
+            Map::Request(p) if name.starts_with(b":") => set_request_pseudo(p, &name, value),
+            Map::Response(p) if name == b":status" => {
+                let code = std::str::from_utf8(value)
+                    .ok()
+                    .and_then(|s| s.parse::<u16>().ok())
+                    .and_then(|c| StatusCode::from_u16(c).ok())
+                    .ok_or(Status::BadArgument)?;
+                p.status = code;
+                Ok(())
+            }
+            Map::Response(_) if name.starts_with(b":") => Err(Status::BadArgument),
+            Map::Request(p) => put(&mut p.headers, &name, value, replace),
+            Map::Response(p) => put(&mut p.headers, &name, value, replace),
+            Map::Fields(h) => put(h, &name, value, replace),
+            Map::Call(..) => Err(Status::BadArgument),
+        }
+    }
+
+    /// Removes every value of `name` from map `which` (pseudo-headers
+    /// stay).
+    pub(crate) fn remove(&mut self, which: MapType, name: &[u8]) -> Result<(), Status> {
+        let name = lower(name);
+        if name.starts_with(b":") {
+            return Ok(());
+        }
+        let Ok(name) = HeaderName::from_bytes(&name) else {
+            return Ok(());
+        };
+        match self.map(which).ok_or(Status::BadArgument)? {
+            Map::Request(p) => drop(p.headers.remove(&name)),
+            Map::Response(p) => drop(p.headers.remove(&name)),
+            Map::Fields(h) => drop(h.remove(&name)),
+            Map::Call(..) => return Err(Status::BadArgument),
+        }
+        Ok(())
+    }
+
+    /// Replaces map `which` with `pairs`.
+    pub(crate) fn set_pairs(
+        &mut self,
+        which: MapType,
+        pairs: &[(Vec<u8>, Vec<u8>)],
+    ) -> Result<(), Status> {
+        match self.map(which).ok_or(Status::BadArgument)? {
+            Map::Request(p) => p.headers.clear(),
+            Map::Response(p) => p.headers.clear(),
+            Map::Fields(h) => h.clear(),
+            Map::Call(..) => return Err(Status::BadArgument),
+        }
+        for (k, v) in pairs {
+            self.set(which, k, v, false)?;
+        }
+        Ok(())
+    }
+
+    fn map(&mut self, which: MapType) -> Option<Map<'_>> {
+        Some(match which {
+            MapType::RequestHeaders => Map::Request(self.request.as_mut()?),
+            MapType::ResponseHeaders => Map::Response(self.response.as_mut()?),
+            MapType::RequestTrailers => {
+                Map::Fields(self.request_trailers.get_or_insert_with(HeaderMap::new))
+            }
+            MapType::ResponseTrailers => {
+                Map::Fields(self.response_trailers.get_or_insert_with(HeaderMap::new))
+            }
+            MapType::HttpCallResponseHeaders => Map::Call(self.call_response.as_ref()?, false),
+            MapType::HttpCallResponseTrailers => Map::Call(self.call_response.as_ref()?, true),
+        })
+    }
+}
+
+fn lower(name: &[u8]) -> Vec<u8> {
+    name.to_ascii_lowercase()
+}
+
+fn field(headers: &HeaderMap, name: &[u8]) -> Option<Vec<u8>> {
+    let name = HeaderName::from_bytes(name).ok()?;
+    headers.get(name).map(|v| v.as_bytes().to_vec())
+}
+
+fn put(headers: &mut HeaderMap, name: &[u8], value: &[u8], replace: bool) -> Result<(), Status> {
+    let name = HeaderName::from_bytes(name).map_err(|_| Status::BadArgument)?;
+    let value = HeaderValue::from_bytes(value).map_err(|_| Status::BadArgument)?;
+    if replace {
+        headers.insert(name, value);
+    } else {
+        headers.append(name, value);
+    }
+    Ok(())
+}
+
+/// `:path`: the path and query.
+pub(crate) fn path_of(uri: &Uri) -> &str {
+    uri.path_and_query().map_or("/", |p| p.as_str())
+}
+
+fn scheme_of(uri: &Uri) -> &str {
+    uri.scheme_str().unwrap_or("http")
+}
+
+/// `:authority`: the URI's, else the `Host` header.
+fn authority_of(p: &http::request::Parts) -> Option<String> {
+    p.uri.authority().map(|a| a.to_string()).or_else(|| {
+        p.headers
+            .get(http::header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .map(str::to_string)
+    })
+}
+
+fn set_request_pseudo(
+    p: &mut http::request::Parts,
+    name: &[u8],
+    value: &[u8],
+) -> Result<(), Status> {
+    let text = std::str::from_utf8(value).map_err(|_| Status::BadArgument)?;
+    let mut uri = p.uri.clone().into_parts();
+    match name {
+        b":method" => {
+            p.method = Method::from_bytes(value).map_err(|_| Status::BadArgument)?;
+            return Ok(());
+        }
+        b":path" => uri.path_and_query = Some(text.parse().map_err(|_| Status::BadArgument)?),
+        b":authority" => {
+            uri.authority = Some(text.parse().map_err(|_| Status::BadArgument)?);
+            if let Ok(host) = HeaderValue::from_str(text) {
+                p.headers.insert(http::header::HOST, host);
+            }
+        }
+        b":scheme" => uri.scheme = Some(text.parse().map_err(|_| Status::BadArgument)?),
+        _ => return Err(Status::BadArgument),
+    }
+    p.uri = Uri::from_parts(uri).map_err(|_| Status::BadArgument)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stream() -> StreamState {
+        let (parts, ()) = http::Request::builder()
+            .method("POST")
+            .uri("http://example.test/items?x=1")
+            .header("Authorization", "Bearer t")
+            .header("x-a", "1")
+            .header("x-a", "2")
+            .body(())
+            .unwrap()
+            .into_parts();
+        StreamState {
+            request: Some(parts),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn pseudo_headers_and_fields_are_one_map() {
+        let mut s = stream();
+        let get = |s: &mut StreamState, n: &[u8]| s.get(MapType::RequestHeaders, n);
+        assert_eq!(get(&mut s, b":method").unwrap(), b"POST");
+        assert_eq!(get(&mut s, b":path").unwrap(), b"/items?x=1");
+        assert_eq!(get(&mut s, b":authority").unwrap(), b"example.test");
+        assert_eq!(get(&mut s, b"authorization").unwrap(), b"Bearer t");
+        assert_eq!(get(&mut s, b"X-A").unwrap(), b"1", "first value, any case");
+        assert_eq!(get(&mut s, b"missing"), Err(Status::NotFound));
+        let pairs = s.pairs(MapType::RequestHeaders).unwrap();
+        assert_eq!(pairs[0], (b":method".to_vec(), b"POST".to_vec()));
+        assert_eq!(pairs.len(), 4 + 3);
+        assert!(
+            s.pairs(MapType::ResponseHeaders).is_none(),
+            "no response yet"
+        );
+    }
+
+    #[test]
+    fn edits_reach_the_request() {
+        let mut s = stream();
+        let m = MapType::RequestHeaders;
+        s.set(m, b":path", b"/other", true).unwrap();
+        s.set(m, b"x-new", b"v", false).unwrap();
+        s.set(m, b"x-a", b"3", true).unwrap();
+        s.remove(m, b"authorization").unwrap();
+        let p = s.request.as_ref().unwrap();
+        assert_eq!(p.uri.to_string(), "http://example.test/other");
+        assert_eq!(p.headers["x-new"], "v");
+        assert_eq!(p.headers.get_all("x-a").iter().count(), 1);
+        assert!(p.headers.get("authorization").is_none());
+        assert_eq!(s.set(m, b"bad name", b"v", true), Err(Status::BadArgument));
+        assert_eq!(
+            s.set(m, b":method", b"G ET", true),
+            Err(Status::BadArgument)
+        );
+    }
+}
