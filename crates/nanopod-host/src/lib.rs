@@ -6,20 +6,21 @@
 //! - [`store`]: the one store builder, with the memory limiter and the
 //!   deadline check every store gets.
 //! - [`capability`]: the capability table, one module per capability.
-//! - [`grants`]: what one component was granted, deny by default.
+//! - [`Grants`]: what one component was granted, deny by default.
 //! - [`limits`]: memory and time limits, sizes and durations as users
 //!   write them.
 //! - [`linker`]: links every WASI 0.2 and 0.3 interface wasmtime provides,
 //!   so wide-importing components instantiate; policy is enforced at use.
 //! - [`binary`]: reading binaries and compiling them on the engine they
 //!   need, through the [`cache`] of compiled code.
-//! - [`interface`]: interface names and the one rule for matching them.
+//! - [`InterfaceName`]: interface names and the one rule for matching them.
 //! - [`types`]: the one walk over WIT value types.
 //! - [`io`]: host-opened inputs and outputs turned into `stream<u8>`,
 //!   `input-stream` and `output-stream` values without copying through
 //!   `Val`s.
 //! - [`net`]: the accept loop of nanopod's servers, with graceful shutdown.
-//! - [`failure`]: how a run failed: trap, limit, or an import that failed.
+//! - [`GuestFailure`] and [`LinkFailure`]: how a run failed: trap, limit,
+//!   or an import that failed.
 //! - [`snapshot`]: Wizer-style pre-initialization of components.
 //! - [`vfs`]: `--vfs`, a private in-memory copy of a directory or archive.
 //!

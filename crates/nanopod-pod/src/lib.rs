@@ -2,19 +2,19 @@
 //!
 //! A pipeline, one module per step, behind one entry point ([`Pod`]):
 //! - [`manifest`]: `pod.toml`, parsed; the grant tables are the front
-//!   end's [`GrantSpec`] ([`grant`]).
+//!   end's [`GrantSpec`] (`grant`).
 //! - [`plan`]: names, links, cycles and the entry, checked before any binary
 //!   is read.
-//! - [`share`]: the one WASI context of a composition, the union of equal
+//! - `share`: the one WASI context of a composition, the union of equal
 //!   grants.
-//! - [`deny`]: the adapters that keep a component from a capability that
+//! - `deny`: the adapters that keep a component from a capability that
 //!   context holds for another component.
-//! - [`compose`]: the components statically composed into one component
-//!   with wac-graph, so wasmtime fuses the calls between them; [`memcap`]
+//! - `compose`: the components statically composed into one component
+//!   with wac-graph, so wasmtime fuses the calls between them; `memcap`
 //!   caps a member's own memories.
-//! - [`pod`]: [`Pod::open`] → [`Pod::compose`] → [`ComposedPod::load`],
+//! - `pod`: [`Pod::open`] → [`Pod::compose`] → [`ComposedPod::load`],
 //!   remote links included.
-//! - [`pipeline`]: `[[step]]` pods, steps over one in-memory filesystem.
+//! - `pipeline`: `[[step]]` pods, steps over one in-memory filesystem.
 //! - [`describe`]: the pod's shape for `inspect`.
 //!
 //! Serving HTTP is `nanopod-serve`'s; this crate knows nothing of it.

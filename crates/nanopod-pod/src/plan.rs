@@ -1,7 +1,7 @@
 //! Checks a manifest's shape before any binary is read: every link names
 //! components that exist, no import is served twice, there is no cycle, and
 //! there is one entry. Types are checked later, against the binaries
-//! ([`crate::compose`]).
+//! (`crate::compose`).
 
 use crate::manifest::{Link, Manifest};
 use nanopod_host::InterfaceName;

@@ -223,7 +223,7 @@ pub struct PodInfo {
     /// `(component, import)` pairs wired to a deny adapter.
     pub denied: Vec<(String, String)>,
     /// In-process links whose functions pass a `list<u8>`, with those
-    /// functions (see [`crate::compose::Composition::byte_lists`]).
+    /// functions (see `crate::compose::Composition::byte_lists`).
     pub byte_lists: Vec<(Link, Vec<String>)>,
     /// The manifest, as named.
     pub origin: String,

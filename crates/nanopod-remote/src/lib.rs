@@ -7,10 +7,10 @@
 //!   their own paths while the call runs.
 //! - [`transport`]: where a link points (`tcp://`, `nats://`), its timeout
 //!   and token.
-//! - [`client`]: the calling side, a connection pool per exporter or NATS
+//! - `client`: the calling side, a connection pool per exporter or NATS
 //!   requests.
-//! - [`export`]: the serving side, `nanopod export`.
-//! - [`link`]: remote imports defined in a component's linker, and how a
+//! - `export`: the serving side, `nanopod export`.
+//! - `link`: remote imports defined in a component's linker, and how a
 //!   transport failure reaches the caller.
 
 mod client;

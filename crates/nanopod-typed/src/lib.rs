@@ -11,7 +11,7 @@
 //! - [`render`]: turn a returned value into what the user sees.
 //! - [`help`]: generate `--help` and `inspect` text from WIT and doc
 //!   comments, and describe what each parameter takes.
-//! - [`witfmt`]: print WIT types as a user wrote them.
+//! - `witfmt`: print WIT types as a user wrote them.
 //!
 //! This crate never opens a file or enforces a policy: it says "this
 //! parameter is an input read from path P" and the host does the rest.

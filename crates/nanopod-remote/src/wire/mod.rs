@@ -1,4 +1,4 @@
-//! The wRPC wire format, in layers: [`leb128`] integers, [`value`]s
+//! The wRPC wire format, in layers: `leb128` integers, [`value`]s
 //! encoded by their WIT types, [`frame`]s of an invocation, and the
 //! [`buffers`] chunk-sized frames are read into. Nothing here knows of
 //! connections, streams or transports.
