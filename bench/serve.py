@@ -18,108 +18,19 @@ the figures compare configurations under the same placement.
 
 import argparse
 import os
-import re
 import shutil
-import signal
-import socket
-import subprocess
-import sys
-import tempfile
-import time
 
-from common import NANOPOD, ROOT, free_port, guest
-TOKEN = "s3cret-token"
-AUTH = f"Authorization: Bearer {TOKEN}"
+from common import (NANOPOD, ROOT, free_port, guest, http_workdir, load_test, nginx_in_front,
+                    require_http_tools, show, start, stop, wrk)
 
-
-
-def wait_for(port, timeout=30):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    sys.exit(f"nothing listens on port {port}")
-
-
-def start(cmd, port, **kw):
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, **kw)
-    wait_for(port)
-    return proc
-
-
-def stop(proc):
-    proc.send_signal(signal.SIGTERM)
-    try:
-        proc.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-
-
-def rss_kib(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
-
-
-def wrk(url, duration, connections=64, header=AUTH):
-    cmd = ["wrk", "-t2", f"-c{connections}", f"-d{duration}s", "--latency", "-H", header]
-    out = subprocess.run(cmd + [url], capture_output=True, text=True, check=True).stdout
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
-    lat = dict(re.findall(r"^\s+(50|99)%\s+([\d.]+\w+)", out, re.M))
-    total = int(re.search(r"(\d+) requests in", out).group(1))
-    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
-    bad = (int(non2xx.group(1)) if non2xx else 0) + (sum(map(int, errors.groups())) if errors else 0)
-    return {"rps": rps, "p50": lat.get("50"), "p99": lat.get("99"), "total": total, "errors": bad}
-
-
-def show(label, r, base=None, of="the app alone"):
-    ratio = f"   {r['rps'] / base['rps']:.2f}x of {of}" if base else ""
-    print(f"  {label:<44} {r['rps']:>9.0f} req/s  p50 {r['p50']:>8}  p99 {r['p99']:>8}  errors {r['errors']}{ratio}")
-
-
-NGINX_CONF = """
-worker_processes 1;
-pid {dir}/nginx.pid;
-error_log {dir}/error.log;
-events {{ worker_connections 1024; }}
-http {{
-  access_log off;
-  upstream app {{ server 127.0.0.1:{upstream}; keepalive 64; }}
-  server {{
-    listen 127.0.0.1:{port};
-    location / {{
-      proxy_pass http://app;
-      proxy_http_version 1.1;
-      proxy_set_header Connection "";
-      proxy_set_header Host $host;
-    }}
-  }}
-}}
-"""
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--wasmtime", help="wasmtime-cli 48, for the wasmtime serve comparison")
     ap.add_argument("--duration", type=int, default=10)
     args = ap.parse_args()
-    for tool in ("wrk", "nginx"):
-        if not shutil.which(tool) and not os.path.exists(f"/usr/sbin/{tool}"):
-            sys.exit(f"{tool} is missing: apt-get install {tool}")
-    if not os.path.exists(NANOPOD):
-        sys.exit("build nanopod first: cargo build --release")
-
-    work = tempfile.mkdtemp(prefix="nanopod-serve-bench-")
-    for name in ("http-app", "http-auth", "http-log"):
-        shutil.copy(guest(name), os.path.join(work, f"{name}.wasm"))
-    os.makedirs(os.path.join(work, "secrets"))
-    with open(os.path.join(work, "secrets", "token"), "w") as f:
-        f.write(TOKEN + "\n")
+    require_http_tools()
+    work = http_workdir("nanopod-serve-bench-", ("http-app", "http-auth", "http-log"))
     shutil.copy(os.path.join(ROOT, "examples", "http", "pod.toml"), os.path.join(work, "pod.toml"))
     app = os.path.join(work, "http-app.wasm")
     d = args.duration
@@ -133,10 +44,7 @@ def main():
     base = wrk(f"http://127.0.0.1:{port}/items", d)
     show("app alone", base)
 
-    nginx_port = free_port()
-    with open(os.path.join(work, "nginx.conf"), "w") as f:
-        f.write(NGINX_CONF.format(dir=work, upstream=port, port=nginx_port))
-    nginx = start(["nginx", "-c", os.path.join(work, "nginx.conf"), "-g", "daemon off;"], nginx_port)
+    nginx, nginx_port = nginx_in_front(work, port)
     show("app behind nginx (reverse-proxy process)", wrk(f"http://127.0.0.1:{nginx_port}/items", d), base)
     stop(nginx)
     stop(alone)
@@ -149,15 +57,8 @@ def main():
     print(f"  -> the two in-process middlewares cost {100 * (1 - chained['rps'] / base['rps']):.1f}% of throughput (target < 10%)")
 
     # Load: long enough for at least 100,000 requests at 64 connections.
-    wrk(f"http://127.0.0.1:{port}/items", 2)
-    rss_start = rss_kib(pod.pid)
-    load = wrk(f"http://127.0.0.1:{port}/items", max(20, 2 * d))
-    rss_end = rss_kib(pod.pid)
+    load_test(pod, f"http://127.0.0.1:{port}/items", 2 * d, "log + auth + app")
     stop(pod)
-    print(f"load: {load['total']} requests at 64 connections through log + auth + app "
-          f"({load['rps']:.0f} req/s): {load['errors']} errors, "
-          f"RSS {rss_start / 1024:.1f} MiB -> {rss_end / 1024:.1f} MiB"
-          + ("" if load["total"] >= 100_000 else "  (fewer than 100,000: raise --duration)"))
 
     # WASI 0.3: the same shape, with the middlewares composed statically.
     for name in ("p3-http-app", "p3-http-auth", "p3-http-log"):

@@ -1,7 +1,9 @@
 //! The accept loop shared by nanopod's servers (`serve`, `export`): accept
-//! until told to stop, then let open connections finish.
+//! until told to stop, then let open connections finish; and which of a
+//! server's per-worker resources the current thread should use.
 
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
@@ -53,4 +55,17 @@ pub async fn accept_until<F, Fut>(
     );
     let _ = stop.send(true);
     while connections.join_next().await.is_some() {}
+}
+
+/// Which of `n` per-worker resources (a filter's VMs, a pool's shards)
+/// the current thread should use: threads are numbered as they first ask,
+/// so a server's worker threads each get their own, as Envoy gives each
+/// worker its own filter VM. Keeping a resource on one thread keeps its
+/// memory in that core's cache and off the other workers' locks.
+pub fn worker_slot(n: usize) -> usize {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    thread_local! {
+        static NUMBER: usize = NEXT.fetch_add(1, Ordering::Relaxed);
+    }
+    NUMBER.with(|number| number % n.max(1))
 }

@@ -10,7 +10,7 @@
 
 use crate::abi::{Action, MapType};
 use crate::plugin::{CallFailure, Inner, ProxyFilter};
-use crate::stream::{StreamInfo, StreamState};
+use crate::stream::{Stream, StreamInfo, StreamState};
 use crate::upstream::CallResponse;
 use crate::vm::{Phase, Trapped, Vm};
 use bytes::Bytes;
@@ -20,7 +20,6 @@ use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context as TaskContext, Poll, ready};
-use std::time::SystemTime;
 use wasmtime_wasi_http::WasiBody;
 
 /// The largest body nanopod buffers for a paused filter.
@@ -44,20 +43,20 @@ struct Context {
     slot: usize,
     generation: u64,
     id: u32,
-    stream: Mutex<StreamState>,
+    stream: Mutex<Stream>,
 }
 
 impl Context {
     fn call<R>(
         &self,
-        f: impl FnOnce(&mut Vm, &mut StreamState, u32) -> Result<R, Trapped>,
+        f: impl FnOnce(&mut Vm, &mut Stream, u32) -> Result<R, Trapped>,
     ) -> Result<R, CallFailure> {
         let mut stream = self.stream.lock().expect("stream");
         self.filter
             .with_vm(self.slot, self.generation, |vm| f(vm, &mut stream, self.id))
     }
 
-    fn stream(&self) -> std::sync::MutexGuard<'_, StreamState> {
+    fn stream(&self) -> std::sync::MutexGuard<'_, Stream> {
         self.stream.lock().expect("stream")
     }
 
@@ -121,26 +120,22 @@ impl ProxyFilter {
             .with_vm(slot, generation, |vm| vm.create_context())
             .map_err(failed)?;
         let (parts, body) = request.into_parts();
-        let info = StreamInfo {
-            request_id: request_id(&parts.headers),
-            started: SystemTime::now(),
-            peer,
-        };
+        let info = StreamInfo::new(&parts.headers, peer);
         let ctx = Arc::new(Context {
             filter: inner.clone(),
             slot,
             generation,
             id,
-            stream: Mutex::new(StreamState {
+            stream: Mutex::new(Box::new(StreamState {
                 request: Some(parts),
                 info: Some(info),
                 ..Default::default()
-            }),
+            })),
         });
         let request_ends = body.is_end_stream();
         let action = ctx
             .call(|vm, s, id| {
-                let count = s.pairs(MapType::RequestHeaders).map_or(0, |p| p.len());
+                let count = s.count(MapType::RequestHeaders);
                 vm.on_headers(s, id, Phase::Request, count, request_ends)
             })
             .map_err(failed)?;
@@ -170,7 +165,7 @@ impl ProxyFilter {
         ctx.stream().response = Some(parts);
         let action = ctx
             .call(|vm, s, id| {
-                let count = s.pairs(MapType::ResponseHeaders).map_or(0, |p| p.len());
+                let count = s.count(MapType::ResponseHeaders);
                 vm.on_headers(s, id, Phase::Response, count, response_ends)
             })
             .map_err(failed)?;
@@ -259,7 +254,7 @@ fn reply_locally(ctx: Arc<Context>) -> Result<http::Response<WasiBody>, CallFail
     };
     let ends = local.body.is_empty();
     ctx.call(|vm, s, id| {
-        let count = s.pairs(MapType::ResponseHeaders).map_or(0, |p| p.len());
+        let count = s.count(MapType::ResponseHeaders);
         vm.on_headers(s, id, Phase::Response, count, ends)
     })?;
     let body = FilterBody::new(full(local.body), ctx.clone(), Phase::Response).boxed_unsync();
@@ -309,16 +304,6 @@ fn copy_response(parts: &mut http::response::Parts) -> http::response::Parts {
     copy.headers = parts.headers.clone();
     copy.extensions = std::mem::take(&mut parts.extensions);
     copy
-}
-
-/// `x-request-id`, or a new one.
-fn request_id(headers: &http::HeaderMap) -> String {
-    if let Some(id) = headers.get("x-request-id").and_then(|v| v.to_str().ok()) {
-        return id.to_string();
-    }
-    let mut bytes = [0u8; 16];
-    let _ = getrandom::fill(&mut bytes);
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// A body passed through the filter's body and trailers callbacks: what a
@@ -407,7 +392,7 @@ impl Body for FilterBody {
                             }
                         }
                         ctx.call(|vm, s, id| {
-                            let count = s.pairs(map).map_or(0, |p| p.len());
+                            let count = s.count(map);
                             vm.on_trailers(s, id, phase, count)
                         })
                         .map_err(Self::trap)?;

@@ -68,10 +68,14 @@ fn give(
     if bytes.is_empty() {
         return Ok(write_u32(c, ret_ptr, 0).and_then(|()| write_u32(c, ret_len, 0)));
     }
-    let Some(allocate) = c.data().allocate.clone() else {
+    // Taken out for the call and put back (a clone of a typed function
+    // costs more than the call itself).
+    let Some(allocate) = c.data_mut().allocate.take() else {
         return Ok(Err(Status::InternalFailure));
     };
-    let ptr = allocate.call(&mut *c, bytes.len() as i32)?;
+    let allocated = allocate.call(&mut *c, bytes.len() as i32);
+    c.data_mut().allocate = Some(allocate);
+    let ptr = allocated?;
     if ptr == 0 {
         return Ok(Err(Status::InternalFailure));
     }

@@ -6,11 +6,12 @@
 use crate::host;
 use crate::metrics::Metrics;
 use crate::shared::{SharedData, SharedQueues};
-use crate::stream::StreamState;
+use crate::stream::Stream;
 use crate::upstream::PendingCall;
 use crate::vm::{Trapped, Vm, VmState};
+use nanopod_host::net::worker_slot;
 use nanopod_host::{Grants, HostEngine, Limits};
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 use wasmtime::{ExternType, InstancePre, Linker, Module, Val, ValType};
 
@@ -112,12 +113,18 @@ struct Slot {
     generation: AtomicU64,
 }
 
+impl Slot {
+    /// Whether a callback runs in this VM right now.
+    fn is_busy(&self) -> bool {
+        matches!(self.vm.try_lock(), Err(std::sync::TryLockError::WouldBlock))
+    }
+}
+
 pub(crate) struct Inner {
     pub(crate) shared: Arc<PluginShared>,
     engine: HostEngine,
     pre: InstancePre<VmState>,
     slots: Vec<Slot>,
-    next: AtomicUsize,
 }
 
 /// Why a callback of a stream did not run.
@@ -185,7 +192,6 @@ impl ProxyFilter {
             engine: engine.clone(),
             pre,
             slots,
-            next: AtomicUsize::new(0),
         });
         let _ = inner.shared.filter.set(Arc::downgrade(&inner));
         Ok(ProxyFilter { inner })
@@ -247,10 +253,16 @@ impl ProxyFilter {
 }
 
 impl Inner {
-    /// A VM for a new stream, round-robin, started again if it had died;
-    /// returns its slot and generation.
+    /// A VM for a new stream: the current worker thread's own, or another
+    /// that is free right now if that one is busy (a task that moved
+    /// between threads); returns its slot and generation.
     pub(crate) fn pick(&self) -> (usize, u64) {
-        let slot = self.next.fetch_add(1, Ordering::Relaxed) % self.slots.len();
+        let n = self.slots.len();
+        let own = worker_slot(n);
+        let slot = (0..n)
+            .map(|i| (own + i) % n)
+            .find(|&s| !self.slots[s].is_busy())
+            .unwrap_or(own);
         (slot, self.slots[slot].generation.load(Ordering::Acquire))
     }
 
@@ -293,7 +305,7 @@ impl Inner {
                 let Ok(answer) = call.answer.await else {
                     return;
                 };
-                let mut stream = StreamState::default();
+                let mut stream = Stream::default();
                 let (h, b, t) = (
                     answer.header_count(),
                     answer.body.len(),

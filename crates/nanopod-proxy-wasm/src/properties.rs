@@ -32,7 +32,7 @@ pub(crate) fn get(state: &mut VmState, path: &[u8]) -> Option<Vec<u8>> {
             .map_or(0, |d| d.as_nanos() as i64)
     };
     match segments.as_slice() {
-        [b"request", b"id"] => text(&info.request_id),
+        [b"request", b"id"] => text(info.request_id()),
         [b"request", b"time"] => int(nanos(info.started)),
         [b"request", b"protocol"] => text("HTTP/1.1"),
         [b"source", b"address"] => text(&info.peer?.to_string()),

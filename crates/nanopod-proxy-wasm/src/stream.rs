@@ -8,7 +8,11 @@ use crate::abi::{MapType, Status};
 use crate::upstream::{CallResponse, PendingCall};
 use http::header::{HeaderName, HeaderValue};
 use http::{HeaderMap, Method, StatusCode, Uri};
+use std::borrow::Cow;
+use std::cell::OnceCell;
 use std::net::SocketAddr;
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::SystemTime;
 
 /// A reply the filter made itself (`proxy_send_local_response`).
@@ -20,12 +24,79 @@ pub(crate) struct LocalResponse {
 }
 
 /// Facts about the stream that properties expose.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub(crate) struct StreamInfo {
-    pub(crate) request_id: String,
+    /// The client's `x-request-id`, or one made when a filter first asks.
+    request_id: OnceCell<String>,
     pub(crate) started: SystemTime,
     pub(crate) peer: Option<SocketAddr>,
 }
+
+impl StreamInfo {
+    /// The facts of a stream starting now with `headers`, from `peer`.
+    pub(crate) fn new(headers: &HeaderMap, peer: Option<SocketAddr>) -> Self {
+        let request_id = OnceCell::new();
+        if let Some(id) = headers.get("x-request-id").and_then(|v| v.to_str().ok()) {
+            let _ = request_id.set(id.to_string());
+        }
+        StreamInfo {
+            request_id,
+            started: SystemTime::now(),
+            peer,
+        }
+    }
+
+    /// The request's id (`request.id`): its `x-request-id`, or a new
+    /// UUID made the first time it is asked for.
+    pub(crate) fn request_id(&self) -> &str {
+        self.request_id.get_or_init(new_request_id)
+    }
+}
+
+/// A version-4-shaped UUID, unique in this process: a counter through a
+/// bijective mix, keyed by a random seed drawn once. (Request ids must be
+/// unique, not secret; a system call per request would cost more than a
+/// filter's callbacks.)
+fn new_request_id() -> String {
+    static SEED: OnceLock<[u64; 2]> = OnceLock::new();
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let seed = SEED.get_or_init(|| {
+        let mut bytes = [0u8; 16];
+        let _ = getrandom::fill(&mut bytes);
+        let half = |b: &[u8]| u64::from_le_bytes(b.try_into().expect("8 bytes"));
+        [half(&bytes[..8]), half(&bytes[8..])]
+    });
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let high = splitmix(n ^ seed[0]);
+    let low = splitmix(n.wrapping_add(seed[1]));
+    let mut id = (u128::from(high) << 64) | u128::from(low);
+    // Version 4, variant 1.
+    id = (id & !(0xf << 76)) | (0x4 << 76);
+    id = (id & !(0x3 << 62)) | (0x2 << 62);
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut text = String::with_capacity(36);
+    for (i, byte) in id.to_be_bytes().iter().enumerate() {
+        if matches!(i, 4 | 6 | 8 | 10) {
+            text.push('-');
+        }
+        text.push(char::from(DIGITS[usize::from(byte >> 4)]));
+        text.push(char::from(DIGITS[usize::from(byte & 0xf)]));
+    }
+    text
+}
+
+/// A bijection on 64 bits that scatters neighbouring inputs
+/// (SplitMix64's finalizer).
+fn splitmix(mut z: u64) -> u64 {
+    z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+/// A stream's state, boxed: moving it into a VM for each callback moves a
+/// pointer, not the heads.
+pub(crate) type Stream = Box<StreamState>;
 
 /// The state of one HTTP stream, moved into the VM for each callback.
 #[derive(Default)]
@@ -66,7 +137,7 @@ impl StreamState {
                 out.push((b":method".to_vec(), p.method.as_str().as_bytes().to_vec()));
                 out.push((b":path".to_vec(), path_of(&p.uri).as_bytes().to_vec()));
                 if let Some(a) = authority_of(p) {
-                    out.push((b":authority".to_vec(), a.into_bytes()));
+                    out.push((b":authority".to_vec(), a.as_bytes().to_vec()));
                 }
                 out.push((b":scheme".to_vec(), scheme_of(&p.uri).as_bytes().to_vec()));
                 &p.headers
@@ -99,29 +170,46 @@ impl StreamState {
         Some(out)
     }
 
+    /// How many pairs [`pairs`](Self::pairs) would give (0 for a map that
+    /// does not exist yet), without building them.
+    pub(crate) fn count(&mut self, which: MapType) -> usize {
+        match self.map(which) {
+            None => 0,
+            Some(Map::Request(p)) => {
+                let authority = usize::from(authority_of(p).is_some());
+                3 + authority + p.headers.len()
+            }
+            Some(Map::Response(p)) => 1 + p.headers.len(),
+            Some(Map::Fields(h)) => h.len(),
+            Some(Map::Call(c, true)) => c.trailers.len(),
+            Some(Map::Call(c, false)) => 1 + c.headers.len(),
+        }
+    }
+
     /// The first value of `name` in map `which`.
     pub(crate) fn get(&mut self, which: MapType, name: &[u8]) -> Result<Vec<u8>, Status> {
         let name = lower(name);
+        let name: &[u8] = &name;
         let value = match self.map(which).ok_or(Status::NotFound)? {
-            Map::Request(p) => match name.as_slice() {
+            Map::Request(p) => match name {
                 b":method" => Some(p.method.as_str().as_bytes().to_vec()),
                 b":path" => Some(path_of(&p.uri).as_bytes().to_vec()),
-                b":authority" => authority_of(p).map(String::into_bytes),
+                b":authority" => authority_of(p).map(|a| a.as_bytes().to_vec()),
                 b":scheme" => Some(scheme_of(&p.uri).as_bytes().to_vec()),
-                _ => field(&p.headers, &name),
+                _ => field(&p.headers, name),
             },
-            Map::Response(p) => match name.as_slice() {
+            Map::Response(p) => match name {
                 b":status" => Some(p.status.as_str().as_bytes().to_vec()),
-                _ => field(&p.headers, &name),
+                _ => field(&p.headers, name),
             },
-            Map::Fields(h) => field(h, &name),
+            Map::Fields(h) => field(h, name),
             Map::Call(c, trailers) => {
                 if !trailers && name == b":status" {
                     Some(c.status.to_string().into_bytes())
                 } else {
                     let list = if trailers { &c.trailers } else { &c.headers };
                     list.iter()
-                        .find(|(k, _)| *k == name)
+                        .find(|(k, _)| k.as_slice() == name)
                         .map(|(_, v)| v.clone())
                 }
             }
@@ -138,8 +226,9 @@ impl StreamState {
         replace: bool,
     ) -> Result<(), Status> {
         let name = lower(name);
+        let name: &[u8] = &name;
         match self.map(which).ok_or(Status::BadArgument)? {
-            Map::Request(p) if name.starts_with(b":") => set_request_pseudo(p, &name, value),
+            Map::Request(p) if name.starts_with(b":") => set_request_pseudo(p, name, value),
             Map::Response(p) if name == b":status" => {
                 let code = std::str::from_utf8(value)
                     .ok()
@@ -150,9 +239,9 @@ impl StreamState {
                 Ok(())
             }
             Map::Response(_) if name.starts_with(b":") => Err(Status::BadArgument),
-            Map::Request(p) => put(&mut p.headers, &name, value, replace),
-            Map::Response(p) => put(&mut p.headers, &name, value, replace),
-            Map::Fields(h) => put(h, &name, value, replace),
+            Map::Request(p) => put(&mut p.headers, name, value, replace),
+            Map::Response(p) => put(&mut p.headers, name, value, replace),
+            Map::Fields(h) => put(h, name, value, replace),
             Map::Call(..) => Err(Status::BadArgument),
         }
     }
@@ -161,10 +250,11 @@ impl StreamState {
     /// stay).
     pub(crate) fn remove(&mut self, which: MapType, name: &[u8]) -> Result<(), Status> {
         let name = lower(name);
+        let name: &[u8] = &name;
         if name.starts_with(b":") {
             return Ok(());
         }
-        let Ok(name) = HeaderName::from_bytes(&name) else {
+        let Ok(name) = HeaderName::from_bytes(name) else {
             return Ok(());
         };
         match self.map(which).ok_or(Status::BadArgument)? {
@@ -210,8 +300,13 @@ impl StreamState {
     }
 }
 
-fn lower(name: &[u8]) -> Vec<u8> {
-    name.to_ascii_lowercase()
+/// `name` in lower case (borrowed when it is already).
+fn lower(name: &[u8]) -> Cow<'_, [u8]> {
+    if name.iter().any(u8::is_ascii_uppercase) {
+        Cow::Owned(name.to_ascii_lowercase())
+    } else {
+        Cow::Borrowed(name)
+    }
 }
 
 fn field(headers: &HeaderMap, name: &[u8]) -> Option<Vec<u8>> {
@@ -240,12 +335,11 @@ fn scheme_of(uri: &Uri) -> &str {
 }
 
 /// `:authority`: the URI's, else the `Host` header.
-fn authority_of(p: &http::request::Parts) -> Option<String> {
-    p.uri.authority().map(|a| a.to_string()).or_else(|| {
+fn authority_of(p: &http::request::Parts) -> Option<&str> {
+    p.uri.authority().map(|a| a.as_str()).or_else(|| {
         p.headers
             .get(http::header::HOST)
             .and_then(|h| h.to_str().ok())
-            .map(str::to_string)
     })
 }
 
@@ -278,6 +372,24 @@ fn set_request_pseudo(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn request_ids_are_distinct_version_4_uuids() {
+        let ids: Vec<String> = (0..1000).map(|_| new_request_id()).collect();
+        for id in &ids {
+            let groups: Vec<&str> = id.split('-').collect();
+            assert_eq!(
+                groups.iter().map(|g| g.len()).collect::<Vec<_>>(),
+                [8, 4, 4, 4, 12],
+                "{id}"
+            );
+            assert!(groups[2].starts_with('4'), "{id}");
+            assert!(matches!(&groups[3][..1], "8" | "9" | "a" | "b"), "{id}");
+            assert!(id.bytes().all(|b| b == b'-' || b.is_ascii_hexdigit()));
+        }
+        let distinct: std::collections::HashSet<&String> = ids.iter().collect();
+        assert_eq!(distinct.len(), ids.len());
+    }
 
     fn stream() -> StreamState {
         let (parts, ()) = http::Request::builder()

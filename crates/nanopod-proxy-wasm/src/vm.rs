@@ -5,7 +5,7 @@
 
 use crate::abi::Action;
 use crate::plugin::{FilterError, PluginShared};
-use crate::stream::StreamState;
+use crate::stream::Stream;
 use crate::upstream::PendingCall;
 use nanopod_host::store::{Guard, Guarded};
 use nanopod_host::{Deadline, HostEngine};
@@ -24,7 +24,7 @@ pub(crate) struct VmState {
     /// The module's allocator, for what the host hands it.
     pub(crate) allocate: Option<TypedFunc<i32, i32>>,
     /// The stream whose callback runs (empty between callbacks).
-    pub(crate) stream: StreamState,
+    pub(crate) stream: Stream,
     pub(crate) root: u32,
     /// Contexts that exist: the root and the streams in flight.
     pub(crate) contexts: HashSet<u32>,
@@ -105,7 +105,7 @@ impl Vm {
             slot,
             memory: None,
             allocate: None,
-            stream: StreamState::default(),
+            stream: Stream::default(),
             root: 1,
             contexts: HashSet::from([1]),
             effective: 1,
@@ -226,7 +226,7 @@ impl Vm {
     /// Runs `f` with `stream` installed, so host calls see it.
     fn with_stream<R>(
         &mut self,
-        stream: &mut StreamState,
+        stream: &mut Stream,
         context: u32,
         f: impl FnOnce(&mut Store<VmState>, &Callbacks) -> wasmtime::Result<R>,
     ) -> Result<R, Trapped> {
@@ -252,7 +252,7 @@ impl Vm {
     /// `proxy_on_{request,response}_headers`.
     pub(crate) fn on_headers(
         &mut self,
-        stream: &mut StreamState,
+        stream: &mut Stream,
         context: u32,
         phase: Phase,
         count: usize,
@@ -275,7 +275,7 @@ impl Vm {
     /// `proxy_on_{request,response}_body`, with the size buffered so far.
     pub(crate) fn on_body(
         &mut self,
-        stream: &mut StreamState,
+        stream: &mut Stream,
         context: u32,
         phase: Phase,
         size: usize,
@@ -298,7 +298,7 @@ impl Vm {
     /// `proxy_on_{request,response}_trailers`.
     pub(crate) fn on_trailers(
         &mut self,
-        stream: &mut StreamState,
+        stream: &mut Stream,
         context: u32,
         phase: Phase,
         count: usize,
@@ -320,7 +320,7 @@ impl Vm {
     /// `proxy_on_http_call_response`, with the answer installed.
     pub(crate) fn on_http_call_response(
         &mut self,
-        stream: &mut StreamState,
+        stream: &mut Stream,
         token: u32,
         headers: usize,
         body: usize,
@@ -344,7 +344,7 @@ impl Vm {
 
     /// The end of a stream: `proxy_on_log`, `proxy_on_done`,
     /// `proxy_on_delete`, as Envoy calls them.
-    pub(crate) fn finish(&mut self, stream: &mut StreamState, context: u32) -> Result<(), Trapped> {
+    pub(crate) fn finish(&mut self, stream: &mut Stream, context: u32) -> Result<(), Trapped> {
         let result = self.with_stream(stream, context, |s, cb| {
             if let Some(f) = &cb.log {
                 f.call(&mut *s, context as i32)?;
@@ -364,7 +364,7 @@ impl Vm {
     /// `proxy_on_tick` on the root context.
     pub(crate) fn on_tick(&mut self) -> Result<(), Trapped> {
         let root = self.store.data().root;
-        let mut none = StreamState::default();
+        let mut none = Stream::default();
         self.with_stream(&mut none, root, |s, cb| match &cb.tick {
             Some(f) => f.call(s, root as i32),
             None => Ok(()),
@@ -374,7 +374,7 @@ impl Vm {
     /// `proxy_on_queue_ready` on the root context.
     pub(crate) fn on_queue_ready(&mut self, queue: u32) -> Result<(), Trapped> {
         let root = self.store.data().root;
-        let mut none = StreamState::default();
+        let mut none = Stream::default();
         self.with_stream(&mut none, root, |s, cb| match &cb.queue_ready {
             Some(f) => f.call(s, (root as i32, queue as i32)),
             None => Ok(()),

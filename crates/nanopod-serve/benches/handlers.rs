@@ -63,17 +63,18 @@ impl GrantSpec for BenchGrants {
     }
 }
 
-/// A pod of `members` (name, binary, grants as TOML), outermost first: a
-/// WASI 0.3 chain links each member's `wasi:http/handler` import to the
-/// next; a WASI 0.2 chain is a `[serve] chain`.
+/// A pod of `members` (name, binary, the rest of its table as TOML),
+/// outermost first: a WASI 0.3 chain links each member's
+/// `wasi:http/handler` import to the next; a WASI 0.2 chain (filters
+/// included) is a `[serve] chain`.
 fn pod(dir: &Path, members: &[(&str, &str, &str)], p3: bool) -> Pod<BenchGrants> {
     let mut text = format!("entry = {:?}\n", members[0].0);
     if !p3 {
         let names: Vec<&str> = members.iter().map(|m| m.0).collect();
         text = format!("[serve]\nchain = {names:?}\n");
     }
-    for (name, file, grants) in members {
-        text += &format!("[components.{name}]\nfile = {file:?}\ngrants = {{ {grants} }}\n");
+    for (name, file, table) in members {
+        text += &format!("[components.{name}]\nfile = {file:?}\n{table}\n");
     }
     if p3 {
         for pair in members.windows(2) {
@@ -164,7 +165,8 @@ fn cpu_seconds() -> f64 {
 
 fn main() {
     use test_programs_artifacts::{
-        HTTP_APP, HTTP_AUTH, HTTP_LOG, P3_HTTP_APP, P3_HTTP_AUTH, P3_HTTP_LOG,
+        CF_STAMP, HTTP_APP, HTTP_AUTH, HTTP_LOG, P3_HTTP_APP, P3_HTTP_AUTH, P3_HTTP_LOG, PW_AUTH,
+        PW_LOG,
     };
     let dir = tempfile::tempdir().unwrap();
     let engines = Engines::pooled();
@@ -187,7 +189,7 @@ fn main() {
 
     // WASI 0.3: each chain composed into one component.
     let engine = engines.get(EngineMode::Concurrent).unwrap();
-    let token = r#"env = [["AUTH_TOKEN", "s3cret-token"]]"#;
+    let token = r#"grants = { env = [["AUTH_TOKEN", "s3cret-token"]] }"#;
     let p3_chains = [
         ("0.3 app alone", vec![("app", P3_HTTP_APP, "")]),
         (
@@ -203,8 +205,12 @@ fn main() {
             ],
         ),
     ];
+    // `NANOPOD_BENCH_ONLY=TEXT` runs only the rows whose name holds TEXT
+    // (their baseline row too), as a profiler wants it.
+    let only = std::env::var("NANOPOD_BENCH_ONLY").unwrap_or_default();
+    let wanted = |name: &str| only.is_empty() || name.contains(&only) || name.contains("alone");
     let mut base = None;
-    for (name, members) in &p3_chains {
+    for (name, members) in p3_chains.iter().filter(|(n, _)| wanted(n)) {
         let pod = pod(dir.path(), members, true);
         let handler = Arc::new(Server::from_pod(&pod).unwrap());
         requests(&rt, &handler); // warm up the pool's slots
@@ -213,12 +219,14 @@ fn main() {
         row(name, Some(inst), measured, *base.get_or_insert(measured.1));
     }
 
-    // WASI 0.2: one handler per member, chained by the host.
+    // WASI 0.2: one handler per member, chained by the host; filters are
+    // calls into their long-lived instances.
     let secrets = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/http/secrets");
     let secret = format!(
-        "ro-dir = [{:?}, \"/secrets\"]",
+        "grants = {{ ro-dir = [{:?}, \"/secrets\"] }}",
         secrets.display().to_string()
     );
+    let token = "config = \"s3cret-token\"";
     let p2_chains = [
         ("0.2 app alone", vec![("app", HTTP_APP, "")]),
         (
@@ -233,12 +241,60 @@ fn main() {
                 ("app", HTTP_APP, ""),
             ],
         ),
+        (
+            "proxy-wasm auth + app",
+            vec![("auth", PW_AUTH, token), ("app", HTTP_APP, "")],
+        ),
+        (
+            "proxy-wasm auth + log + app",
+            vec![
+                ("auth", PW_AUTH, token),
+                ("log", PW_LOG, ""),
+                ("app", HTTP_APP, ""),
+            ],
+        ),
+        (
+            "component filter + app",
+            vec![("stamp", CF_STAMP, ""), ("app", HTTP_APP, "")],
+        ),
+        (
+            "2 component filters + app",
+            vec![
+                ("stamp", CF_STAMP, ""),
+                ("stamp2", CF_STAMP, ""),
+                ("app", HTTP_APP, ""),
+            ],
+        ),
     ];
-    let mut base = None;
-    for (name, members) in &p2_chains {
-        let handler = Arc::new(Server::from_pod(&pod(dir.path(), members, false)).unwrap());
-        requests(&rt, &handler);
-        let measured = requests(&rt, &handler);
-        row(name, None, measured, *base.get_or_insert(measured.1));
+    // The same filters in front of an app whose instance is reused, so
+    // that what the filters cost is not lost in the app's instantiation.
+    let reused = "reuse = 1000000";
+    let reused_chains = [
+        ("0.2 app alone, reused", vec![("app", HTTP_APP, reused)]),
+        (
+            "proxy-wasm auth + log + reused app",
+            vec![
+                ("auth", PW_AUTH, token),
+                ("log", PW_LOG, ""),
+                ("app", HTTP_APP, reused),
+            ],
+        ),
+        (
+            "2 component filters + reused app",
+            vec![
+                ("stamp", CF_STAMP, ""),
+                ("stamp2", CF_STAMP, ""),
+                ("app", HTTP_APP, reused),
+            ],
+        ),
+    ];
+    for chains in [&p2_chains[..], &reused_chains[..]] {
+        let mut base = None;
+        for (name, members) in chains.iter().filter(|(n, _)| wanted(n)) {
+            let handler = Arc::new(Server::from_pod(&pod(dir.path(), members, false)).unwrap());
+            requests(&rt, &handler);
+            let measured = requests(&rt, &handler);
+            row(name, None, measured, *base.get_or_insert(measured.1));
+        }
     }
 }

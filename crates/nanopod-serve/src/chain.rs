@@ -12,6 +12,7 @@
 use crate::component_filter::{ComponentFilter, FILTER_INTERFACE};
 use crate::error::ServeError;
 use crate::handler::Handler;
+use crate::pool::worker_threads;
 use crate::server;
 use crate::stage::Stage;
 use nanopod_host::binary::{compile, load, read_wasm};
@@ -24,11 +25,6 @@ use nanopod_remote::RemoteImports;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
-
-/// VMs kept per proxy-wasm filter: one per worker thread of the server.
-fn filter_instances() -> usize {
-    std::thread::available_parallelism().map_or(2, |n| n.get())
-}
 
 /// A chain of stages, ready to serve.
 pub struct Server {
@@ -321,7 +317,7 @@ fn proxy_filter(
         config: settings.config,
         vm_config: settings.vm_config,
         grants: member.grants,
-        instances: filter_instances(),
+        instances: worker_threads(),
     };
     Ok(ProxyFilter::new(
         &loaded.engine,

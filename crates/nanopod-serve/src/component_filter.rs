@@ -6,10 +6,10 @@
 //! shared by the requests its instance sees, by design.
 
 use crate::handler::HandlerFailure;
+use crate::pool::Idle;
 use nanopod_host::linker::{component_linker, prepare};
 use nanopod_host::{Deadline, Grants, GuestFailure, HostEngine, HostState};
 use std::net::SocketAddr;
-use std::sync::Mutex;
 use wasmtime::Store;
 use wasmtime::component::{Component, InstancePre, Resource};
 
@@ -57,7 +57,7 @@ pub(crate) struct ComponentFilter {
     engine: HostEngine,
     pre: HttpFilterPre<HostState>,
     grants: Grants,
-    idle: Mutex<Vec<Kept>>,
+    idle: Idle<Kept>,
 }
 
 impl ComponentFilter {
@@ -94,13 +94,13 @@ impl ComponentFilter {
             engine: engine.clone(),
             pre,
             grants,
-            idle: Mutex::new(Vec::new()),
+            idle: Idle::new(),
         })
     }
 
-    /// An instance: a kept one, or a new one.
+    /// An instance: one this thread kept, another thread's, or a new one.
     async fn take(&self) -> Result<Kept, HandlerFailure> {
-        if let Some(kept) = self.idle.lock().expect("idle").pop() {
+        if let Some(kept) = self.idle.take() {
             return Ok(kept);
         }
         let mut store = self
@@ -117,7 +117,7 @@ impl ComponentFilter {
 
     /// Gives an instance back to be reused.
     fn keep(&self, kept: Kept) {
-        self.idle.lock().expect("idle").push(kept);
+        self.idle.put(kept);
     }
 
     fn failure(&self, e: anyhow::Error) -> HandlerFailure {

@@ -11,11 +11,12 @@
 
 use crate::error::ServeError;
 use crate::p3::Instances;
+use crate::pool::Idle;
 use crate::stage::Stage;
 use nanopod_host::linker::prepare;
 use nanopod_host::store::Guarded;
 use nanopod_host::{Deadline, Grants, GuestFailure, HostEngine, HostState, InterfaceName};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use wasmtime::Store;
 use wasmtime::component::{Component, Linker};
 use wasmtime_wasi_http::WasiBody;
@@ -52,7 +53,7 @@ enum Guest {
     P2 {
         pre: ProxyPre<HostState>,
         reuse: usize,
-        idle: Mutex<Vec<Kept>>,
+        idle: Idle<Kept>,
     },
     /// WASI 0.3 `wasi:http/handler`, run by wasmtime-wasi-http's handler.
     P3(ProxyHandler<Instances>),
@@ -124,7 +125,7 @@ impl Handler {
             Ok(p2) => Guest::P2 {
                 pre: p2,
                 reuse: 1,
-                idle: Mutex::new(Vec::new()),
+                idle: Idle::new(),
             },
             Err(p2_error) => {
                 let Ok(p3) = ServicePre::new(pre) else {
@@ -214,7 +215,7 @@ impl Handler {
     ) -> Result<http::Response<WasiBody>, HandlerFailure> {
         let deadline = Deadline::after(self.grants.limits.timeout);
         let (pre, kept) = match &self.guest {
-            Guest::P2 { pre, idle, .. } => (pre.clone(), idle.lock().expect("idle").pop()),
+            Guest::P2 { pre, idle, .. } => (pre.clone(), idle.take()),
             Guest::P3(handler) => {
                 // The store's deadline restarts with the request (see
                 // `crate::p3`); this one stops a guest that waits.
@@ -317,7 +318,7 @@ impl Handler {
         if let Guest::P2 { reuse, idle, .. } = &self.guest
             && kept.served < *reuse
         {
-            idle.lock().expect("idle").push(kept);
+            idle.put(kept);
         }
     }
 }

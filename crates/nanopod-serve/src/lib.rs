@@ -10,6 +10,8 @@
 //! - `component_filter`: synchronous component filters
 //!   (`nanopod:http/filter`, wit/filter.wit) on kept instances;
 //!   proxy-wasm filters are `nanopod-proxy-wasm`'s.
+//! - `pool`: idle instances kept for later requests, a shard per worker
+//!   thread.
 //! - `server`: hyper on nanopod's accept loop, the access log, and the
 //!   metrics endpoint.
 //! - `error`: why a chain cannot be served.
@@ -19,6 +21,7 @@ mod component_filter;
 mod error;
 mod handler;
 mod p3;
+mod pool;
 mod server;
 mod stage;
 

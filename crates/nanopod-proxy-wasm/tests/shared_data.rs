@@ -1,0 +1,78 @@
+//! Shared data is one store for every VM of a filter: two OS threads, each
+//! served by its own VM (a thread keeps to the VM of its worker slot),
+//! count through `pw-kitchen`'s compare-and-swap loop, and together they
+//! see every number once.
+
+use http_body_util::{BodyExt, Empty, Full};
+use nanopod_host::{EngineMode, Engines, Grants};
+use nanopod_proxy_wasm::{FilterConfig, Metrics, ProxyFilter};
+use std::sync::Arc;
+use wasmtime_wasi_http::WasiBody;
+
+const PER_THREAD: usize = 25;
+
+fn count_request() -> http::Request<WasiBody> {
+    http::Request::builder()
+        .uri("http://localhost/")
+        .header("x-kitchen", "count")
+        .body(Empty::new().map_err(|never| match never {}).boxed_unsync())
+        .unwrap()
+}
+
+/// What `filter` answers to `PER_THREAD` count requests, in order.
+fn counts(filter: &ProxyFilter) -> Vec<u64> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let mut seen = Vec::new();
+        for _ in 0..PER_THREAD {
+            let response = filter
+                .handle(count_request(), None, |_| async {
+                    // The filter answers itself; the app is never reached.
+                    Ok::<_, ()>(http::Response::new(
+                        Full::new(bytes::Bytes::new())
+                            .map_err(|never| match never {})
+                            .boxed_unsync(),
+                    ))
+                })
+                .await
+                .unwrap();
+            assert_eq!(response.headers()["x-kitchen-local"], "yes");
+            let body = response.into_body().collect().await.unwrap().to_bytes();
+            seen.push(std::str::from_utf8(&body).unwrap().trim().parse().unwrap());
+        }
+        seen
+    })
+}
+
+#[test]
+fn two_vms_on_two_threads_count_in_one_shared_store() {
+    let engines = Engines::pooled();
+    let engine = engines.get(EngineMode::Sync).unwrap();
+    let module = wasmtime::Module::from_file(engine, test_programs_artifacts::PW_KITCHEN).unwrap();
+    let config = FilterConfig {
+        name: "kitchen".into(),
+        grants: Grants::new(),
+        instances: 2,
+        ..Default::default()
+    };
+    let filter = ProxyFilter::new(engine, &module, config, Arc::new(Metrics::default())).unwrap();
+    let threads: Vec<_> = (0..2)
+        .map(|_| {
+            let filter = filter.clone();
+            std::thread::spawn(move || counts(&filter))
+        })
+        .collect();
+    let mut all = Vec::new();
+    for thread in threads {
+        let seen = thread.join().unwrap();
+        // Each thread sees its own counts rise.
+        assert!(seen.windows(2).all(|w| w[0] < w[1]), "{seen:?}");
+        all.extend(seen);
+    }
+    all.sort_unstable();
+    let expected: Vec<u64> = (1..=2 * PER_THREAD as u64).collect();
+    assert_eq!(all, expected);
+}
