@@ -2,13 +2,18 @@
 # Runs every test. Installs what the tests need first: the wasm targets the
 # guest components are built for, componentize-py (PyPI) for the test
 # that builds a Python component from source, and nats-server (Debian) for
-# the remote-link tests over NATS. Ends with one summary line,
+# the remote-link tests over NATS, and nodejs/npm (Debian) for the test
+# that builds the AssemblyScript proxy-wasm SDK's example filter from npm.
+# Ends with one summary line,
 # "N passed, N failed", over all the test binaries.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rustup target add wasm32-wasip2 wasm32-wasip1 wasm32-unknown-unknown
 if ! command -v nats-server >/dev/null; then
   apt-get update -qq && apt-get install -y -qq nats-server
+fi
+if ! command -v npm >/dev/null; then
+  apt-get update -qq && apt-get install -y -qq nodejs npm
 fi
 python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore 'componentize-py==0.25.1'
 log=$(mktemp)

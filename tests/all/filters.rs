@@ -492,3 +492,61 @@ fn a_request_in_flight_through_filters_finishes_on_shutdown() {
     server.terminate();
     assert_eq!(in_flight.join().unwrap(), 200);
 }
+
+#[test]
+fn a_component_filter_that_traps_spins_grows_or_waits_fails_only_its_request() {
+    let server = serve_pod(
+        "[serve]\nchain = [\"stamp\", \"app\"]\n\
+         [components.stamp]\nfile = \"{cf-stamp}\"\n\
+         grants = { timeout = \"300ms\", max-memory = \"32MiB\" }\n\
+         [components.app]\nfile = \"{http-app}\"\n",
+        &[],
+    );
+    for (path, why) in [
+        ("/cf/trap", "cf-stamp was told to trap"),
+        ("/cf/spin", "timeout"),
+        ("/cf/grow", "memory"),
+        ("/cf/sleep", "a synchronous filter may not wait for I/O"),
+    ] {
+        let started = std::time::Instant::now();
+        let reply = get(&server, path, &[]);
+        assert_eq!(reply.status, 500, "{path}: {reply:?}");
+        // Each failure is the filter's alone: the next request is served.
+        let next = get(&server, "/items", &[]);
+        assert_eq!(next.status, 200, "after {path}: {next:?}");
+        assert_eq!(next.header("x-stamped"), Some("rust"));
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        let log = server.log().to_lowercase();
+        assert!(log.contains(&why.to_lowercase()), "{path}: {log}");
+        // The spin stops at its deadline, not at the client's.
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    }
+    // Printing is not waiting: stdout and stderr are always ready.
+    let printed = get(&server, "/cf/print", &[]);
+    assert_eq!(printed.status, 404, "{printed:?}");
+    assert_eq!(printed.header("x-stamped"), Some("rust"));
+    std::thread::sleep(std::time::Duration::from_millis(50));
+    assert!(
+        server.log().contains("cf-stamp prints to stderr"),
+        "{}",
+        server.log()
+    );
+}
+
+#[test]
+fn a_component_filter_is_refused_directories_and_remote_links() {
+    let secrets = tempfile::tempdir().unwrap();
+    let (_d, pod) = pod_dir(&format!(
+        "[serve]\nchain = [\"stamp\", \"app\"]\n\
+         [components.stamp]\nfile = \"{{cf-stamp}}\"\n\
+         grants = {{ ro-dirs = [\"{}::/secrets\"] }}\n\
+         [components.app]\nfile = \"{{http-app}}\"\n",
+        secrets.path().display()
+    ));
+    let o = run(&["serve", pod.to_str().unwrap(), "--listen", "127.0.0.1:0"]);
+    assert_exit(&o, 2);
+    let err = stderr(&o);
+    assert!(err.contains("stamp"), "{err}");
+    assert!(err.contains("a filter gets no directory"), "{err}");
+    assert!(err.contains("wasi:http middleware"), "{err}");
+}

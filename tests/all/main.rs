@@ -18,6 +18,7 @@
 mod capabilities;
 mod filters;
 mod inspect;
+mod interop;
 mod pods;
 mod python;
 mod remote;

@@ -4,22 +4,36 @@ use crate::support::*;
 use std::path::PathBuf;
 use std::process::Command;
 
-/// Builds `tests/fixtures/python` with componentize-py (installed by
-/// `scripts/test.sh`), once per test run.
+/// Builds module `module` of `tests/fixtures/FIXTURE` for `world` of
+/// `wit` (relative to the project root) with componentize-py (installed
+/// by `scripts/test.sh`) into `OUT` in the test target directory.
+fn componentize(fixture: &str, wit: &str, world: &str, module: &str, out: &str) -> PathBuf {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let out = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(out);
+    let status = Command::new("componentize-py")
+        .current_dir(root.join("tests/fixtures").join(fixture))
+        .arg("-d")
+        .arg(root.join(wit))
+        .args(["-w", world, "componentize", module, "-o"])
+        .arg(&out)
+        .status()
+        .expect("componentize-py is not installed: run scripts/test.sh, or `pip install componentize-py`");
+    assert!(status.success(), "componentize-py failed on {fixture}");
+    out
+}
+
+/// `tests/fixtures/python` as a component, built once per test run.
 fn python_component() -> PathBuf {
     static BUILT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
     BUILT
         .get_or_init(|| {
-            let src = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/python");
-            let out = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("calc.wasm");
-            let status = Command::new("componentize-py")
-                .current_dir(&src)
-                .args(["-d", "calc.wit", "-w", "calc", "componentize", "app", "-o"])
-                .arg(&out)
-                .status()
-                .expect("componentize-py is not installed: run scripts/test.sh, or `pip install componentize-py`");
-            assert!(status.success(), "componentize-py failed");
-            out
+            componentize(
+                "python",
+                "tests/fixtures/python/calc.wit",
+                "calc",
+                "app",
+                "calc.wasm",
+            )
         })
         .clone()
 }
@@ -72,4 +86,62 @@ fn python_component_exports_typed_functions() {
         stdout(&o)
     );
     assert!(stdout(&o).contains("enum rounding"), "{}", stdout(&o));
+}
+
+#[test]
+fn a_python_component_filter_runs_synchronously_in_front_of_the_app() {
+    let filter = componentize(
+        "python-filter",
+        "crates/nanopod-serve/wit",
+        "http-filter",
+        "filter",
+        "python-filter.wasm",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let pod = dir.path().join("pod.toml");
+    std::fs::write(
+        &pod,
+        format!(
+            "[serve]\nchain = [\"keycheck\", \"app\"]\n\
+             [components.keycheck]\nfile = \"{}\"\n\
+             [components.app]\nfile = \"{}\"\n",
+            filter.display(),
+            test_programs_artifacts::HTTP_APP
+        ),
+    )
+    .unwrap();
+    let server = Server::serve(&[pod.to_str().unwrap()], Some(dir));
+    // Python answers itself without the key; the app is never reached.
+    let refused = http(&server.addr, "GET", "/headers", &[], b"");
+    assert_eq!(refused.status, 401, "{refused:?}");
+    assert_eq!(refused.body, "python says: no key\n");
+    // With it, the app sees Python's headers and the client its stamp.
+    let passed = http(
+        &server.addr,
+        "GET",
+        "/headers",
+        &[("x-api-key", "py-key")],
+        b"",
+    );
+    assert_eq!(passed.status, 200, "{passed:?}");
+    assert!(
+        passed.body.contains("x-filtered-by: python\n"),
+        "{}",
+        passed.body
+    );
+    assert!(
+        passed.body.contains("x-python-seen: 2\n"),
+        "{}",
+        passed.body
+    );
+    assert_eq!(passed.header("x-python-method"), Some("get"));
+    // Its module state is kept: the instance is reused.
+    let again = http(
+        &server.addr,
+        "GET",
+        "/headers",
+        &[("x-api-key", "py-key")],
+        b"",
+    );
+    assert!(again.body.contains("x-python-seen: 3\n"), "{}", again.body);
 }

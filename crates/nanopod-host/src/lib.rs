@@ -39,6 +39,7 @@ pub mod io;
 pub mod limits;
 pub mod linker;
 pub mod net;
+mod nonblocking;
 pub mod snapshot;
 pub mod store;
 pub mod types;

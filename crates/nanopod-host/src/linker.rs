@@ -19,6 +19,31 @@ pub struct Unprovided {
     pub reason: String,
 }
 
+/// A component linker for guests called synchronously from a server's
+/// executor threads: WASI 0.2's non-blocking interfaces, with `wasi:io`'s
+/// blocking calls answered only when ready at once (see
+/// `nonblocking.rs`), and the guest must be granted no directory.
+/// Everything else a component imports is linked by [`trap_the_rest`]:
+/// an asynchronous host function in the linker would make every call into
+/// the instance asynchronous.
+pub fn sync_component_linker(engine: &Engine) -> Result<Linker<HostState>> {
+    let mut linker = Linker::new(engine);
+    crate::nonblocking::add_to_linker(&mut linker)?;
+    Ok(linker)
+}
+
+/// Links what `component` imports beyond a [`sync_component_linker`] and
+/// the caller's own interfaces (`also_linked`, unversioned) as functions
+/// that trap with the import's name, so that components importing
+/// sockets or HTTP they never call still instantiate.
+pub fn trap_the_rest(
+    linker: &mut Linker<HostState>,
+    component: &Component,
+    also_linked: &[&str],
+) -> Result<()> {
+    crate::nonblocking::trap_the_rest(linker, component, also_linked)
+}
+
 /// A component linker with WASI 0.2 (and 0.3 on the concurrent engine),
 /// including `wasi:http`.
 pub fn component_linker(engine: &Engine, mode: EngineMode) -> Result<Linker<HostState>> {

@@ -159,7 +159,7 @@ pub(crate) fn add_to_linker(linker: &mut Linker<VmState>) -> wasmtime::Result<()
         env,
         "proxy_get_buffer_bytes",
         |mut c: Ctx<'_>, kind: i32, start: i32, max: i32, ret_ptr: i32, ret_len: i32| -> Answer {
-            giving(&mut c, ret_ptr, ret_len, |c| {
+            let slice = |c: &mut Ctx<'_>| -> Result<Vec<u8>, Status> {
                 let kind = BufferType::from_wasm(kind).ok_or(Status::BadArgument)?;
                 let (start, max) = (start as u32 as usize, max as u32 as usize);
                 let data = c.data();
@@ -180,7 +180,16 @@ pub(crate) fn add_to_linker(linker: &mut Linker<VmState>) -> wasmtime::Result<()
                 let from = start.min(buffer.len());
                 let to = from.saturating_add(max).min(buffer.len());
                 Ok(buffer[from..to].to_vec())
-            })
+            };
+            match slice(&mut c) {
+                // As in Envoy (proxy-wasm-cpp-host): nothing to copy writes
+                // nothing, and SDKs rely on it (the AssemblyScript SDK's
+                // `onConfigure` passes the configuration's size where the
+                // size pointer belongs).
+                Ok(bytes) if bytes.is_empty() => Ok(Status::Ok as i32),
+                Ok(bytes) => Ok(status(give(&mut c, &bytes, ret_ptr, ret_len)?)),
+                Err(s) => Ok(s as i32),
+            }
         },
     )?;
     linker.func_wrap(

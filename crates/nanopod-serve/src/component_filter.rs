@@ -1,13 +1,20 @@
 //! Synchronous component filters: a component exporting
 //! `nanopod:http/filter` (wit/filter.wit) looks at request and response
 //! heads through host resources and decides, in one call per phase into a
-//! long-lived instance on the synchronous engine. Its instances are kept
-//! and reused request after request: what a filter keeps in its memory is
-//! shared by the requests its instance sees, by design.
+//! long-lived instance: a plain synchronous call on the executor thread,
+//! no fiber, no task. Its instances are kept and reused request after
+//! request: what a filter keeps in its memory is shared by the requests
+//! its instance sees, by design.
+//!
+//! A synchronous call must not wait, so a filter gets WASI 0.2's
+//! non-blocking interfaces only (clocks, random, its environment, stdout
+//! and stderr; `nanopod_host::linker::sync_component_linker`); what else it
+//! imports (files, sockets, HTTP) is linked as traps, and directory grants
+//! and remote links are refused at start.
 
 use crate::handler::HandlerFailure;
 use crate::pool::Idle;
-use nanopod_host::linker::{component_linker, prepare};
+use nanopod_host::linker::{prepare, sync_component_linker, trap_the_rest};
 use nanopod_host::{Deadline, Grants, GuestFailure, HostEngine, HostState};
 use std::net::SocketAddr;
 use wasmtime::Store;
@@ -17,7 +24,6 @@ wasmtime::component::bindgen!({
     path: "wit",
     world: "http-filter",
     imports: { default: trappable },
-    exports: { default: async },
     require_store_data_send: true,
     with: {
         "nanopod:http/types.request-head": RequestHead,
@@ -45,6 +51,9 @@ pub struct ResponseHead {
     parts: http::response::Parts,
 }
 
+/// A filter's own reply: its head and body.
+pub(crate) type LocalReply = (http::Response<()>, Vec<u8>);
+
 /// One kept instance.
 struct Kept {
     store: Store<HostState>,
@@ -70,16 +79,28 @@ impl ComponentFilter {
         remote: &nanopod_remote::RemoteImports,
         grants: Grants,
     ) -> Result<Self, crate::ServeError> {
-        let mut linker = component_linker(engine, engine.mode())
-            .map_err(|e| crate::ServeError::Linker(e.into()))?;
-        remote
-            .add_to_linker(&mut linker)
-            .map_err(|e| crate::ServeError::Linker(e.into()))?;
+        let refuse = |problem: &str| crate::ServeError::Handler {
+            name: name.to_string(),
+            problem: format!(
+                "exports `{FILTER_INTERFACE}`, whose calls are synchronous and may not wait: \
+                 {problem}; make it a wasi:http middleware instead"
+            ),
+        };
+        if grants.has_dirs() || !grants.virtual_dirs().is_empty() {
+            return Err(refuse("a filter gets no directory"));
+        }
+        if !remote.describe().is_empty() {
+            return Err(refuse("a filter cannot call over a remote link"));
+        }
+        let linker_error = |e: anyhow::Error| crate::ServeError::Linker(e.into());
+        let mut linker = sync_component_linker(engine).map_err(linker_error)?;
         HttpFilter::add_to_linker::<HostState, wasmtime::component::HasSelf<HostState>>(
             &mut linker,
             |s| s,
         )
-        .map_err(|e| crate::ServeError::Linker(anyhow::Error::from(e).into()))?;
+        .map_err(|e| linker_error(e.into()))?;
+        // Files, sockets and HTTP would wait: a filter that calls them traps.
+        trap_the_rest(&mut linker, component, &["nanopod:http/types"]).map_err(linker_error)?;
         let pre: InstancePre<HostState> =
             prepare(&linker, component).map_err(|source| crate::ServeError::Link {
                 name: name.to_string(),
@@ -99,18 +120,23 @@ impl ComponentFilter {
     }
 
     /// An instance: one this thread kept, another thread's, or a new one.
-    async fn take(&self) -> Result<Kept, HandlerFailure> {
-        if let Some(kept) = self.idle.take() {
+    /// Its deadline is restarted for the call to come.
+    fn take(&self) -> Result<Kept, HandlerFailure> {
+        let deadline = Deadline::after(self.grants.limits.timeout);
+        if let Some(mut kept) = self.idle.take() {
+            kept.store.data_mut().guard().restart(deadline);
             return Ok(kept);
         }
         let mut store = self
             .engine
-            .store(&self.grants, Deadline::NONE)
+            .store(&self.grants, deadline)
             .map_err(|e| self.failure(e.into()))?;
+        // A synchronous call cannot yield to the executor: it runs to its
+        // end or to its deadline.
+        store.data_mut().guard().never_yield();
         let filter = self
             .pre
-            .instantiate_async(&mut store)
-            .await
+            .instantiate(&mut store)
             .map_err(|e| self.failure(e.into()))?;
         Ok(Kept { store, filter })
     }
@@ -129,16 +155,12 @@ impl ComponentFilter {
 
     /// Runs `on-request`: the request's head, possibly edited, or the
     /// filter's own reply. A trap fails the request and drops the instance.
-    pub(crate) async fn on_request(
+    pub(crate) fn on_request(
         &self,
         parts: http::request::Parts,
         peer: Option<SocketAddr>,
-    ) -> Result<(http::request::Parts, Option<http::Response<()>>, Vec<u8>), HandlerFailure> {
-        let mut kept = self.take().await?;
-        kept.store
-            .data_mut()
-            .guard()
-            .restart(Deadline::after(self.grants.limits.timeout));
+    ) -> Result<(http::request::Parts, Option<LocalReply>), HandlerFailure> {
+        let mut kept = self.take()?;
         let head = kept
             .store
             .data_mut()
@@ -149,8 +171,7 @@ impl ComponentFilter {
         let decision = kept
             .filter
             .nanopod_http_filter()
-            .call_on_request(&mut kept.store, borrowed)
-            .await;
+            .call_on_request(&mut kept.store, borrowed);
         let head = kept
             .store
             .data_mut()
@@ -160,7 +181,7 @@ impl ComponentFilter {
         let decision = decision.map_err(|e| self.failure(e.into()))?;
         self.keep(kept);
         Ok(match decision {
-            Decision::Continue => (head.parts, None, Vec::new()),
+            Decision::Continue => (head.parts, None),
             Decision::Respond(reply) => {
                 let mut response = http::Response::builder().status(reply.status);
                 for (k, v) in &reply.headers {
@@ -170,23 +191,19 @@ impl ComponentFilter {
                     handler: self.name.clone(),
                     reason: format!("its reply is not valid HTTP: {e}"),
                 })?;
-                (head.parts, Some(response), reply.body)
+                (head.parts, Some((response, reply.body)))
             }
         })
     }
 
     /// Runs `on-response` with the request's head and the response's; the
     /// response's head as the filter left it.
-    pub(crate) async fn on_response(
+    pub(crate) fn on_response(
         &self,
         request: http::request::Parts,
         response: http::response::Parts,
     ) -> Result<http::response::Parts, HandlerFailure> {
-        let mut kept = self.take().await?;
-        kept.store
-            .data_mut()
-            .guard()
-            .restart(Deadline::after(self.grants.limits.timeout));
+        let mut kept = self.take()?;
         let table = kept.store.data_mut().table();
         let req = table
             .push(RequestHead {
@@ -197,15 +214,11 @@ impl ComponentFilter {
         let resp = table
             .push(ResponseHead { parts: response })
             .map_err(|e| self.failure(e.into()))?;
-        let called = kept
-            .filter
-            .nanopod_http_filter()
-            .call_on_response(
-                &mut kept.store,
-                Resource::new_borrow(req.rep()),
-                Resource::new_borrow(resp.rep()),
-            )
-            .await;
+        let called = kept.filter.nanopod_http_filter().call_on_response(
+            &mut kept.store,
+            Resource::new_borrow(req.rep()),
+            Resource::new_borrow(resp.rep()),
+        );
         let table = kept.store.data_mut().table();
         let _ = table.delete(req);
         let resp = table.delete(resp).map_err(|e| self.failure(e.into()))?;
@@ -217,13 +230,11 @@ impl ComponentFilter {
 
 use nanopod_host::store::Guarded;
 
-fn lower(name: &str) -> String {
-    name.to_ascii_lowercase()
-}
-
+/// The first value of header `name`, in any case (`HeaderMap` folds the
+/// case of a `&str` key without allocating).
 fn first(headers: &http::HeaderMap, name: &str) -> Option<String> {
     headers
-        .get(lower(name))
+        .get(name)
         .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
 }
 
@@ -427,5 +438,30 @@ impl HostResponseHead for HostState {
     fn drop(&mut self, head: Resource<ResponseHead>) -> wasmtime::Result<()> {
         let _ = head;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn header_names_match_in_any_case() {
+        let mut headers = http::HeaderMap::new();
+        put(&mut headers, "X-Stamp", "one", true);
+        put(&mut headers, "x-stamp", "two", false);
+        assert_eq!(first(&headers, "X-STAMP").as_deref(), Some("one"));
+        assert_eq!(
+            all(&headers),
+            [
+                ("x-stamp".into(), "one".into()),
+                ("x-stamp".into(), "two".into())
+            ]
+        );
+        remove(&mut headers, "X-Stamp");
+        assert!(headers.is_empty());
+        // A name HTTP does not allow is dropped, not a trap.
+        put(&mut headers, "bad name", "v", true);
+        assert!(headers.is_empty());
     }
 }

@@ -63,9 +63,9 @@ impl Stage {
                 Stage::Component { filter, next } => {
                     let peer = request.extensions().get::<Peer>().map(|p| p.0);
                     let (parts, body) = request.into_parts();
-                    let (parts, reply, reply_body) = filter.on_request(parts, peer).await?;
-                    if let Some(reply) = reply {
-                        return Ok(reply.map(|()| full(reply_body)));
+                    let (parts, reply) = filter.on_request(parts, peer)?;
+                    if let Some((reply, body)) = reply {
+                        return Ok(reply.map(|()| full(body)));
                     }
                     let head = copy_head(&parts);
                     let response = next
@@ -73,7 +73,7 @@ impl Stage {
                         .handle(http::Request::from_parts(parts, body))
                         .await?;
                     let (parts, body) = response.into_parts();
-                    let parts = filter.on_response(head, parts).await?;
+                    let parts = filter.on_response(head, parts)?;
                     Ok(http::Response::from_parts(parts, body))
                 }
             }
