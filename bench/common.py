@@ -174,3 +174,34 @@ def load_test(proc, url, duration, through):
           f"({load['rps']:.0f} req/s): {load['errors']} errors, "
           f"RSS {rss_start / 1024:.1f} MiB -> {rss_end / 1024:.1f} MiB"
           + ("" if load["total"] >= 100_000 else "  (fewer than 100,000: raise --duration)"))
+
+
+def cpu_seconds(pids):
+    """User + system CPU seconds used so far by PIDS and their children
+    (nginx's workers), from /proc."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    seen = set()
+    todo = list(pids)
+    while todo:
+        pid = todo.pop()
+        if pid in seen:
+            continue
+        seen.add(pid)
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+            with open(f"/proc/{pid}/task/{pid}/children") as f:
+                todo.extend(int(c) for c in f.read().split())
+        except OSError:
+            pass
+    return total / tick
+
+
+def wrk_cpu(url, duration, pids):
+    """wrk against URL, with the CPU microseconds PIDS spent per request."""
+    before = cpu_seconds(pids)
+    result = wrk(url, duration)
+    result["cpu_us"] = (cpu_seconds(pids) - before) * 1e6 / max(result["total"], 1)
+    return result

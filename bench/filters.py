@@ -19,7 +19,10 @@ measured in the same run with the same load generator (wrk -t2 -c64):
 Every server runs from the start; each round measures the app alone
 right before each configuration, and the figure printed is the median of
 those paired ratios (this machine's throughput drifts by up to 20% within
-a minute, the pairing keeps the drift out of the ratio).
+a minute, the pairing keeps the drift out of the ratio). Each row also
+gives the CPU time the configuration's processes (read from /proc) spent
+per request beyond the app alone's: what the filters cost, less noisy than
+throughput.
 
 Needs: wrk and nginx (`apt-get install wrk nginx`), a release build
 (`cargo build --release`). wrk and the server share this machine's cores.
@@ -33,7 +36,7 @@ import shutil
 import statistics
 
 from common import (NANOPOD, TOKEN, free_port, http_workdir, load_test, nginx_in_front,
-                    require_http_tools, start, stop, wrk)
+                    require_http_tools, start, stop, wrk, wrk_cpu)
 
 APP = """
 [components.app]
@@ -122,22 +125,29 @@ def main():
     d = args.duration
     print(f"nanopod serve, GET /items, wrk -t2 -c64 -d{d}s (wrk and server on the same 2 cores), "
           f"{args.rounds} rounds, medians")
-    base_rps, rps, ratios = [], {n: [] for n, _ in ROWS}, {n: [] for n, _ in ROWS}
+    base_rps, base_cpu = [], []
+    rps, ratios, cpu = ({n: [] for n, _ in ROWS} for _ in range(3))
     errors = 0
+    # The processes whose CPU a configuration's requests use: the server
+    # (and for nginx, nginx and the app's server behind it).
+    pids = {name: [proc.pid] for name, (proc, _) in servers.items()}
+    pids["nginx"].append(alone.pid)
     for _ in range(args.rounds):
         for name, _ in ROWS:
-            base = wrk(url(alone_port), d)
-            other = wrk(url(servers[name][1]), d)
+            base = wrk_cpu(url(alone_port), d, [alone.pid])
+            other = wrk_cpu(url(servers[name][1]), d, pids[name])
             errors += base["errors"] + other["errors"]
             base_rps.append(base["rps"])
+            base_cpu.append(base["cpu_us"])
             rps[name].append(other["rps"])
             ratios[name].append(other["rps"] / base["rps"])
+            cpu[name].append(other["cpu_us"] - base["cpu_us"])
     median = statistics.median
-    print(f"  {'app alone':<48} {median(base_rps):>9.0f} req/s")
+    print(f"  {'app alone':<48} {median(base_rps):>9.0f} req/s   server CPU {median(base_cpu):.1f} us per request")
     for name, label in ROWS:
         spread = ", ".join(f"{r:.2f}" for r in ratios[name])
         print(f"  {label:<48} {median(rps[name]):>9.0f} req/s   {median(ratios[name]):.2f}x of the app alone"
-              f"  (rounds: {spread})")
+              f"  (rounds: {spread});  +{median(cpu[name]):.1f} us CPU per request")
     print(f"  errors over all runs: {errors}")
     r = lambda name: median(ratios[name])
     print(f"  -> proxy-wasm filters {r('proxy-wasm'):.2f}x (target >= 0.90), nginx hop {r('nginx'):.2f}x: "

@@ -2,8 +2,9 @@
 # Runs every test. Installs what the tests need first: the wasm targets the
 # guest components are built for, componentize-py (PyPI) for the test
 # that builds a Python component from source, and nats-server (Debian) for
-# the remote-link tests over NATS, and nodejs/npm (Debian) for the test
-# that builds the AssemblyScript proxy-wasm SDK's example filter from npm.
+# the remote-link tests over NATS, and nodejs/npm (Debian) for the tests
+# that build filters with npm packages (the AssemblyScript proxy-wasm
+# SDK's example, a componentize-js component filter).
 # Ends with one summary line,
 # "N passed, N failed", over all the test binaries.
 set -euo pipefail

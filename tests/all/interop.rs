@@ -4,21 +4,12 @@
 //! served unchanged.
 
 use crate::support::*;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 
 /// The SDK and compiler versions the example is built with.
 const SDK: &str = "@solo-io/proxy-runtime@0.1.8";
 const COMPILER: &str = "assemblyscript@0.14.13";
-
-fn npm(dir: &Path, args: &[&str]) {
-    let status = Command::new("npm")
-        .current_dir(dir)
-        .args(args)
-        .status()
-        .expect("npm is not installed: run scripts/test.sh, or install nodejs and npm");
-    assert!(status.success(), "npm {args:?} failed");
-}
 
 /// Installs the SDK from npm, takes the "Hello, World" filter from its
 /// README and compiles it as the README says (`asc … --use
@@ -28,20 +19,8 @@ fn hello_world_filter() -> PathBuf {
     BUILT
         .get_or_init(|| {
             let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("assemblyscript-hello");
+            npm_install(&dir, &[SDK, COMPILER]);
             std::fs::create_dir_all(dir.join("assembly")).unwrap();
-            std::fs::write(dir.join("package.json"), "{\"private\": true}\n").unwrap();
-            npm(
-                &dir,
-                &[
-                    "install",
-                    "--no-audit",
-                    "--no-fund",
-                    "--loglevel=error",
-                    "--save-dev",
-                    SDK,
-                    COMPILER,
-                ],
-            );
             let readme =
                 std::fs::read_to_string(dir.join("node_modules/@solo-io/proxy-runtime/README.md"))
                     .unwrap();
@@ -76,23 +55,12 @@ fn hello_world_filter() -> PathBuf {
 #[test]
 fn the_assemblyscript_sdks_hello_world_filter_adds_its_header() {
     let filter = hello_world_filter();
-    let dir = tempfile::tempdir().unwrap();
-    let pod = dir.path().join("pod.toml");
     // As its README configures it for Envoy: root id `add_header`, and a
     // configuration the filter puts in the header.
-    std::fs::write(
-        &pod,
-        format!(
-            "[serve]\nchain = [\"hello\", \"app\"]\n\
-             [components.hello]\nfile = \"{}\"\nroot-id = \"add_header\"\n\
-             config = \"what ever you want\"\n\
-             [components.app]\nfile = \"{}\"\n",
-            filter.display(),
-            test_programs_artifacts::HTTP_APP
-        ),
-    )
-    .unwrap();
-    let server = Server::serve(&[pod.to_str().unwrap()], Some(dir));
+    let server = serve_in_front_of_the_app(
+        &filter,
+        "root-id = \"add_header\"\nconfig = \"what ever you want\"",
+    );
     for _ in 0..3 {
         let reply = http(&server.addr, "GET", "/items", &[], b"");
         assert_eq!(reply.status, 200, "{reply:?}");

@@ -5,7 +5,10 @@
 //! - `typed`: typed main with files, stdin, outputs, byte lists, streams.
 //! - `capabilities`: directory, environment and network grants, escapes.
 //! - `inspect`: `inspect --json`, `compile` and the compile cache.
-//! - `python`: a component built from source with componentize-py.
+//! - `python`: components built from source with componentize-py (a typed
+//!   component and a filter).
+//! - `javascript`: a component filter built with componentize-js (npm).
+//! - `interop`: a proxy-wasm filter from another SDK (AssemblyScript, npm).
 //! - `pods`: `nanopod up`: linked components, per-component grants, bad
 //!   manifests.
 //! - `serve`: `nanopod serve` over real loopback HTTP.
@@ -19,6 +22,7 @@ mod capabilities;
 mod filters;
 mod inspect;
 mod interop;
+mod javascript;
 mod pods;
 mod python;
 mod remote;

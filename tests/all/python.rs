@@ -97,51 +97,5 @@ fn a_python_component_filter_runs_synchronously_in_front_of_the_app() {
         "filter",
         "python-filter.wasm",
     );
-    let dir = tempfile::tempdir().unwrap();
-    let pod = dir.path().join("pod.toml");
-    std::fs::write(
-        &pod,
-        format!(
-            "[serve]\nchain = [\"keycheck\", \"app\"]\n\
-             [components.keycheck]\nfile = \"{}\"\n\
-             [components.app]\nfile = \"{}\"\n",
-            filter.display(),
-            test_programs_artifacts::HTTP_APP
-        ),
-    )
-    .unwrap();
-    let server = Server::serve(&[pod.to_str().unwrap()], Some(dir));
-    // Python answers itself without the key; the app is never reached.
-    let refused = http(&server.addr, "GET", "/headers", &[], b"");
-    assert_eq!(refused.status, 401, "{refused:?}");
-    assert_eq!(refused.body, "python says: no key\n");
-    // With it, the app sees Python's headers and the client its stamp.
-    let passed = http(
-        &server.addr,
-        "GET",
-        "/headers",
-        &[("x-api-key", "py-key")],
-        b"",
-    );
-    assert_eq!(passed.status, 200, "{passed:?}");
-    assert!(
-        passed.body.contains("x-filtered-by: python\n"),
-        "{}",
-        passed.body
-    );
-    assert!(
-        passed.body.contains("x-python-seen: 2\n"),
-        "{}",
-        passed.body
-    );
-    assert_eq!(passed.header("x-python-method"), Some("get"));
-    // Its module state is kept: the instance is reused.
-    let again = http(
-        &server.addr,
-        "GET",
-        "/headers",
-        &[("x-api-key", "py-key")],
-        b"",
-    );
-    assert!(again.body.contains("x-python-seen: 3\n"), "{}", again.body);
+    assert_the_key_filter_in("python", "python", "py-key", &filter);
 }

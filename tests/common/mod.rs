@@ -264,3 +264,75 @@ fn unchunk(mut body: &str) -> String {
     }
     out
 }
+
+/// `npm install PACKAGES` in `dir` (a fresh `package.json` if it has
+/// none), from the npm registry. `scripts/test.sh` installs npm.
+pub(crate) fn npm_install(dir: &Path, packages: &[&str]) {
+    std::fs::create_dir_all(dir).unwrap();
+    if !dir.join("package.json").exists() {
+        std::fs::write(dir.join("package.json"), "{\"private\": true}\n").unwrap();
+    }
+    let status = Command::new("npm")
+        .current_dir(dir)
+        .args([
+            "install",
+            "--no-audit",
+            "--no-fund",
+            "--loglevel=error",
+            "--save-dev",
+        ])
+        .args(packages)
+        .status()
+        .expect("npm is not installed: run scripts/test.sh, or install nodejs and npm");
+    assert!(status.success(), "npm install {packages:?} failed");
+}
+
+/// Serves `filter` (a chain member's `file`, with `settings` lines) in
+/// front of the JSON app.
+pub(crate) fn serve_in_front_of_the_app(filter: &Path, settings: &str) -> Daemon {
+    let dir = tempfile::tempdir().unwrap();
+    let pod = dir.path().join("pod.toml");
+    std::fs::write(
+        &pod,
+        format!(
+            "[serve]\nchain = [\"filter\", \"app\"]\n\
+             [components.filter]\nfile = \"{}\"\n{settings}\n\
+             [components.app]\nfile = \"{}\"\n",
+            filter.display(),
+            test_programs_artifacts::HTTP_APP
+        ),
+    )
+    .unwrap();
+    Daemon::serve(&[pod.to_str().unwrap()], Some(dir))
+}
+
+/// What the API-key component filters of `tests/fixtures/*-filter`
+/// (one per language) do in front of the app: without `x-api-key: KEY`
+/// they answer 401 with "LANGUAGE says: no key"; with it the app sees
+/// `x-filtered-by: LANGUAGE` and the count of requests the instance has
+/// seen (`x-SHORT-seen`), and the client `x-SHORT-method`.
+pub(crate) fn assert_the_key_filter_in(language: &str, short: &str, key: &str, filter: &Path) {
+    let server = serve_in_front_of_the_app(filter, "");
+    let get = |headers: &[(&str, &str)]| http(&server.addr, "GET", "/headers", headers, b"");
+    // The filter answers itself without the key; the app is never reached.
+    let refused = get(&[]);
+    assert_eq!(refused.status, 401, "{refused:?}");
+    assert_eq!(refused.body, format!("{language} says: no key\n"));
+    // With it, the app sees the filter's headers and the client its stamp.
+    let passed = get(&[("x-api-key", key)]);
+    assert_eq!(passed.status, 200, "{passed:?}");
+    let body = &passed.body;
+    assert!(
+        body.contains(&format!("x-filtered-by: {language}\n")),
+        "{body}"
+    );
+    assert!(body.contains(&format!("x-{short}-seen: 2\n")), "{body}");
+    assert_eq!(passed.header(&format!("x-{short}-method")), Some("get"));
+    // Its module state is kept: the instance is reused.
+    let again = get(&[("x-api-key", key)]);
+    assert!(
+        again.body.contains(&format!("x-{short}-seen: 3\n")),
+        "{}",
+        again.body
+    );
+}

@@ -1,0 +1,29 @@
+//! A component filter in JavaScript, built with componentize-js (npm) in
+//! the test setup, as its users build one.
+
+use crate::support::*;
+use std::path::PathBuf;
+use std::process::Command;
+
+/// The toolchain version the filter is built with.
+const COMPONENTIZE_JS: &str = "@bytecodealliance/componentize-js@0.23.0";
+
+#[test]
+fn a_javascript_component_filter_runs_synchronously_in_front_of_the_app() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("componentize-js");
+    npm_install(&dir, &[COMPONENTIZE_JS]);
+    let out = dir.join("js-filter.wasm");
+    let status = Command::new("npx")
+        .current_dir(&dir)
+        .arg("componentize-js")
+        .arg(root.join("tests/fixtures/js-filter/filter.js"))
+        .arg("-w")
+        .arg(root.join("crates/nanopod-serve/wit"))
+        .args(["-n", "http-filter", "-o"])
+        .arg(&out)
+        .status()
+        .expect("npx");
+    assert!(status.success(), "componentize-js failed");
+    assert_the_key_filter_in("javascript", "js", "js-key", &out);
+}
