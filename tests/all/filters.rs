@@ -334,6 +334,33 @@ fn a_trapping_filter_fails_only_its_request_and_is_replaced() {
 }
 
 #[test]
+fn a_filter_past_its_timeout_or_max_memory_fails_only_its_request() {
+    let server = kitchen_pod("grants = { timeout = \"300ms\", max-memory = \"32MiB\" }");
+    for (mode, why) in [
+        ("spin", "ran past its --timeout"),
+        ("grow", "needed more memory than --max-memory allows"),
+    ] {
+        let started = std::time::Instant::now();
+        let reply = get(&server, "/items", &[("x-kitchen", mode)]);
+        assert_eq!(reply.status, 500, "{mode}: {reply:?}");
+        // The VM is replaced and the next request is served.
+        let next = get(&server, "/items", &[]);
+        assert_eq!(next.status, 200, "after {mode}: {next:?}");
+        assert_eq!(next.header("x-kitchen-response"), Some("yes"));
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        let log = server.log();
+        assert!(
+            log.contains(&format!("`kitchen`: the component {why}")),
+            "{mode}: {log}"
+        );
+        // The spin stops at its deadline, not at the client's.
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    }
+    // A replaced VM is no failure of the filter's ticks.
+    assert!(!server.log().contains("proxy_on_tick"), "{}", server.log());
+}
+
+#[test]
 fn a_filter_that_refuses_its_configuration_stops_serve_at_start() {
     let (_dir, pod) = pod_dir(
         "[serve]\nchain = [\"kitchen\", \"app\"]\n\

@@ -242,6 +242,9 @@ impl ProxyFilter {
                     });
                     match ticked {
                         Ok(calls) => filter.deliver_root_calls(slot, generation, calls),
+                        // The VM was replaced while this task slept: the
+                        // next round ticks its successor.
+                        Err(CallFailure::Gone) => {}
                         Err(e) => {
                             tracing::warn!("filter `{}`: proxy_on_tick: {e}", filter.shared.name)
                         }

@@ -12,7 +12,7 @@
 //!   go on to the app (`proxy_continue_stream`);
 //! - `upper-body`: buffer the request body and upper-case it;
 //! - `redact`: buffer the response body and replace it;
-//! - `trap`: panic (a trap).
+//! - `trap`: panic (a trap); `spin`: never return; `grow`: allocate 256 MiB.
 //!
 //! Its configuration `refuse` fails `proxy_on_configure`. It ticks every
 //! 100 ms (`kitchen_ticks`), and counts requests (`kitchen_requests`) and
@@ -210,6 +210,15 @@ impl HttpContext for Kitchen {
             }
             "call" | "resume" => self.call(),
             "trap" => panic!("asked to trap"),
+            "spin" => {
+                #[allow(clippy::empty_loop)]
+                loop {}
+            }
+            "grow" => {
+                let big = vec![1u8; 256 << 20];
+                std::hint::black_box(&big);
+                Action::Continue
+            }
             _ => Action::Continue,
         }
     }
