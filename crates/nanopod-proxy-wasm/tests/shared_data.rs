@@ -19,15 +19,15 @@ fn count_request() -> http::Request<WasiBody> {
         .unwrap()
 }
 
-/// What `filter` answers to `PER_THREAD` count requests, in order.
-fn counts(filter: &ProxyFilter) -> Vec<u64> {
+/// What `filter` answers to `requests` count requests, in order.
+fn counts(filter: &ProxyFilter, requests: usize) -> Vec<u64> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
     rt.block_on(async {
         let mut seen = Vec::new();
-        for _ in 0..PER_THREAD {
+        for _ in 0..requests {
             let response = filter
                 .handle(count_request(), None, |_| async {
                     // The filter answers itself; the app is never reached.
@@ -59,10 +59,14 @@ fn two_vms_on_two_threads_count_in_one_shared_store() {
         ..Default::default()
     };
     let filter = ProxyFilter::new(engine, &module, config, Arc::new(Metrics::default())).unwrap();
+    // The key is created first, on its own: as in Envoy, the set that
+    // creates a key carries no CAS (the SDK passes 0 for a key it found
+    // missing), so two VMs creating it at once would both succeed.
+    assert_eq!(counts(&filter, 1), [1]);
     let threads: Vec<_> = (0..2)
         .map(|_| {
             let filter = filter.clone();
-            std::thread::spawn(move || counts(&filter))
+            std::thread::spawn(move || counts(&filter, PER_THREAD))
         })
         .collect();
     let mut all = Vec::new();
@@ -73,6 +77,6 @@ fn two_vms_on_two_threads_count_in_one_shared_store() {
         all.extend(seen);
     }
     all.sort_unstable();
-    let expected: Vec<u64> = (1..=2 * PER_THREAD as u64).collect();
+    let expected: Vec<u64> = (2..=2 * PER_THREAD as u64 + 1).collect();
     assert_eq!(all, expected);
 }
