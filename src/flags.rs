@@ -2,6 +2,7 @@
 
 use anyhow::Result;
 use clap::Args;
+use nanopod_host::capability::sockets::{SocketSpecError, SocketUse};
 use nanopod_host::limits::{deserialize_duration, deserialize_size, parse_duration, parse_size};
 use nanopod_host::vfs::VirtualDir;
 use nanopod_host::{DirError, DirGrant, Grants, Limits};
@@ -40,6 +41,20 @@ pub(crate) enum FlagError {
     /// `--env NAME` for a variable the host does not have.
     #[error("invalid `--env {0}`: `{0}` is not set on the host")]
     EnvUnset(String),
+    /// A socket grant that cannot be read.
+    #[error(transparent)]
+    Socket(#[from] SocketSpecError),
+    /// `--var` without `=`.
+    #[error("invalid `--var {0}`: expected KEY=VALUE")]
+    VarSyntax(String),
+    /// A `--var-file` that cannot be read as a table of values.
+    #[error("invalid `--var-file {}`: {reason}", .path.display())]
+    VarFile {
+        /// The file given.
+        path: PathBuf,
+        /// Why.
+        reason: String,
+    },
     /// `--vfs-out` cannot be written.
     #[error("invalid `--vfs-out {}`", .path.display())]
     VfsOut {
@@ -54,7 +69,8 @@ pub(crate) enum FlagError {
 /// Capabilities and limits: nothing is granted unless named here. The same
 /// struct reads a pod component's `grants` table in `pod.toml`, so each
 /// flag and its manifest key (`dirs`, `ro-dirs`, `env`, `allow-http`,
-/// `max-memory`, `timeout`) have one definition.
+/// `allow-tcp`, `allow-listen`, `allow-udp`, `allow-dns`, `max-memory`,
+/// `timeout`) have one definition.
 #[derive(Args, Debug, Clone, Default, Deserialize)]
 #[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
 pub(crate) struct CapabilityFlags {
@@ -86,6 +102,35 @@ pub(crate) struct CapabilityFlags {
     /// Allow outbound HTTP requests to HOST (any port) or HOST:PORT.
     #[arg(long = "allow-http", value_name = "HOST[:PORT]")]
     pub allow_http: Vec<String>,
+
+    /// Allow TCP connections to HOST:PORT. HOST is an IP, `[v6]`, `*` or a
+    /// name (resolved now); PORT a number, a range `A-B`, or `*`.
+    #[arg(long = "allow-tcp", value_name = "HOST:PORT")]
+    pub allow_tcp: Vec<String>,
+
+    /// Allow binding and listening on ADDR:PORT (TCP), e.g.
+    /// `127.0.0.1:8080`; `*:PORT` for every interface.
+    #[arg(long = "allow-listen", value_name = "ADDR:PORT")]
+    pub allow_listen: Vec<String>,
+
+    /// Allow UDP datagrams to and from HOST:PORT, and binding it.
+    #[arg(long = "allow-udp", value_name = "HOST:PORT")]
+    pub allow_udp: Vec<String>,
+
+    /// Allow name lookup (wasi:sockets/ip-name-lookup).
+    #[arg(long = "allow-dns")]
+    pub allow_dns: bool,
+
+    /// Set a configuration value (wasi:config/store). Repeatable.
+    #[arg(long = "var", value_name = "KEY=VALUE")]
+    #[serde(skip)]
+    pub vars: Vec<String>,
+
+    /// Read configuration values from a TOML file of `KEY = "VALUE"`
+    /// lines; `--var` given after it wins.
+    #[arg(long = "var-file", value_name = "FILE.toml")]
+    #[serde(skip)]
+    pub var_file: Option<PathBuf>,
 
     /// Cap the guest's linear memory, e.g. `64MiB`, `1GiB`, `500000`.
     #[arg(long = "max-memory", value_name = "SIZE", value_parser = parse_size)]
@@ -133,6 +178,25 @@ impl CapabilityFlags {
         for h in &self.allow_http {
             g.allow_http(h.as_str());
         }
+        for (use_, specs) in self.socket_lists() {
+            for spec in specs {
+                g.allow_socket(use_, spec)?;
+            }
+        }
+        if self.allow_dns {
+            g.allow_dns();
+        }
+        if let Some(path) = &self.var_file {
+            for (key, value) in read_var_file(path)? {
+                g.config_value(key, value);
+            }
+        }
+        for spec in &self.vars {
+            let (key, value) = spec
+                .split_once('=')
+                .ok_or_else(|| FlagError::VarSyntax(spec.clone()))?;
+            g.config_value(key, value);
+        }
         g.limits = Limits {
             max_memory: self.max_memory,
             timeout: self.timeout,
@@ -173,11 +237,17 @@ impl GrantSpec for CapabilityFlags {
             ("ro-dirs", &self.ro_dirs),
             ("env", &self.env),
             ("allow-http", &self.allow_http),
+            ("allow-tcp", &self.allow_tcp),
+            ("allow-listen", &self.allow_listen),
+            ("allow-udp", &self.allow_udp),
         ];
         let mut out: Vec<String> = lists
             .into_iter()
             .flat_map(|(key, values)| values.iter().map(move |v| format!("{key} {v}")))
             .collect();
+        if self.allow_dns {
+            out.push("allow-dns".into());
+        }
         if let Some(m) = self.max_memory {
             out.push(format!("max-memory {m} bytes"));
         }
@@ -196,8 +266,21 @@ impl CapabilityFlags {
             && self.vfs.is_none()
             && self.env.is_empty()
             && self.allow_http.is_empty()
+            && self.socket_lists().iter().all(|(_, l)| l.is_empty())
+            && !self.allow_dns
+            && self.vars.is_empty()
+            && self.var_file.is_none()
             && self.max_memory.is_none()
             && self.timeout.is_none())
+    }
+
+    /// The socket grants, by use.
+    fn socket_lists(&self) -> [(SocketUse, &Vec<String>); 3] {
+        [
+            (SocketUse::Connect, &self.allow_tcp),
+            (SocketUse::Listen, &self.allow_listen),
+            (SocketUse::Udp, &self.allow_udp),
+        ]
     }
 
     /// The same grants with relative host directories taken relative to
@@ -225,6 +308,31 @@ impl CapabilityFlags {
         }
         Ok(())
     }
+}
+
+/// The values of a `--var-file`: a TOML table whose values are strings,
+/// numbers or booleans (given to the guest as their text).
+fn read_var_file(path: &Path) -> Result<Vec<(String, String)>, FlagError> {
+    let error = |reason: String| FlagError::VarFile {
+        path: path.to_path_buf(),
+        reason,
+    };
+    let text =
+        nanopod_host::capability::config::read_bounded(path).map_err(|e| error(e.to_string()))?;
+    let table: toml::Table = toml::from_str(&text).map_err(|e| error(e.message().to_string()))?;
+    table
+        .into_iter()
+        .map(|(key, value)| {
+            let text = match value {
+                toml::Value::String(s) => s,
+                toml::Value::Integer(_) | toml::Value::Float(_) | toml::Value::Boolean(_) => {
+                    value.to_string()
+                }
+                _ => return Err(error(format!("`{key}` is not a string, number or boolean"))),
+            };
+            Ok((key, text))
+        })
+        .collect()
 }
 
 /// `--env NAME=VALUE`, or `--env NAME` for the host's value.
@@ -278,6 +386,38 @@ mod tests {
         assert!(err.message().contains("unknown field `dir`"), "{err}");
         let err = toml::from_str::<CapabilityFlags>("timeout = \"soon\"").unwrap_err();
         assert!(err.message().contains("not a duration"), "{err}");
+    }
+
+    #[test]
+    fn socket_grants_read_from_the_manifest() {
+        let caps: CapabilityFlags = toml::from_str(
+            "allow-tcp = [\"127.0.0.1:5432\"]\nallow-listen = [\"*:8000-8010\"]\nallow-dns = true",
+        )
+        .unwrap();
+        assert!(caps.any());
+        assert_eq!(
+            caps.describe(),
+            [
+                "allow-tcp 127.0.0.1:5432",
+                "allow-listen *:8000-8010",
+                "allow-dns"
+            ]
+        );
+        let g = caps.grants().unwrap();
+        assert_eq!(
+            g.measure(nanopod_host::Capability::Network),
+            [
+                "--allow-tcp 127.0.0.1:5432",
+                "--allow-listen *:8000-8010",
+                "--allow-dns"
+            ]
+        );
+        let bad: CapabilityFlags = toml::from_str("allow-udp = [\"x\"]").unwrap();
+        let e = bad.grants().unwrap_err().to_string();
+        assert!(
+            e.starts_with("invalid `--allow-udp x`: expected HOST:PORT"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -112,10 +112,22 @@ mod tests {
                     spec.name
                 );
             }
+            // A key of the `grants` table (a list or a switch), or of the
+            // component itself (`variables`).
             for key in spec.manifest_keys {
-                let table = format!("{key} = []");
-                toml::from_str::<crate::flags::CapabilityFlags>(&table)
-                    .unwrap_or_else(|e| panic!("`{key}` of {} is not a grant key: {e}", spec.name));
+                let grant = |value: &str| {
+                    toml::from_str::<crate::flags::CapabilityFlags>(&format!("{key} = {value}"))
+                        .is_ok()
+                };
+                let component = toml::from_str::<
+                    nanopod_pod::manifest::ComponentSpec<crate::flags::CapabilityFlags>,
+                >(&format!("file = \"x.wasm\"\n{key} = {{}}"))
+                .is_ok();
+                assert!(
+                    grant("[]") || grant("true") || component,
+                    "`{key}` of {} is not a pod.toml key",
+                    spec.name
+                );
             }
         }
     }

@@ -2,7 +2,7 @@
 //! components nanopod cannot link.
 
 use crate::support::*;
-use test_programs_artifacts::{HELLO_P1, KITCHEN, LEGACY, WC};
+use test_programs_artifacts::{HELLO_P1, KITCHEN, LEGACY, SETTINGS, WC};
 
 fn inspect_json(path: &str) -> serde_json::Value {
     let o = run(&["inspect", "--json", path]);
@@ -26,11 +26,9 @@ fn inspect_groups_imports_as_capabilities_with_their_flags() {
             .unwrap()
             .starts_with("--env")
     );
-    assert!(
-        caps["network"]["grant"]
-            .as_str()
-            .unwrap()
-            .starts_with("denied")
+    assert_eq!(
+        caps["network"]["grant"],
+        "--allow-tcp HOST:PORT, --allow-listen ADDR:PORT, --allow-udp HOST:PORT, --allow-dns"
     );
     assert!(
         v["wasi"]
@@ -44,6 +42,15 @@ fn inspect_groups_imports_as_capabilities_with_their_flags() {
         exports
             .iter()
             .any(|e| e["name"].as_str().unwrap().starts_with("wasi:cli/run@0.2"))
+    );
+}
+
+#[test]
+fn inspect_names_the_flags_of_configuration() {
+    let v = inspect_json(guest(SETTINGS));
+    assert_eq!(
+        v["capabilities"]["config"]["grant"],
+        "--var KEY=VALUE or --var-file FILE.toml"
     );
 }
 

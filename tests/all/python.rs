@@ -99,3 +99,94 @@ fn a_python_component_filter_runs_synchronously_in_front_of_the_app() {
     );
     assert_the_key_filter_in("python", "python", "py-key", &filter);
 }
+
+/// A TCP peer on loopback that greets every client with `pong`.
+fn pong_server() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    std::thread::spawn(move || {
+        for client in listener.incoming() {
+            let _ = std::io::Write::write_all(&mut client.unwrap(), b"pong");
+        }
+    });
+    addr
+}
+
+#[test]
+fn python_sockets_follow_the_grants() {
+    let net = componentize(
+        "python-sockets",
+        "tests/fixtures/python-sockets/net.wit",
+        "net",
+        "app",
+        "net.wasm",
+    );
+    let net = net.to_str().unwrap();
+    let addr = pong_server();
+    // CPython's create_connection resolves even an IP literal: --allow-dns.
+    let granted = ["run", "--allow-dns", "--allow-tcp", &addr, net];
+    let o = run(&[&granted[..], &["--invoke", "fetch", &addr]].concat());
+    assert_exit(&o, 0);
+    assert_eq!(stdout(&o), "pong\n");
+    let o = run(&["run", "--allow-dns", net, "--invoke", "fetch", &addr]);
+    assert_exit(&o, 1);
+    assert!(
+        stderr(&o).starts_with(&format!("error: cannot connect to {addr}: ")),
+        "{}",
+        stderr(&o)
+    );
+    assert!(stderr(&o).contains("Permission denied"), "{}", stderr(&o));
+
+    // Listening: on the granted address it serves a client; elsewhere not.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let here = format!("127.0.0.1:{port}");
+    let client = {
+        let here = here.clone();
+        std::thread::spawn(move || {
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+            loop {
+                if let Ok(mut s) = std::net::TcpStream::connect(&here) {
+                    let mut got = String::new();
+                    std::io::Read::read_to_string(&mut s, &mut got).unwrap();
+                    return got;
+                }
+                assert!(std::time::Instant::now() < deadline, "nothing listened");
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+        })
+    };
+    let o = run(&[
+        "run",
+        "--allow-dns",
+        "--allow-listen",
+        &here,
+        net,
+        "--invoke",
+        "serve-once",
+        &here,
+    ]);
+    assert_exit(&o, 0);
+    assert_eq!(stdout(&o), "served\n");
+    assert_eq!(client.join().unwrap(), "hello");
+    let elsewhere = format!("127.0.0.1:{}", port.wrapping_add(1));
+    let o = run(&[
+        "run",
+        "--allow-dns",
+        "--allow-listen",
+        &elsewhere,
+        net,
+        "--invoke",
+        "serve-once",
+        &here,
+    ]);
+    assert_exit(&o, 1);
+    assert!(
+        stderr(&o).contains(&format!("cannot listen on {here}")),
+        "{}",
+        stderr(&o)
+    );
+}

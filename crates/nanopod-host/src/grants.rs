@@ -6,9 +6,11 @@
 //! stdin, no sockets, no outbound HTTP. Each grant method states its default.
 
 use crate::capability::Capability;
+use crate::capability::config::ConfigGrant;
 use crate::capability::environment::EnvironmentGrant;
 use crate::capability::filesystem::{DirError, DirGrant, FilesystemGrant};
 use crate::capability::http::HttpGrant;
+use crate::capability::sockets::{SocketGrant, SocketSpecError, SocketUse};
 use crate::limits::Limits;
 use crate::vfs::VirtualDir;
 use std::sync::Arc;
@@ -20,6 +22,8 @@ pub struct Grants {
     pub(crate) filesystem: FilesystemGrant,
     pub(crate) environment: EnvironmentGrant,
     pub(crate) http: HttpGrant,
+    pub(crate) sockets: SocketGrant,
+    pub(crate) config: Arc<ConfigGrant>,
     stdin: bool,
     args: Vec<String>,
     /// Resource limits.
@@ -65,6 +69,31 @@ impl Grants {
         self
     }
 
+    /// Allows a kind of socket use of the endpoint `spec` (`HOST:PORT`,
+    /// see [`crate::capability::sockets`]). Default: every socket call
+    /// fails with `access-denied`.
+    pub fn allow_socket(
+        &mut self,
+        use_: SocketUse,
+        spec: &str,
+    ) -> Result<&mut Self, SocketSpecError> {
+        self.sockets.allow(use_, spec)?;
+        Ok(self)
+    }
+
+    /// Allows name lookup (`wasi:sockets/ip-name-lookup`). Default: denied.
+    pub fn allow_dns(&mut self) -> &mut Self {
+        self.sockets.allow_dns();
+        self
+    }
+
+    /// Sets a configuration value (`wasi:config/store`); a key set again
+    /// takes the new value. Default: no values.
+    pub fn config_value(&mut self, key: impl Into<String>, value: impl Into<String>) -> &mut Self {
+        Arc::make_mut(&mut self.config).set(key.into(), value.into());
+        self
+    }
+
     /// Whether a host directory is granted.
     pub fn has_dirs(&self) -> bool {
         self.filesystem.has_dirs()
@@ -100,6 +129,8 @@ impl Grants {
             Capability::Filesystem => self.filesystem.measure(),
             Capability::Environment => self.environment.measure(),
             Capability::Http => self.http.measure(),
+            Capability::Network => self.sockets.measure(),
+            Capability::Config => self.config.measure(),
             _ => Vec::new(),
         }
     }
@@ -110,6 +141,8 @@ impl Grants {
             Capability::Filesystem => self.filesystem.merge(&other.filesystem),
             Capability::Environment => self.environment.merge(&other.environment),
             Capability::Http => self.http.merge(&other.http),
+            Capability::Network => self.sockets.merge(&other.sockets),
+            Capability::Config => Arc::make_mut(&mut self.config).merge(&other.config),
             _ => {}
         }
         self
@@ -131,6 +164,7 @@ impl Grants {
         }
         b.args(&self.args);
         self.environment.apply(&mut b);
+        self.sockets.apply(&mut b);
         self.filesystem.apply(&mut b)?;
         Ok(b)
     }

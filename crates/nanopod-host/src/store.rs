@@ -8,11 +8,13 @@
 //! executor run other work. A store that serves several units of work (a
 //! reused instance) restarts its deadline with [`Guard::restart`].
 
+use crate::capability::config::ConfigGrant;
 use crate::capability::filesystem::DirError;
 use crate::capability::http::{HttpPolicy, NextHop};
 use crate::engine::{Deadline, HostEngine};
 use crate::grants::Grants;
 use crate::limits::Limits;
+use std::sync::Arc;
 use wasmtime::component::ResourceTable;
 use wasmtime::{Store, StoreContextMut, StoreLimits, StoreLimitsBuilder, UpdateDeadline};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
@@ -71,6 +73,7 @@ pub struct HostState {
     http: WasiHttpCtx,
     table: ResourceTable,
     http_policy: HttpPolicy,
+    config: Arc<ConfigGrant>,
     guard: Guard,
 }
 
@@ -82,6 +85,11 @@ impl HostState {
     pub fn route_http_to(&mut self, next: NextHop) -> &mut Self {
         self.http_policy.next_hop = Some(next);
         self
+    }
+
+    /// The configuration values `wasi:config/store` answers with.
+    pub(crate) fn config(&self) -> &ConfigGrant {
+        &self.config
     }
 
     /// The resource table, for host-made resources such as input streams.
@@ -121,6 +129,7 @@ impl HostEngine {
                 grant: grants.http.clone(),
                 next_hop: None,
             },
+            config: grants.config.clone(),
             guard: Guard::new(&grants.limits, deadline),
         };
         Ok(self.guarded(state, deadline))

@@ -132,3 +132,43 @@ fn empty_answers(
     wat.push(')');
     Ok(wat::parse_str(&wat)?)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The import of `component` whose name starts with `prefix`.
+    fn import_named(component: &[u8], prefix: &str) -> String {
+        let DecodedWasm::Component(resolve, world) = decode(component).unwrap() else {
+            panic!("not a component");
+        };
+        resolve.worlds[world]
+            .imports
+            .keys()
+            .map(|k| resolve.name_world_key(k))
+            .find(|name| name.starts_with(prefix))
+            .unwrap_or_else(|| panic!("no import `{prefix}…`"))
+    }
+
+    #[test]
+    fn sockets_and_configuration_have_trapping_adapters() {
+        for (guest, prefix, capability) in [
+            (
+                test_programs_artifacts::LEGACY,
+                "wasi:sockets/instance-network@",
+                Capability::Network,
+            ),
+            (
+                test_programs_artifacts::SETTINGS,
+                "wasi:config/store@",
+                Capability::Config,
+            ),
+        ] {
+            let bytes = std::fs::read(guest).unwrap();
+            let import = import_named(&bytes, prefix);
+            assert_eq!(Capability::entered_by(&import), Some(capability));
+            let built = adapter(&bytes, &import, capability).unwrap();
+            assert!(wasmparser::Parser::is_component(&built), "{import}");
+        }
+    }
+}

@@ -51,7 +51,13 @@ impl<G: GrantSpec> Pod<G> {
                 .map(|(name, spec)| MemberReport {
                     name: name.clone(),
                     file: spec.file.clone(),
-                    grants: spec.grants.describe(),
+                    // Variables by key only: their values may be secrets.
+                    grants: spec
+                        .grants
+                        .describe()
+                        .into_iter()
+                        .chain(spec.variables.keys().map(|k| format!("variable {k}")))
+                        .collect(),
                 })
                 .collect(),
             links: m

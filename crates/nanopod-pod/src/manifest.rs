@@ -108,10 +108,29 @@ pub struct ComponentSpec<C> {
     /// A proxy-wasm filter's root id (the `plugin_root_id` property, which
     /// some SDKs use to pick their root context). Default: empty.
     pub root_id: Option<String>,
+    /// Configuration values (`wasi:config/store`) for this component alone.
+    /// Default: none.
+    #[serde(default)]
+    pub variables: BTreeMap<String, Variable>,
     /// A serve chain member's instances may each take this many requests,
     /// one after another, instead of one (a fresh instance per request).
     /// Default: 1. (Filters keep their instances anyway.)
     pub reuse: Option<u32>,
+}
+
+/// One configuration value in `variables`.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(untagged)]
+pub enum Variable {
+    /// The value itself: `KEY = "VALUE"`.
+    Value(String),
+    /// A secret read from a file relative to the manifest's directory when
+    /// the pod starts (one trailing newline dropped), so it stays out of
+    /// the manifest and process listings: `KEY = { file = "secrets/x" }`.
+    File {
+        /// The file.
+        file: PathBuf,
+    },
 }
 
 /// "Component `from`'s import `import` is served by component `to`'s export

@@ -7,7 +7,7 @@
 
 use crate::compose::{ComposeError, Member, compose};
 use crate::grant::GrantSpec;
-use crate::manifest::{Link, Manifest, ManifestError};
+use crate::manifest::{Link, Manifest, ManifestError, Variable};
 use crate::memcap::{MemCapError, cap_memories};
 use crate::plan::{Plan, PlanError, plan, reachable};
 use crate::share::{ShareError, share};
@@ -311,10 +311,7 @@ impl<G: GrantSpec> Pod<G> {
         if spec.reuse == Some(0) {
             return Err(setting("`reuse` must be at least 1"));
         }
-        let grants = spec.grants.grants(base).map_err(|e| PodError::Grants {
-            component: name.to_string(),
-            source: Box::new(e),
-        })?;
+        let grants = self.grants_of(name)?;
         Ok(ChainMember {
             name: name.to_string(),
             file: base.join(&spec.file),
@@ -322,6 +319,36 @@ impl<G: GrantSpec> Pod<G> {
             reuse: spec.reuse,
             filter,
         })
+    }
+
+    /// What component `name` was granted: its `grants` table and its
+    /// `variables` (secrets read from their files now).
+    fn grants_of(&self, name: &str) -> Result<Grants, PodError> {
+        let base = self.base();
+        let spec = &self.manifest.components[name];
+        let mut grants = spec.grants.grants(base).map_err(|e| PodError::Grants {
+            component: name.to_string(),
+            source: Box::new(e),
+        })?;
+        for (key, variable) in &spec.variables {
+            let value = match variable {
+                Variable::Value(v) => v.clone(),
+                Variable::File { file } => {
+                    let path = base.join(file);
+                    let text = nanopod_host::capability::config::read_bounded(&path).map_err(
+                        |source| PodError::ConfigFile {
+                            component: name.to_string(),
+                            path,
+                            source,
+                        },
+                    )?;
+                    let text = text.strip_suffix('\n').unwrap_or(&text);
+                    text.strip_suffix('\r').unwrap_or(text).to_string()
+                }
+            };
+            grants.config_value(key.as_str(), value);
+        }
+        Ok(grants)
     }
 
     /// Composes `root` with every component its links reach, each wired to
@@ -344,10 +371,7 @@ impl<G: GrantSpec> Pod<G> {
                     file,
                 });
             }
-            let g = spec.grants.grants(base).map_err(|e| PodError::Grants {
-                component: name.clone(),
-                source: Box::new(e),
-            })?;
+            let g = self.grants_of(name)?;
             if name != root && g.limits.timeout.is_some() {
                 return Err(PodError::Timeout {
                     component: name.clone(),

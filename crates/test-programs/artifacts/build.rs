@@ -37,6 +37,7 @@ const GUESTS: &[(&str, &str, Option<&str>)] = &[
     ("pw-ratelimit", "wasm32-wasip1", None),
     ("pw-kitchen", "wasm32-wasip1", None),
     ("cf-stamp", "wasm32-wasip2", None),
+    ("settings", "wasm32-wasip2", None),
 ];
 
 fn main() -> Result<()> {

@@ -3,7 +3,9 @@
 //! capabilities granted on the command line.
 //!
 //! Usage: `legacy cat PATH` · `legacy write PATH TEXT` · `legacy env NAME` ·
-//! `legacy connect HOST:PORT` · `legacy fetch HOST:PORT` (HTTP GET /) ·
+//! `legacy connect HOST:PORT` · `legacy listen ADDR:PORT` (bind, listen,
+//! answer one client with `hello`) · `legacy udp HOST:PORT TEXT` (send one
+//! datagram) · `legacy resolve NAME` · `legacy fetch HOST:PORT` (HTTP GET /) ·
 //! `legacy exit CODE` · `legacy fs OP ARGS , OP ARGS , …` (filesystem
 //! operations in one run, each printing its outcome: `mkdir D`, `write F TEXT`,
 //! `read F`, `mv A B`, `rm F`, `rmdir D`, `ls D`, `stat P`)
@@ -32,6 +34,36 @@ fn main() {
             Ok(_) => println!("connected"),
             Err(e) => fail(&format!("cannot connect to {}: {e}", arg(1))),
         },
+        "listen" => match std::net::TcpListener::bind(arg(1)) {
+            Ok(listener) => {
+                println!("listening");
+                std::io::stdout().flush().unwrap();
+                match listener.accept() {
+                    Ok((mut client, _)) => client.write_all(b"hello").unwrap(),
+                    Err(e) => fail(&format!("cannot accept on {}: {e}", arg(1))),
+                }
+            }
+            Err(e) => fail(&format!("cannot listen on {}: {e}", arg(1))),
+        },
+        "udp" => {
+            let sent = std::net::UdpSocket::bind("0.0.0.0:0")
+                .and_then(|s| s.send_to(arg(2).as_bytes(), arg(1)));
+            match sent {
+                Ok(_) => println!("sent"),
+                Err(e) => fail(&format!("cannot send to {}: {e}", arg(1))),
+            }
+        }
+        "resolve" => {
+            use std::net::ToSocketAddrs;
+            match (arg(1), 0).to_socket_addrs() {
+                Ok(addrs) => {
+                    for a in addrs {
+                        println!("{}", a.ip());
+                    }
+                }
+                Err(e) => fail(&format!("cannot resolve {}: {e}", arg(1))),
+            }
+        }
         "fetch" => match fetch(arg(1)) {
             Ok(status) => println!("HTTP {status}"),
             Err(e) => fail(&format!("cannot fetch http://{}/: {e}", arg(1))),

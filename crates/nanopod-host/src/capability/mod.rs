@@ -5,14 +5,14 @@
 //!
 //! Every component gets stdio, clocks, random numbers and WASI's plumbing
 //! ([`ambient`]). The rest is granted by name and denied by default:
-//! [`filesystem`], [`environment`], [`http`]; [`sockets`] are always denied
-//! in this version.
+//! [`filesystem`], [`environment`], [`http`], [`sockets`] and [`config`].
 //!
 //! Adding a capability is a module here with its [`CapabilitySpec`] and
 //! grant type, a case in [`Capability`], and a field in
 //! [`crate::Grants`].
 
 pub mod ambient;
+pub mod config;
 pub mod environment;
 pub mod filesystem;
 pub mod http;
@@ -33,6 +33,8 @@ pub enum Capability {
     Http,
     /// Sockets and name lookup.
     Network,
+    /// Configuration values (`wasi:config`).
+    Config,
     /// stdin, stdout, stderr and terminals.
     Stdio,
     /// Wall and monotonic clocks.
@@ -84,11 +86,12 @@ pub struct CapabilitySpec {
 impl Capability {
     /// Every capability, in the order imports are matched (specific
     /// interfaces before whole packages).
-    pub const ALL: [Capability; 10] = [
+    pub const ALL: [Capability; 11] = [
         Capability::Filesystem,
         Capability::Environment,
         Capability::Http,
         Capability::Network,
+        Capability::Config,
         Capability::Stdio,
         Capability::Clocks,
         Capability::Random,
@@ -98,10 +101,12 @@ impl Capability {
     ];
 
     /// The capabilities granted by name (and denied by default).
-    pub const GRANTED: [Capability; 3] = [
+    pub const GRANTED: [Capability; 5] = [
         Capability::Filesystem,
         Capability::Environment,
         Capability::Http,
+        Capability::Network,
+        Capability::Config,
     ];
 
     /// Its entry in the table.
@@ -111,6 +116,7 @@ impl Capability {
             Capability::Environment => &environment::SPEC,
             Capability::Http => &http::SPEC,
             Capability::Network => &sockets::SPEC,
+            Capability::Config => &config::SPEC,
             Capability::Stdio => &ambient::STDIO,
             Capability::Clocks => &ambient::CLOCKS,
             Capability::Random => &ambient::RANDOM,
@@ -201,6 +207,7 @@ mod tests {
         assert_eq!(of("wasi:cli/exit@0.2.0"), Capability::Plumbing);
         assert_eq!(of("wasi:sockets/tcp@0.2.0"), Capability::Network);
         assert_eq!(of("wasi:http/types@0.2.0"), Capability::Http);
+        assert_eq!(of("wasi:config/store@0.2.0-draft"), Capability::Config);
         assert_eq!(of("wasi:io/streams@0.2.0"), Capability::Plumbing);
         assert_eq!(of("example:geo/lookup"), Capability::Unprovided);
     }
@@ -220,6 +227,11 @@ mod tests {
             entered("wasi:http/outgoing-handler@0.2.0"),
             Some(Capability::Http)
         );
+        assert_eq!(
+            entered("wasi:sockets/instance-network@0.2.0"),
+            Some(Capability::Network)
+        );
+        assert_eq!(entered("wasi:sockets/tcp@0.2.0"), None);
         assert_eq!(entered("wasi:filesystem/types@0.2.6"), None);
         assert_eq!(entered("example:geo/lookup"), None);
     }
