@@ -29,8 +29,8 @@ pub const SPEC: CapabilitySpec = CapabilitySpec {
     denial: Denial::Trap,
 };
 
-/// The largest value nanopod hands a guest (a `--var-file` or secret file
-/// past it is refused when read).
+/// The largest `--var-file` or secret file nanopod reads (a larger one is
+/// refused).
 pub const MAX_VALUE: usize = 1 << 20;
 
 /// The configuration values one component sees; a key set twice keeps its

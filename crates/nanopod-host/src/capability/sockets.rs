@@ -218,6 +218,11 @@ impl SocketGrant {
     }
 
     pub(crate) fn apply(&self, b: &mut WasiCtxBuilder) {
+        // Nothing granted: wasmtime-wasi's default check already refuses
+        // every address (and this runs for every store, e.g. per request).
+        if self.connect.is_empty() && self.listen.is_empty() && self.udp.is_empty() && !self.dns {
+            return;
+        }
         b.allow_tcp(!self.connect.is_empty() || !self.listen.is_empty())
             .allow_udp(!self.udp.is_empty())
             .allow_ip_name_lookup(self.dns);
