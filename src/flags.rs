@@ -5,7 +5,7 @@ use clap::Args;
 use nanopod_host::capability::sockets::{SocketSpecError, SocketUse};
 use nanopod_host::limits::{deserialize_duration, deserialize_size, parse_duration, parse_size};
 use nanopod_host::vfs::VirtualDir;
-use nanopod_host::{DirError, DirGrant, Grants, Limits};
+use nanopod_host::{DirError, DirGrant, Grants, Limits, StoreUrl};
 use nanopod_pod::GrantSpec;
 use nanopod_wit_docs::DocIndex;
 use serde::Deserialize;
@@ -44,6 +44,14 @@ pub(crate) enum FlagError {
     /// A socket grant that cannot be read.
     #[error(transparent)]
     Socket(#[from] SocketSpecError),
+    /// A `--kv` that names no store or an unknown kind of URL.
+    #[error("invalid `--kv {spec}`: {reason}")]
+    Kv {
+        /// The spec given.
+        spec: String,
+        /// Why.
+        reason: String,
+    },
     /// `--var` without `=`.
     #[error("invalid `--var {0}`: expected KEY=VALUE")]
     VarSyntax(String),
@@ -69,7 +77,7 @@ pub(crate) enum FlagError {
 /// Capabilities and limits: nothing is granted unless named here. The same
 /// struct reads a pod component's `grants` table in `pod.toml`, so each
 /// flag and its manifest key (`dirs`, `ro-dirs`, `env`, `allow-http`,
-/// `allow-tcp`, `allow-listen`, `allow-udp`, `allow-dns`, `max-memory`,
+/// `allow-tcp`, `allow-listen`, `allow-udp`, `allow-dns`, `keyvalue`, `max-memory`,
 /// `timeout`) have one definition.
 #[derive(Args, Debug, Clone, Default, Deserialize)]
 #[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
@@ -132,6 +140,13 @@ pub(crate) struct CapabilityFlags {
     #[serde(skip)]
     pub var_file: Option<PathBuf>,
 
+    /// Grant the key-value store NAME (wasi:keyvalue), at URL: `memory:`,
+    /// `file://PATH` or `nats://HOST:PORT/BUCKET`. Default URL: the file
+    /// `.nanopod/kv/NAME.redb` (beside the manifest, in pod.toml).
+    #[arg(long = "kv", value_name = "NAME[=URL]")]
+    #[serde(rename = "keyvalue")]
+    pub kv: Vec<String>,
+
     /// Cap the guest's linear memory, e.g. `64MiB`, `1GiB`, `500000`.
     #[arg(long = "max-memory", value_name = "SIZE", value_parser = parse_size)]
     #[serde(deserialize_with = "deserialize_size")]
@@ -146,6 +161,11 @@ pub(crate) struct CapabilityFlags {
 impl CapabilityFlags {
     /// The grants these flags describe.
     pub(crate) fn grants(&self) -> Result<Grants, FlagError> {
+        self.grants_at(Path::new(""))
+    }
+
+    /// The grants, with relative store files taken relative to `base`.
+    fn grants_at(&self, base: &Path) -> Result<Grants, FlagError> {
         let mut g = Grants::new();
         for (spec, read_only) in self
             .dirs
@@ -197,6 +217,10 @@ impl CapabilityFlags {
                 .ok_or_else(|| FlagError::VarSyntax(spec.clone()))?;
             g.config_value(key, value);
         }
+        for spec in &self.kv {
+            let (name, url) = parse_kv(spec, base)?;
+            g.keyvalue_store(name, url);
+        }
         g.limits = Limits {
             max_memory: self.max_memory,
             timeout: self.timeout,
@@ -228,7 +252,7 @@ impl GrantSpec for CapabilityFlags {
     type Error = FlagError;
 
     fn grants(&self, base: &Path) -> Result<Grants, FlagError> {
-        self.clone().relative_to(base).grants()
+        self.clone().relative_to(base).grants_at(base)
     }
 
     fn describe(&self) -> Vec<String> {
@@ -240,6 +264,7 @@ impl GrantSpec for CapabilityFlags {
             ("allow-tcp", &self.allow_tcp),
             ("allow-listen", &self.allow_listen),
             ("allow-udp", &self.allow_udp),
+            ("keyvalue", &self.kv),
         ];
         let mut out: Vec<String> = lists
             .into_iter()
@@ -270,6 +295,7 @@ impl CapabilityFlags {
             && !self.allow_dns
             && self.vars.is_empty()
             && self.var_file.is_none()
+            && self.kv.is_empty()
             && self.max_memory.is_none()
             && self.timeout.is_none())
     }
@@ -336,6 +362,27 @@ fn read_var_file(path: &Path) -> Result<Vec<(String, String)>, FlagError> {
 }
 
 /// `--env NAME=VALUE`, or `--env NAME` for the host's value.
+/// `--kv NAME[=URL]`: the store's name and where it is (by default
+/// `.nanopod/kv/NAME.redb` under `base`).
+fn parse_kv(spec: &str, base: &Path) -> Result<(String, StoreUrl), FlagError> {
+    let bad = |reason: String| FlagError::Kv {
+        spec: spec.to_string(),
+        reason,
+    };
+    let (name, url) = match spec.split_once('=') {
+        Some((name, url)) => (name, Some(url)),
+        None => (spec, None),
+    };
+    if name.is_empty() {
+        return Err(bad("expected NAME[=URL]".into()));
+    }
+    let url = match url {
+        Some(url) => StoreUrl::parse(url, base).map_err(bad)?,
+        None => StoreUrl::default_for(name, base),
+    };
+    Ok((name.to_string(), url))
+}
+
 pub(crate) fn parse_env(spec: &str) -> Result<(String, String), FlagError> {
     match spec.split_once('=') {
         Some((k, v)) => Ok((k.to_string(), v.to_string())),

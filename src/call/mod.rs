@@ -91,7 +91,15 @@ pub(crate) fn call_target(target: Target<'_>, words: OwnWords, grants: &mut Gran
         remote: target.remote,
         inputs: target.inputs,
     };
-    let run = call_component(call, grants, deadline);
+    let run = async move {
+        // Opened on the runtime the guest runs on, which keeps a NATS
+        // store's connection.
+        grants
+            .open_keyvalue_stores()
+            .await
+            .map_err(anyhow::Error::msg)?;
+        call_component(call, grants, deadline).await
+    };
     block_on(deadline.bound(run)).or_else(exit_as_code)
 }
 

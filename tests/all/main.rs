@@ -9,6 +9,7 @@
 //!   component and a filter).
 //! - `javascript`: a component filter built with componentize-js (npm).
 //! - `interop`: a proxy-wasm filter from another SDK (AssemblyScript, npm).
+//! - `keyvalue`: `--kv` and `[keyvalue]` stores, embedded and on NATS.
 //! - `pods`: `nanopod up`: linked components, per-component grants, bad
 //!   manifests.
 //! - `serve`: `nanopod serve` over real loopback HTTP.
@@ -23,6 +24,7 @@ mod filters;
 mod inspect;
 mod interop;
 mod javascript;
+mod keyvalue;
 mod pods;
 mod python;
 mod remote;

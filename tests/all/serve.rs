@@ -77,6 +77,16 @@ fn the_app_cannot_read_the_key_granted_to_auth() {
 }
 
 #[test]
+fn the_example_app_counts_visits_in_its_store_beside_the_manifest() {
+    let server = http_pod();
+    let hits = || server.get("/hits", &[("Authorization", TOKEN)]);
+    assert_eq!(hits(), (200, r#"{"hits":1}"#.to_string()));
+    assert_eq!(hits(), (200, r#"{"hits":2}"#.to_string()));
+    let dir = server.dir().expect("the pod's directory");
+    assert!(dir.join(".nanopod/kv/hits.redb").is_file());
+}
+
+#[test]
 fn a_trapping_component_fails_only_its_request() {
     let server = http_pod();
     for component in ["log", "auth", "app"] {

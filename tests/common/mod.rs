@@ -100,7 +100,7 @@ pub(crate) struct Daemon {
     /// `host:port` it listens on.
     pub addr: String,
     log: std::sync::Arc<std::sync::Mutex<String>>,
-    _dir: Option<tempfile::TempDir>,
+    dir: Option<tempfile::TempDir>,
 }
 
 impl Drop for Daemon {
@@ -149,8 +149,13 @@ impl Daemon {
             child,
             addr,
             log,
-            _dir: dir,
+            dir,
         }
+    }
+
+    /// The directory it was started with, if any.
+    pub(crate) fn dir(&self) -> Option<&Path> {
+        self.dir.as_ref().map(|d| d.path())
     }
 
     /// What it has written to stderr after the line with its address.

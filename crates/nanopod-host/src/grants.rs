@@ -10,9 +10,11 @@ use crate::capability::config::ConfigGrant;
 use crate::capability::environment::EnvironmentGrant;
 use crate::capability::filesystem::{DirError, DirGrant, FilesystemGrant};
 use crate::capability::http::HttpGrant;
+use crate::capability::keyvalue::KeyvalueGrant;
 use crate::capability::sockets::{SocketGrant, SocketSpecError, SocketUse};
 use crate::limits::Limits;
 use crate::vfs::VirtualDir;
+use nanopod_keyvalue::StoreUrl;
 use std::sync::Arc;
 use wasmtime_wasi::WasiCtxBuilder;
 
@@ -24,6 +26,7 @@ pub struct Grants {
     pub(crate) http: HttpGrant,
     pub(crate) sockets: SocketGrant,
     pub(crate) config: Arc<ConfigGrant>,
+    pub(crate) keyvalue: Arc<KeyvalueGrant>,
     stdin: bool,
     args: Vec<String>,
     /// Resource limits.
@@ -94,6 +97,25 @@ impl Grants {
         self
     }
 
+    /// Lets the guest open the store at `url` as `name`
+    /// (`wasi:keyvalue/store.open`); a name granted again takes the new
+    /// store. Default: no stores (`open` answers `access-denied`).
+    pub fn keyvalue_store(&mut self, name: impl Into<String>, url: StoreUrl) -> &mut Self {
+        Arc::make_mut(&mut self.keyvalue).set(name.into(), url);
+        self
+    }
+
+    /// The names of the granted key-value stores.
+    pub fn keyvalue_names(&self) -> Vec<String> {
+        self.keyvalue.names().map(str::to_string).collect()
+    }
+
+    /// Opens every granted key-value store, so that one that cannot be
+    /// opened fails the command (naming the store) before a guest runs.
+    pub async fn open_keyvalue_stores(&self) -> Result<(), String> {
+        self.keyvalue.open_all().await
+    }
+
     /// Whether a host directory is granted.
     pub fn has_dirs(&self) -> bool {
         self.filesystem.has_dirs()
@@ -131,6 +153,7 @@ impl Grants {
             Capability::Http => self.http.measure(),
             Capability::Network => self.sockets.measure(),
             Capability::Config => self.config.measure(),
+            Capability::Keyvalue => self.keyvalue.measure(),
             _ => Vec::new(),
         }
     }
@@ -143,6 +166,7 @@ impl Grants {
             Capability::Http => self.http.merge(&other.http),
             Capability::Network => self.sockets.merge(&other.sockets),
             Capability::Config => Arc::make_mut(&mut self.config).merge(&other.config),
+            Capability::Keyvalue => Arc::make_mut(&mut self.keyvalue).merge(&other.keyvalue),
             _ => {}
         }
         self

@@ -53,4 +53,5 @@ pub use failure::{GuestFailure, LinkFailure};
 pub use grants::Grants;
 pub use interface::InterfaceName;
 pub use limits::Limits;
+pub use nanopod_keyvalue::StoreUrl;
 pub use store::{HostState, P1State};

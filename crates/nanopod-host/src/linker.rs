@@ -51,6 +51,7 @@ pub fn component_linker(engine: &Engine, mode: EngineMode) -> Result<Linker<Host
     wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
     wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
     crate::capability::config::add_to_linker(&mut linker)?;
+    crate::capability::keyvalue::add_to_linker(&mut linker)?;
     if mode == EngineMode::Concurrent {
         wasmtime_wasi::p3::add_to_linker(&mut linker)?;
         wasmtime_wasi_http::p3::add_to_linker(&mut linker)?;

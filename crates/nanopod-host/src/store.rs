@@ -11,6 +11,7 @@
 use crate::capability::config::ConfigGrant;
 use crate::capability::filesystem::DirError;
 use crate::capability::http::{HttpPolicy, NextHop};
+use crate::capability::keyvalue::KeyvalueGrant;
 use crate::engine::{Deadline, HostEngine};
 use crate::grants::Grants;
 use crate::limits::Limits;
@@ -74,6 +75,7 @@ pub struct HostState {
     table: ResourceTable,
     http_policy: HttpPolicy,
     config: Arc<ConfigGrant>,
+    keyvalue: Arc<KeyvalueGrant>,
     guard: Guard,
 }
 
@@ -92,9 +94,19 @@ impl HostState {
         &self.config
     }
 
+    /// The key-value stores `wasi:keyvalue/store` may open.
+    pub(crate) fn keyvalue(&self) -> &KeyvalueGrant {
+        &self.keyvalue
+    }
+
     /// The resource table, for host-made resources such as input streams.
     pub fn table(&mut self) -> &mut ResourceTable {
         &mut self.table
+    }
+
+    /// The resource table, to read.
+    pub(crate) fn table_ref(&self) -> &ResourceTable {
+        &self.table
     }
 }
 
@@ -130,6 +142,7 @@ impl HostEngine {
                 next_hop: None,
             },
             config: grants.config.clone(),
+            keyvalue: grants.keyvalue.clone(),
             guard: Guard::new(&grants.limits, deadline),
         };
         Ok(self.guarded(state, deadline))

@@ -32,7 +32,7 @@ mod share;
 
 pub use compose::ComposeError;
 pub use grant::{GrantSpec, NoGrants};
-pub use manifest::{Link, Manifest, ManifestError, Variable};
+pub use manifest::{KeyvalueSpec, Link, Manifest, ManifestError, Variable};
 pub use memcap::MemCapError;
 pub use pipeline::{DEFAULT_SCRATCH, Pipeline, ScratchError, Step};
 pub use plan::{Plan, PlanError};

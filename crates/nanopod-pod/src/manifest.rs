@@ -60,6 +60,21 @@ pub struct Manifest<C> {
     /// Where a pipeline's in-memory filesystem is mounted in every step.
     /// Default: `/out`.
     pub scratch: Option<String>,
+    /// Key-value stores by the name components open them with
+    /// (`[keyvalue.NAME]`); a component reaches one only when its grants
+    /// name it (`keyvalue = ["NAME"]`). A name granted without a table is
+    /// the file `.nanopod/kv/NAME.redb` beside the manifest.
+    #[serde(default)]
+    pub keyvalue: BTreeMap<String, KeyvalueSpec>,
+}
+
+/// Where one key-value store is.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct KeyvalueSpec {
+    /// `memory:`, `file://PATH` (relative to the manifest's directory) or
+    /// `nats://HOST:PORT/BUCKET`.
+    pub url: String,
 }
 
 /// One step of a pipeline.

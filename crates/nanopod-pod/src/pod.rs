@@ -12,7 +12,7 @@ use crate::memcap::{MemCapError, cap_memories};
 use crate::plan::{Plan, PlanError, plan, reachable};
 use crate::share::{ShareError, share};
 use nanopod_host::binary::{BinaryError, compile, read_wasm};
-use nanopod_host::{EngineMode, Engines, Grants, Loaded};
+use nanopod_host::{EngineMode, Engines, Grants, Loaded, StoreUrl};
 use nanopod_remote::transport::read_token;
 use nanopod_remote::{Endpoint, EndpointError, LinkError, RemoteImports, RemoteLink, TokenError};
 use std::collections::BTreeMap;
@@ -135,6 +135,14 @@ pub enum PodError {
         /// Why.
         #[source]
         source: std::io::Error,
+    },
+    /// A `[keyvalue.NAME]` table whose `url` nanopod cannot use.
+    #[error("[keyvalue.{name}]: {reason}")]
+    Keyvalue {
+        /// The store's name.
+        name: String,
+        /// Why.
+        reason: String,
     },
 }
 
@@ -321,8 +329,9 @@ impl<G: GrantSpec> Pod<G> {
         })
     }
 
-    /// What component `name` was granted: its `grants` table and its
-    /// `variables` (secrets read from their files now).
+    /// What component `name` was granted: its `grants` table, its
+    /// `variables` (secrets read from their files now), and the stores of
+    /// the pod's `[keyvalue]` tables its `keyvalue` grant names.
     fn grants_of(&self, name: &str) -> Result<Grants, PodError> {
         let base = self.base();
         let spec = &self.manifest.components[name];
@@ -347,6 +356,16 @@ impl<G: GrantSpec> Pod<G> {
                 }
             };
             grants.config_value(key.as_str(), value);
+        }
+        for name in grants.keyvalue_names() {
+            if let Some(store) = self.manifest.keyvalue.get(&name) {
+                let url =
+                    StoreUrl::parse(&store.url, base).map_err(|reason| PodError::Keyvalue {
+                        name: name.clone(),
+                        reason,
+                    })?;
+                grants.keyvalue_store(name, url);
+            }
         }
         Ok(grants)
     }

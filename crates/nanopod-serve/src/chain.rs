@@ -31,6 +31,9 @@ pub struct Server {
     front: Arc<Stage>,
     filters: Vec<ProxyFilter>,
     metrics: Arc<Metrics>,
+    /// Every member's grants, whose key-value stores are opened before
+    /// the server listens.
+    grants: Vec<Grants>,
 }
 
 /// One member of the chain, compiled.
@@ -136,7 +139,11 @@ impl Server {
     fn chain(hops: Vec<Hop>, metrics: Arc<Metrics>) -> Result<Self, ServeError> {
         let mut next: Option<Arc<Stage>> = None;
         let mut filters = Vec::new();
+        let mut all_grants = Vec::new();
         for hop in hops.into_iter().rev() {
+            if let Hop::Handler { grants, .. } | Hop::Component { grants, .. } = &hop {
+                all_grants.push(grants.clone());
+            }
             let stage = match hop {
                 Hop::Handler {
                     name,
@@ -190,6 +197,7 @@ impl Server {
             front: next.expect("a chain has at least one member"),
             filters,
             metrics,
+            grants: all_grants,
         })
     }
 
@@ -220,6 +228,12 @@ impl Server {
                 .await
                 .map_err(|source| ServeError::Listen { addr, source })
         };
+        for grants in &self.grants {
+            grants
+                .open_keyvalue_stores()
+                .await
+                .map_err(ServeError::Keyvalue)?;
+        }
         let listener = listen(addr).await?;
         let local = |l: &tokio::net::TcpListener, addr| {
             l.local_addr()

@@ -17,6 +17,9 @@ pub enum ServeError {
     /// A remote link of the component does not fit it.
     #[error(transparent)]
     Remote(#[from] LinkError),
+    /// A granted key-value store cannot be opened.
+    #[error("{0}")]
+    Keyvalue(String),
     /// A handler imports what nanopod cannot provide.
     #[error("`{name}` cannot be linked")]
     Link {

@@ -38,6 +38,7 @@ const GUESTS: &[(&str, &str, Option<&str>)] = &[
     ("pw-kitchen", "wasm32-wasip1", None),
     ("cf-stamp", "wasm32-wasip2", None),
     ("settings", "wasm32-wasip2", None),
+    ("kv", "wasm32-wasip2", None),
 ];
 
 fn main() -> Result<()> {

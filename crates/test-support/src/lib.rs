@@ -11,23 +11,43 @@ use std::time::Duration;
 pub struct NatsServer {
     child: Child,
     port: u16,
+    /// JetStream's storage, removed with the server.
+    _store: Option<tempfile::TempDir>,
 }
 
 impl NatsServer {
     /// Starts `nats-server` and waits until it accepts connections.
     pub fn start() -> NatsServer {
+        Self::launch(None)
+    }
+
+    /// Starts `nats-server -js` (JetStream, for key-value buckets) with its
+    /// storage in a fresh temporary directory.
+    pub fn start_jetstream() -> NatsServer {
+        Self::launch(Some(tempfile::tempdir().expect("a temporary directory")))
+    }
+
+    fn launch(store: Option<tempfile::TempDir>) -> NatsServer {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .expect("a free loopback port")
             .port();
-        let child = Command::new("nats-server")
-            .args(["-a", "127.0.0.1", "-p", &port.to_string()])
+        let mut command = Command::new("nats-server");
+        command.args(["-a", "127.0.0.1", "-p", &port.to_string()]);
+        if let Some(dir) = &store {
+            command.arg("-js").arg("-sd").arg(dir.path());
+        }
+        let child = command
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .expect("nats-server is needed: `apt-get install nats-server` (scripts/test.sh installs it)");
         // Dropping the server kills and reaps it, also on the panic below.
-        let server = NatsServer { child, port };
+        let server = NatsServer {
+            child,
+            port,
+            _store: store,
+        };
         for _ in 0..100 {
             if TcpStream::connect(("127.0.0.1", port)).is_ok() {
                 return server;

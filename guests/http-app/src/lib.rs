@@ -8,11 +8,30 @@
 //! - `GET /headers`: the request's headers, one per line (what filters in
 //!   front of it changed).
 //! - `POST /echo`: the request's body, back.
-//! - `GET /hits`: how many requests this instance has handled (1 unless
-//!   the pod reuses instances).
+//! - `GET /hits`: the visit counter. With a key-value store named `hits`
+//!   granted (`--kv hits`, or `keyvalue = ["hits"]` in pod.toml) it counts
+//!   `GET /hits` requests there, persisted across restarts and shared by
+//!   every instance; without one, how many requests this instance has
+//!   handled (1 unless the pod reuses instances).
 
 use http_util::{CHAIN_HEADER, header, request_body, respond, respond_json, trap_if_asked};
 use wasip2::http::types::{IncomingRequest, Method, ResponseOutparam};
+
+wit_bindgen::generate!({
+    inline: "package nanopod:http-app;\nworld app { import wasi:keyvalue/atomics@0.2.0-draft2; }",
+    path: "../../crates/nanopod-host/wit/keyvalue",
+    world: "nanopod:http-app/app",
+    generate_all,
+});
+
+use wasi::keyvalue::{atomics, store};
+
+/// The visit count in the store `hits`: none when no such store is granted,
+/// the store's words when it fails.
+fn stored_hits() -> Option<Result<i64, String>> {
+    let bucket = store::open("hits").ok()?;
+    Some(atomics::increment(&bucket, "hits", 1).map_err(|e| format!("{e:?}").replace('"', "'")))
+}
 
 struct App;
 
@@ -55,7 +74,11 @@ impl wasip2::exports::http::incoming_handler::Guest for App {
                 let bytes = vec![1u8; (query_number(&path, "mb") as usize) << 20];
                 respond_json(out, 200, &format!(r#"{{"bytes":{}}}"#, bytes.iter().map(|b| *b as usize).sum::<usize>()))
             }
-            (Method::Get, "/hits") => respond_json(out, 200, &format!(r#"{{"hits":{hits}}}"#)),
+            (Method::Get, "/hits") => match stored_hits() {
+                None => respond_json(out, 200, &format!(r#"{{"hits":{hits}}}"#)),
+                Some(Ok(n)) => respond_json(out, 200, &format!(r#"{{"hits":{n}}}"#)),
+                Some(Err(e)) => respond_json(out, 500, &format!(r#"{{"error":"hits store: {e}"}}"#)),
+            },
             (Method::Get, "/headers") => {
                 let lines: String = req
                     .headers()

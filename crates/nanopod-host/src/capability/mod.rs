@@ -5,7 +5,8 @@
 //!
 //! Every component gets stdio, clocks, random numbers and WASI's plumbing
 //! ([`ambient`]). The rest is granted by name and denied by default:
-//! [`filesystem`], [`environment`], [`http`], [`sockets`] and [`config`].
+//! [`filesystem`], [`environment`], [`http`], [`sockets`], [`config`]
+//! and [`keyvalue`].
 //!
 //! Adding a capability is a module here with its [`CapabilitySpec`] and
 //! grant type, a case in [`Capability`], and a field in
@@ -16,6 +17,7 @@ pub mod config;
 pub mod environment;
 pub mod filesystem;
 pub mod http;
+pub mod keyvalue;
 pub mod sockets;
 
 use crate::interface::InterfaceName;
@@ -35,6 +37,8 @@ pub enum Capability {
     Network,
     /// Configuration values (`wasi:config`).
     Config,
+    /// Key-value stores (`wasi:keyvalue`).
+    Keyvalue,
     /// stdin, stdout, stderr and terminals.
     Stdio,
     /// Wall and monotonic clocks.
@@ -86,12 +90,13 @@ pub struct CapabilitySpec {
 impl Capability {
     /// Every capability, in the order imports are matched (specific
     /// interfaces before whole packages).
-    pub const ALL: [Capability; 11] = [
+    pub const ALL: [Capability; 12] = [
         Capability::Filesystem,
         Capability::Environment,
         Capability::Http,
         Capability::Network,
         Capability::Config,
+        Capability::Keyvalue,
         Capability::Stdio,
         Capability::Clocks,
         Capability::Random,
@@ -101,12 +106,13 @@ impl Capability {
     ];
 
     /// The capabilities granted by name (and denied by default).
-    pub const GRANTED: [Capability; 5] = [
+    pub const GRANTED: [Capability; 6] = [
         Capability::Filesystem,
         Capability::Environment,
         Capability::Http,
         Capability::Network,
         Capability::Config,
+        Capability::Keyvalue,
     ];
 
     /// Its entry in the table.
@@ -117,6 +123,7 @@ impl Capability {
             Capability::Http => &http::SPEC,
             Capability::Network => &sockets::SPEC,
             Capability::Config => &config::SPEC,
+            Capability::Keyvalue => &keyvalue::SPEC,
             Capability::Stdio => &ambient::STDIO,
             Capability::Clocks => &ambient::CLOCKS,
             Capability::Random => &ambient::RANDOM,
@@ -208,6 +215,10 @@ mod tests {
         assert_eq!(of("wasi:sockets/tcp@0.2.0"), Capability::Network);
         assert_eq!(of("wasi:http/types@0.2.0"), Capability::Http);
         assert_eq!(of("wasi:config/store@0.2.0-draft"), Capability::Config);
+        assert_eq!(
+            of("wasi:keyvalue/atomics@0.2.0-draft2"),
+            Capability::Keyvalue
+        );
         assert_eq!(of("wasi:io/streams@0.2.0"), Capability::Plumbing);
         assert_eq!(of("example:geo/lookup"), Capability::Unprovided);
     }
