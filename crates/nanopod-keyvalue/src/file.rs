@@ -3,11 +3,20 @@
 //! returns), so an acknowledged write survives a crash; redb's single
 //! writer makes increments and swaps atomic. A value is stored after its
 //! 8-byte little-endian revision.
+//!
+//! Reads share one snapshot (a read transaction's table) until the next
+//! write commits: opening a transaction per read cost as much as the read.
+//! Only this process writes the file (redb locks it), so every read still
+//! sees every acknowledged write.
 
 use crate::{Error, KeyPage, Swap, Versioned, add, page_after};
-use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition, WriteTransaction};
+use redb::{
+    Database, ReadOnlyTable, ReadableDatabase, ReadableTable, TableDefinition, WriteTransaction,
+};
 use std::ops::Bound;
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 const ENTRIES: TableDefinition<&str, &[u8]> = TableDefinition::new("entries");
 const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
@@ -15,21 +24,16 @@ const LAST_REVISION: &str = "revision";
 
 pub(crate) struct FileStore {
     db: Database,
+    /// Writes committed so far.
+    writes: AtomicU64,
+    /// The entries as of `writes` writes, for reads until the next one.
+    snapshot: Mutex<Option<(u64, Arc<Entries>)>>,
 }
+
+type Entries = ReadOnlyTable<&'static str, &'static [u8]>;
 
 fn failed(e: impl std::fmt::Display) -> Error {
     Error::backend("file store", e)
-}
-
-/// Runs `body` in one write transaction and commits it.
-fn write<T>(
-    db: &Database,
-    body: impl FnOnce(&WriteTransaction) -> Result<T, Error>,
-) -> Result<T, Error> {
-    let txn = db.begin_write().map_err(failed)?;
-    let out = body(&txn)?;
-    txn.commit().map_err(failed)?;
-    Ok(out)
 }
 
 /// Stores `value` at `key` under the next revision, inside `txn`.
@@ -90,12 +94,51 @@ impl FileStore {
             }
             e => context(&e),
         })?;
-        write(&db, |txn| {
+        let store = FileStore {
+            db,
+            writes: AtomicU64::new(0),
+            snapshot: Mutex::new(None),
+        };
+        store.write(|txn| {
             txn.open_table(ENTRIES).map_err(failed)?;
             txn.open_table(META).map_err(failed)?;
             Ok(())
         })?;
-        Ok(FileStore { db })
+        Ok(store)
+    }
+
+    /// Runs `body` in one write transaction and commits it.
+    fn write<T>(
+        &self,
+        body: impl FnOnce(&WriteTransaction) -> Result<T, Error>,
+    ) -> Result<T, Error> {
+        let txn = self.db.begin_write().map_err(failed)?;
+        let out = body(&txn)?;
+        txn.commit().map_err(failed)?;
+        self.writes.fetch_add(1, Ordering::Release);
+        // An old snapshot would keep the pages this write freed from reuse.
+        *self.snapshot.lock().unwrap_or_else(|e| e.into_inner()) = None;
+        Ok(out)
+    }
+
+    /// The entries as of the last committed write.
+    fn entries(&self) -> Result<Arc<Entries>, Error> {
+        let writes = self.writes.load(Ordering::Acquire);
+        let mut snapshot = self.snapshot.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((at, entries)) = snapshot.as_ref()
+            && *at == writes
+        {
+            return Ok(entries.clone());
+        }
+        let entries = Arc::new(
+            self.db
+                .begin_read()
+                .map_err(failed)?
+                .open_table(ENTRIES)
+                .map_err(failed)?,
+        );
+        *snapshot = Some((writes, entries.clone()));
+        Ok(entries)
     }
 
     pub(crate) fn get(&self, key: &str) -> Result<Option<Vec<u8>>, Error> {
@@ -103,20 +146,17 @@ impl FileStore {
     }
 
     pub(crate) fn read(&self, key: &str) -> Result<Versioned, Error> {
-        let txn = self.db.begin_read().map_err(failed)?;
-        let table = txn.open_table(ENTRIES).map_err(failed)?;
+        let table = self.entries()?;
         let stored = table.get(key).map_err(failed)?;
         Ok(versioned(stored.as_ref().map(|s| s.value())))
     }
 
     pub(crate) fn set_many(&self, pairs: Vec<(String, Vec<u8>)>) -> Result<(), Error> {
-        write(&self.db, |txn| {
-            pairs.iter().try_for_each(|(k, v)| put(txn, k, v))
-        })
+        self.write(|txn| pairs.iter().try_for_each(|(k, v)| put(txn, k, v)))
     }
 
     pub(crate) fn delete_many(&self, keys: &[String]) -> Result<(), Error> {
-        write(&self.db, |txn| {
+        self.write(|txn| {
             let mut table = txn.open_table(ENTRIES).map_err(failed)?;
             for key in keys {
                 table.remove(key.as_str()).map_err(failed)?;
@@ -126,8 +166,7 @@ impl FileStore {
     }
 
     pub(crate) fn list_keys(&self, cursor: Option<&str>) -> Result<KeyPage, Error> {
-        let txn = self.db.begin_read().map_err(failed)?;
-        let table = txn.open_table(ENTRIES).map_err(failed)?;
+        let table = self.entries()?;
         let start = cursor.map_or(Bound::Unbounded, Bound::Excluded);
         let mut keys = Vec::new();
         for entry in table
@@ -141,7 +180,7 @@ impl FileStore {
     }
 
     pub(crate) fn increment(&self, key: &str, delta: i64) -> Result<i64, Error> {
-        write(&self.db, |txn| {
+        self.write(|txn| {
             let now = current(txn, key)?;
             let next = add(key, now.value.as_deref(), delta)?;
             put(txn, key, next.to_string().as_bytes())?;
@@ -150,7 +189,7 @@ impl FileStore {
     }
 
     pub(crate) fn swap(&self, key: &str, revision: u64, value: Vec<u8>) -> Result<Swap, Error> {
-        write(&self.db, |txn| {
+        self.write(|txn| {
             if current(txn, key)?.revision != revision {
                 return Ok(Swap::Changed);
             }

@@ -156,6 +156,8 @@ fn page_after<'a>(keys: impl Iterator<Item = &'a str>, cursor: Option<&str>) -> 
     KeyPage { keys, cursor }
 }
 
+// A NATS operation's future is boxed: unboxed, its kilobytes would be in
+// every operation's future, and copied on every call of every backend.
 impl Store {
     /// The URL it was opened from.
     pub fn url(&self) -> &StoreUrl {
@@ -168,7 +170,7 @@ impl Store {
         match &self.backend {
             Backend::Memory(s) => Ok(s.get(key)),
             Backend::File(s) => s.get(key),
-            Backend::Nats(s) => s.get(key).await,
+            Backend::Nats(s) => Box::pin(s.get(key)).await,
         }
     }
 
@@ -186,7 +188,7 @@ impl Store {
         match &self.backend {
             Backend::Memory(s) => s.set_many(pairs),
             Backend::File(s) => s.set_many(pairs),
-            Backend::Nats(s) => s.set_many(pairs).await,
+            Backend::Nats(s) => Box::pin(s.set_many(pairs)).await,
         }
     }
 
@@ -206,7 +208,7 @@ impl Store {
                 Ok(())
             }
             Backend::File(s) => s.delete_many(&keys),
-            Backend::Nats(s) => s.delete_many(&keys).await,
+            Backend::Nats(s) => Box::pin(s.delete_many(&keys)).await,
         }
     }
 
@@ -220,7 +222,7 @@ impl Store {
         match &self.backend {
             Backend::Memory(s) => Ok(s.list_keys(cursor)),
             Backend::File(s) => s.list_keys(cursor),
-            Backend::Nats(s) => s.list_keys(cursor).await,
+            Backend::Nats(s) => Box::pin(s.list_keys(cursor)).await,
         }
     }
 
@@ -231,7 +233,7 @@ impl Store {
         match &self.backend {
             Backend::Memory(s) => s.increment(key, delta),
             Backend::File(s) => s.increment(key, delta),
-            Backend::Nats(s) => s.increment(key, delta).await,
+            Backend::Nats(s) => Box::pin(s.increment(key, delta)).await,
         }
     }
 
@@ -241,7 +243,7 @@ impl Store {
         match &self.backend {
             Backend::Memory(s) => Ok(s.read(key)),
             Backend::File(s) => s.read(key),
-            Backend::Nats(s) => s.read(key).await,
+            Backend::Nats(s) => Box::pin(s.read(key)).await,
         }
     }
 
@@ -252,7 +254,7 @@ impl Store {
         match &self.backend {
             Backend::Memory(s) => s.swap(key, revision, value),
             Backend::File(s) => s.swap(key, revision, value),
-            Backend::Nats(s) => s.swap(key, revision, value).await,
+            Backend::Nats(s) => Box::pin(s.swap(key, revision, value)).await,
         }
     }
 }

@@ -123,6 +123,29 @@ impl Guest for Kv {
         let found = batch::get_many(&open(&store)?, &keys).map_err(describe)?;
         Ok(found.into_iter().map(|kv| kv.map(|(_, v)| text(v))).collect())
     }
+
+    fn set_loop(store: String, keys: u32, rounds: u32) -> Result<(), String> {
+        let bucket = open(&store)?;
+        let value = [b'v'; 100];
+        for _ in 0..rounds {
+            for i in 0..keys {
+                bucket.set(&format!("bench-{i}"), &value).map_err(describe)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn get_loop(store: String, keys: u32, rounds: u32) -> Result<u64, String> {
+        let bucket = open(&store)?;
+        let mut bytes = 0;
+        for _ in 0..rounds {
+            for i in 0..keys {
+                let value = bucket.get(&format!("bench-{i}")).map_err(describe)?;
+                bytes += value.map_or(0, |v| v.len() as u64);
+            }
+        }
+        Ok(bytes)
+    }
 }
 
 export!(Kv);
