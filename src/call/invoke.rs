@@ -7,7 +7,7 @@ use anyhow::{Context, Result};
 use nanopod_host::io::{InputSource, OutputConsumer, OutputTarget};
 use nanopod_host::linker::{component_linker, module_linker, prepare};
 use nanopod_host::vfs::VirtualDir;
-use nanopod_host::{Deadline, EngineMode, Grants, GuestFailure, HostEngine, HostState};
+use nanopod_host::{Deadline, EngineMode, Grants, GuestFailure, HostEngine, HostState, Views};
 use nanopod_remote::RemoteImports;
 use nanopod_typed::exports::ParamKind;
 use nanopod_typed::render::{Rendered, render};
@@ -36,6 +36,8 @@ pub(crate) struct Call<'a> {
     pub output: Option<&'a str>,
     /// Imports served by exporters on other hosts (a pod's remote links).
     pub remote: Option<&'a RemoteImports>,
+    /// The views through which a pod's components reach their own grants.
+    pub views: Option<&'a Views>,
     /// Where input paths are opened: a pipeline's in-memory filesystem, or
     /// the host's when `None`.
     pub inputs: Option<&'a VirtualDir>,
@@ -52,6 +54,9 @@ pub(crate) async fn call_component(
     let mut linker = component_linker(call.engine, mode)?;
     if let Some(remote) = call.remote {
         remote.add_to_linker(&mut linker)?;
+    }
+    if let Some(views) = call.views {
+        views.add_to_linker(&mut linker)?;
     }
     let pre = prepare(&linker, call.component)?;
     let mut store = call.engine.store(grants, deadline)?;

@@ -14,7 +14,7 @@ use crate::flags::CapabilityFlags;
 use anyhow::Result;
 use invoke::{Call, call_component};
 use nanopod_host::vfs::VirtualDir;
-use nanopod_host::{Deadline, Grants, Loaded};
+use nanopod_host::{Deadline, Grants, Loaded, Views};
 use nanopod_remote::RemoteImports;
 use nanopod_typed::{Exports, help, raw};
 use nanopod_wit_docs::DocIndex;
@@ -43,6 +43,8 @@ pub(crate) struct Target<'a> {
     pub(crate) default_invoke: Option<String>,
     /// Imports served by exporters on other hosts.
     pub(crate) remote: Option<&'a RemoteImports>,
+    /// The views through which a pod's components reach their own grants.
+    pub(crate) views: Option<&'a Views>,
     /// Where input paths are opened (a pipeline's in-memory filesystem);
     /// the host's filesystem when `None`.
     pub(crate) inputs: Option<&'a VirtualDir>,
@@ -89,6 +91,7 @@ pub(crate) fn call_target(target: Target<'_>, words: OwnWords, grants: &mut Gran
         args: typed_args,
         output: own.output.as_deref(),
         remote: target.remote,
+        views: target.views,
         inputs: target.inputs,
     };
     let run = async move {

@@ -6,7 +6,7 @@ use anyhow::Result;
 use clap::Args;
 use nanopod_host::binary::{compile, load};
 use nanopod_host::cache::Compiled;
-use nanopod_host::{Capability, Engines, InterfaceName};
+use nanopod_host::{Capability, Engines, InterfaceName, Views};
 use nanopod_pod::Pod;
 use nanopod_pod::describe::PodReport;
 use nanopod_typed::Exports;
@@ -68,10 +68,12 @@ impl InspectCommand {
     pub(crate) fn execute(self) -> Result<ExitCode> {
         let engines = Engines::default();
         let mut remote = Vec::new();
+        let mut views = Views::default();
         let (loaded, wit_bytes, pod) = if is_pod(&self.component) {
             let pod = Pod::<CapabilityFlags>::open(&self.component)?;
             let composed = pod.compose(&pod.plan.entry)?;
             remote = composed.remote.iter().map(|r| r.import.clone()).collect();
+            views = composed.info.views.clone();
             let report = pod.describe(&composed.info);
             let loaded = compile(&engines, composed.bytes, composed.mode, &pod.display())?;
             (loaded, composed.info.root_bytes, Some(report))
@@ -116,6 +118,8 @@ impl InspectCommand {
                     }
                     let capability = if remote.iter().any(|r| r == name) {
                         ("remote", "served over the network by a remote link")
+                    } else if let Some(viewed) = views.capability(name) {
+                        described(viewed)
                     } else {
                         described(Capability::of_import(name))
                     };
@@ -185,10 +189,22 @@ fn render_pod(s: &mut String, pod: &PodReport, engine: &str) {
             let _ = writeln!(s, "  {l}");
         }
     }
-    if !pod.denied.is_empty() {
-        let _ = writeln!(s, "\nDenied (wired to a deny adapter, not the host):");
-        for d in &pod.denied {
-            let _ = writeln!(s, "  {d}");
+    let sections = [
+        (
+            "Denied (wired to a deny adapter, not the host)",
+            &pod.denied,
+        ),
+        (
+            "Own grants only (served by the host from the component's own grants)",
+            &pod.views,
+        ),
+    ];
+    for (title, pairs) in sections {
+        if !pairs.is_empty() {
+            let _ = writeln!(s, "\n{title}:");
+            for p in pairs {
+                let _ = writeln!(s, "  {p}");
+            }
         }
     }
     if !pod.steps.is_empty() {

@@ -65,6 +65,7 @@ impl RunCommand {
                     argv0: argv0(&component_path),
                     default_invoke: None,
                     remote: None,
+                    views: None,
                     inputs: None,
                 };
                 call_target(target, words, &mut grants)?

@@ -114,6 +114,7 @@ fn call_pod(
         argv0: argv0(&pod.info.root_file),
         default_invoke,
         remote: Some(&pod.remote),
+        views: Some(&pod.info.views),
         inputs: scratch,
     };
     call_target(target, words, &mut pod.info.grants)

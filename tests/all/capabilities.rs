@@ -274,35 +274,9 @@ fn malformed_socket_grants_name_the_flag() {
     }
 }
 
-/// A one-shot HTTP server on loopback answering `200 OK`; returns its
-/// address and a handle that yields whether a request arrived.
-fn http_server() -> (String, std::thread::JoinHandle<bool>) {
-    use std::io::{Read, Write};
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.set_nonblocking(true).unwrap();
-    let addr = listener.local_addr().unwrap().to_string();
-    let handle = std::thread::spawn(move || {
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-        while std::time::Instant::now() < deadline {
-            if let Ok((mut s, _)) = listener.accept() {
-                s.set_nonblocking(false).unwrap();
-                let mut buf = [0u8; 4096];
-                let _ = s.read(&mut buf);
-                let _ = s.write_all(
-                    b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok",
-                );
-                return true;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(10));
-        }
-        false
-    });
-    (addr, handle)
-}
-
 #[test]
 fn outbound_http_is_denied_unless_granted() {
-    let (addr, server) = http_server();
+    let (addr, server) = http_origin(1);
     let o = run(&["run", guest(LEGACY), "fetch", &addr]);
     assert_exit(&o, 1);
     assert!(stderr(&o).contains("HttpRequestDenied"), "{}", stderr(&o));
@@ -322,7 +296,7 @@ fn outbound_http_is_denied_unless_granted() {
     let o = run(&["run", "--allow-http", &addr, guest(LEGACY), "fetch", &addr]);
     assert_exit(&o, 0);
     assert_eq!(stdout(&o), "HTTP 200\n");
-    assert!(server.join().unwrap(), "the request reached the server");
+    assert_eq!(server.join().unwrap(), 1, "the request reached the server");
 }
 
 #[test]

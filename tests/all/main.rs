@@ -18,6 +18,8 @@
 //! - `remote_stream`: `stream<u8>` values across hosts, chunk by chunk.
 //! - `snapshot`: `nanopod snapshot` pre-initialization.
 //! - `vfs`: `--vfs` in-memory directories against real preopens.
+//! - `views`: per-component directories, environment and HTTP hosts in
+//!   one composed pod (`up` and `serve`).
 
 mod capabilities;
 mod filters;
@@ -35,4 +37,5 @@ mod snapshot;
 mod support;
 mod typed;
 mod vfs;
+mod views;
 mod virtualize;

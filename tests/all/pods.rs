@@ -277,10 +277,10 @@ fn manifest_mistakes_are_usage_errors() {
             "unknown field `dir`, expected one of `dirs`",
         ),
         (
-            "entry = \"app\"\n[components.app]\nfile = \"{geo-app}\"\ngrants = { env = [\"A=1\"] }\n\
-             [components.geo]\nfile = \"{geo}\"\ngrants = { env = [\"A=2\"] }\n\
+            "entry = \"app\"\n[components.app]\nfile = \"{geo-app}\"\ngrants = { allow-tcp = [\"127.0.0.1:1\"] }\n\
+             [components.geo]\nfile = \"{geo}\"\ngrants = { allow-tcp = [\"127.0.0.1:2\"] }\n\
              [[link]]\nfrom = \"app\"\nimport = \"example:geo/lookup\"\nto = \"geo\"\n",
-            "components `app` and `geo` are both granted `env` but not the same ones",
+            "components `app` and `geo` are both granted `allow-tcp`",
         ),
         (
             "entry = \"app\"\n[components.app]\nfile = \"{geo-app}\"\n[components.geo]\nfile = \"{geo}\"\n\

@@ -190,6 +190,34 @@ impl Daemon {
     }
 }
 
+/// A loopback HTTP origin that answers `200 ok` to up to `requests`
+/// requests (for 20 s at most), then returns how many it answered.
+pub(crate) fn http_origin(requests: usize) -> (String, std::thread::JoinHandle<usize>) {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let handle = std::thread::spawn(move || {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        let mut answered = 0;
+        while answered < requests && std::time::Instant::now() < deadline {
+            if let Ok((mut s, _)) = listener.accept() {
+                s.set_nonblocking(false).unwrap();
+                let mut buf = [0u8; 4096];
+                let _ = s.read(&mut buf);
+                let _ = s.write_all(
+                    b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok",
+                );
+                answered += 1;
+                continue;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        answered
+    });
+    (addr, handle)
+}
+
 /// What an HTTP request got back.
 #[derive(Debug)]
 pub(crate) struct Reply {

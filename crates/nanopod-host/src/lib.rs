@@ -48,6 +48,7 @@ pub mod vfs;
 pub use binary::{BinaryError, Loaded};
 pub use capability::Capability;
 pub use capability::filesystem::{DirError, DirGrant};
+pub use capability::view::Views;
 pub use engine::{Deadline, EngineMode, Engines, Expired, HostEngine};
 pub use failure::{GuestFailure, LinkFailure};
 pub use grants::Grants;

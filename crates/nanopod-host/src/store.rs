@@ -89,6 +89,12 @@ impl HostState {
         self
     }
 
+    /// Whether outbound HTTP goes to the next handler of a serve chain
+    /// rather than the network (see [`HostState::route_http_to`]).
+    pub(crate) fn routes_http_to_next_hop(&self) -> bool {
+        self.http_policy.next_hop.is_some()
+    }
+
     /// The configuration values `wasi:config/store` answers with.
     pub(crate) fn config(&self) -> &ConfigGrant {
         &self.config

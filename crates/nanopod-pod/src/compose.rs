@@ -4,8 +4,13 @@
 //! compiles into fused adapters: no host round trip, no serialization.
 //!
 //! Imports that no link serves stay imports of the composition and reach
-//! the host's WASI, except capability interfaces a component was not
-//! granted, which go to a [`crate::deny`] adapter.
+//! the host's WASI, except where a component's grant differs from the
+//! pod's shared context (see [`crate::share`]): a 0.2 entry point of
+//! directories, environment variables or outgoing HTTP is renamed to an
+//! import of its own, `nanopod:viewN/…`, that the host serves with that
+//! component's own grant ([`nanopod_host::Views`]); another capability
+//! interface a component was not granted goes to a [`crate::deny`]
+//! adapter.
 
 use crate::deny;
 use crate::manifest::Link;
@@ -32,6 +37,9 @@ pub(crate) struct Composition {
     pub bytes: Vec<u8>,
     /// `(component, import)` pairs wired to a deny adapter.
     pub denied: Vec<(String, String)>,
+    /// Entry points renamed for the host to serve with one component's
+    /// own grant.
+    pub views: Vec<ViewImport>,
     /// Remote links, with the import's exact name in the composition: the
     /// host serves these imports over the network.
     pub remote: Vec<(String, Link)>,
@@ -40,6 +48,21 @@ pub(crate) struct Composition {
     /// at a time (0.7 ns/byte; a `string` or `stream<u8>` is copied in
     /// bulk), which `inspect` points out.
     pub byte_lists: Vec<(Link, Vec<String>)>,
+}
+
+/// A component's entry point into a capability, renamed so that the host
+/// serves it with the component's own grant.
+#[derive(Debug)]
+pub(crate) struct ViewImport {
+    /// The component.
+    pub member: String,
+    /// Its import (`wasi:filesystem/preopens@0.2.6`).
+    pub import: String,
+    /// The composition's import that serves it
+    /// (`nanopod:view0/preopens@0.2.6`).
+    pub renamed: String,
+    /// The capability.
+    pub capability: Capability,
 }
 
 /// Why a pod could not be composed. Each names the component and the link.
@@ -89,6 +112,22 @@ pub enum ComposeError {
         /// The import.
         import: String,
     },
+    /// A component holds a capability in its own measure through an entry
+    /// point no view serves.
+    #[error(
+        "`{component}` is granted {} of its own, which a pod gives through WASI 0.2's `{entry}`, but it imports `{import}`; grant its peers the same, or run it in a pod of its own",
+        capability.quoted_keys()
+    )]
+    NoView {
+        /// The component.
+        component: String,
+        /// The import.
+        import: String,
+        /// The capability.
+        capability: Capability,
+        /// The entry point a view serves.
+        entry: &'static str,
+    },
     /// Encoding the composition failed.
     #[error("cannot compose the pod")]
     Encode(#[source] BoxError),
@@ -106,19 +145,24 @@ struct Registered {
     /// provide (imported types come along with them).
     needs: Vec<String>,
     exports: Vec<String>,
+    /// The kind of each import, to import it under another name.
+    kinds: BTreeMap<String, ItemKind>,
     /// For each import, its functions that pass a `list<u8>`.
     byte_lists: BTreeMap<String, Vec<String>>,
 }
 
 /// Composes the pod. Remote links in `links` leave their import an import
 /// of the composition, for the host to serve. `shared` holds the
-/// capabilities the pod's single WASI context will carry; a member
-/// importing one of them without the grant is wired to a deny adapter.
+/// capabilities the pod's single WASI context will carry, `narrowed`
+/// those of them granted to several members in different measure. A
+/// member importing one of them without the grant, or one of `narrowed`,
+/// is wired to a view or a deny adapter.
 pub(crate) fn compose(
     members: &[Member<'_>],
     links: &[Link],
     plan: &Plan,
     shared: &BTreeSet<Capability>,
+    narrowed: &BTreeSet<Capability>,
 ) -> Result<Composition, ComposeError> {
     let by_name: BTreeMap<&str, &Member<'_>> = members.iter().map(|m| (m.name, m)).collect();
     let mut graph = CompositionGraph::new();
@@ -132,6 +176,7 @@ pub(crate) fn compose(
 
     let mut instances: BTreeMap<&str, NodeId> = BTreeMap::new();
     let mut denied = Vec::new();
+    let mut views = Vec::new();
     let mut remote = Vec::new();
     let mut byte_lists = Vec::new();
     for name in &plan.order {
@@ -180,8 +225,31 @@ pub(crate) fn compose(
             let Some(cap) = Capability::entered_by(import) else {
                 continue;
             };
-            if !shared.contains(&cap) || member.granted.contains(&cap) {
+            let granted = member.granted.contains(&cap);
+            if !shared.contains(&cap) || (granted && !narrowed.contains(&cap)) {
                 continue;
+            }
+            if let Some(renamed) = view_name(import, cap, views.len()) {
+                let kind = renamed_kind(&mut graph, reg.kinds[import], &renamed);
+                let node = graph.import(renamed.clone(), kind).map_err(encode_error)?;
+                graph
+                    .set_instantiation_argument(instance, import, node)
+                    .map_err(encode_error)?;
+                views.push(ViewImport {
+                    member: name.clone(),
+                    import: import.clone(),
+                    renamed,
+                    capability: cap,
+                });
+                continue;
+            }
+            if granted {
+                return Err(ComposeError::NoView {
+                    component: name.clone(),
+                    import: import.clone(),
+                    capability: cap,
+                    entry: nanopod_host::Views::entry_point(cap).unwrap_or("entry point"),
+                });
             }
             let adapter =
                 deny::adapter(member.bytes, import, cap).map_err(|e| ComposeError::Component {
@@ -202,11 +270,12 @@ pub(crate) fn compose(
         instances.insert(name, instance);
     }
 
-    if members.len() == 1 && denied.is_empty() {
+    if members.len() == 1 && denied.is_empty() && views.is_empty() {
         // Nothing to compose: the component runs as it is.
         return Ok(Composition {
             bytes: members[0].bytes.to_vec(),
             denied,
+            views,
             remote,
             byte_lists,
         });
@@ -224,6 +293,7 @@ pub(crate) fn compose(
     Ok(Composition {
         bytes,
         denied,
+        views,
         remote,
         byte_lists,
     })
@@ -249,6 +319,11 @@ fn register(
         .map(|(name, _)| name.clone())
         .collect();
     let exports = world.exports.keys().cloned().collect();
+    let kinds = world
+        .imports
+        .iter()
+        .map(|(name, kind)| (name.clone(), *kind))
+        .collect();
     let byte_lists = world
         .imports
         .iter()
@@ -264,6 +339,7 @@ fn register(
         package,
         needs,
         exports,
+        kinds,
         byte_lists,
     })
 }
@@ -316,6 +392,30 @@ fn holds_byte_list(types: &Types, ty: &ValueType) -> bool {
         | DefinedType::Stream(_)
         | DefinedType::Future(_) => false,
     }
+}
+
+/// The name under which the host serves `import`, the `n`th view, if it is
+/// a WASI 0.2 entry point a view can narrow (`wasi:cli/environment@0.2.6`
+/// becomes `nanopod:view3/environment@0.2.6`).
+fn view_name(import: &str, capability: Capability, n: usize) -> Option<String> {
+    let entry = nanopod_host::Views::entry_point(capability)?;
+    let name = InterfaceName::parse(import);
+    let version = name.version()?;
+    (name.short() == entry && version.major == 0 && version.minor == 2)
+        .then(|| format!("nanopod:view{n}/{entry}@{version}"))
+}
+
+/// `kind` as the type of an import named `renamed`: an interface keeps its
+/// contents under the new name, since wac imports one interface name once
+/// (two components' views of `wasi:cli/environment` would otherwise merge
+/// into one import).
+fn renamed_kind(graph: &mut CompositionGraph, kind: ItemKind, renamed: &str) -> ItemKind {
+    let ItemKind::Instance(id) = kind else {
+        return kind;
+    };
+    let mut interface = graph.types()[id].clone();
+    interface.id = Some(renamed.to_string());
+    ItemKind::Instance(graph.types_mut().add_interface(interface))
 }
 
 /// The item named `wanted` (see [`InterfaceName::matches`]).

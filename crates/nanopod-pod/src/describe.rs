@@ -1,6 +1,7 @@
 //! A pod's shape as a serde model, for `nanopod inspect POD.toml`: its
 //! components and grants, its links (and which of them copy byte lists),
-//! what was denied, its serve chain and pipeline.
+//! what was denied and what each reaches through a view of its own grant,
+//! its serve chain and pipeline.
 
 use crate::grant::GrantSpec;
 use crate::pod::{Pod, PodInfo, byte_list_hint};
@@ -21,6 +22,9 @@ pub struct PodReport {
     pub links: Vec<String>,
     /// `component: import` pairs wired to a deny adapter.
     pub denied: Vec<String>,
+    /// `component: import` pairs the host serves with the component's own
+    /// grant.
+    pub views: Vec<String>,
     /// `[serve] chain`, outermost first.
     pub serve_chain: Vec<String>,
     /// A pipeline's steps: the component and its words.
@@ -81,11 +85,8 @@ impl<G: GrantSpec> Pod<G> {
                     ),
                 })
                 .collect(),
-            denied: info
-                .denied
-                .iter()
-                .map(|(c, i)| format!("{c}: {i}"))
-                .collect(),
+            denied: pairs(&info.denied),
+            views: pairs(&info.viewed),
             serve_chain: m
                 .serve
                 .as_ref()
@@ -102,4 +103,9 @@ impl<G: GrantSpec> Pod<G> {
                 .collect(),
         }
     }
+}
+
+/// `component: import` for each pair.
+fn pairs(pairs: &[(String, String)]) -> Vec<String> {
+    pairs.iter().map(|(c, i)| format!("{c}: {i}")).collect()
 }

@@ -38,3 +38,44 @@ impl GrantSpec for NoGrants {
         Vec::new()
     }
 }
+
+/// A small grant table for embedders, tests and benchmarks that need a
+/// few grants without a front end's flags: `env = [["NAME", "VALUE"]]`,
+/// `ro-dir = ["HOST", "GUEST"]` (relative to the manifest) and
+/// `allow-http = ["HOST[:PORT]"]`.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct BasicGrants {
+    #[serde(default)]
+    env: Vec<(String, String)>,
+    #[serde(default)]
+    ro_dir: Option<(String, String)>,
+    #[serde(default)]
+    allow_http: Vec<String>,
+}
+
+impl GrantSpec for BasicGrants {
+    type Error = nanopod_host::DirError;
+
+    fn grants(&self, base: &Path) -> Result<Grants, Self::Error> {
+        let mut g = Grants::new();
+        for (k, v) in &self.env {
+            g.env(k, v);
+        }
+        if let Some((host, guest)) = &self.ro_dir {
+            g.dir(nanopod_host::DirGrant {
+                host: base.join(host),
+                guest: guest.clone(),
+                read_only: true,
+            })?;
+        }
+        for authority in &self.allow_http {
+            g.allow_http(authority);
+        }
+        Ok(g)
+    }
+
+    fn describe(&self) -> Vec<String> {
+        Vec::new()
+    }
+}

@@ -5,10 +5,13 @@
 //!   end's [`GrantSpec`] (`grant`).
 //! - [`plan`]: names, links, cycles and the entry, checked before any binary
 //!   is read.
-//! - `share`: the one WASI context of a composition, the union of equal
-//!   grants.
+//! - `share`: the one WASI context of a composition, the union of the
+//!   components' grants, and which capabilities they hold in different
+//!   measure.
 //! - `deny`: the adapters that keep a component from a capability that
-//!   context holds for another component.
+//!   context holds for another component (directories, environment and
+//!   HTTP go through the host's views of each component's own grant,
+//!   [`nanopod_host::Views`], instead).
 //! - `compose`: the components statically composed into one component
 //!   with wac-graph, so wasmtime fuses the calls between them; `memcap`
 //!   caps a member's own memories.
@@ -31,7 +34,7 @@ mod pod;
 mod share;
 
 pub use compose::ComposeError;
-pub use grant::{GrantSpec, NoGrants};
+pub use grant::{BasicGrants, GrantSpec, NoGrants};
 pub use manifest::{KeyvalueSpec, Link, Manifest, ManifestError, Variable};
 pub use memcap::MemCapError;
 pub use pipeline::{DEFAULT_SCRATCH, Pipeline, ScratchError, Step};

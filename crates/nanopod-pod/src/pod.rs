@@ -12,7 +12,7 @@ use crate::memcap::{MemCapError, cap_memories};
 use crate::plan::{Plan, PlanError, plan, reachable};
 use crate::share::{ShareError, share};
 use nanopod_host::binary::{BinaryError, compile, read_wasm};
-use nanopod_host::{EngineMode, Engines, Grants, Loaded, StoreUrl};
+use nanopod_host::{EngineMode, Engines, Grants, Loaded, StoreUrl, Views};
 use nanopod_remote::transport::read_token;
 use nanopod_remote::{Endpoint, EndpointError, LinkError, RemoteImports, RemoteLink, TokenError};
 use std::collections::BTreeMap;
@@ -230,6 +230,11 @@ pub struct PodInfo {
     pub grants: Grants,
     /// `(component, import)` pairs wired to a deny adapter.
     pub denied: Vec<(String, String)>,
+    /// The views through which components reach their own grants, for
+    /// the composition's linker.
+    pub views: Views,
+    /// `(component, import)` pairs served by a view.
+    pub viewed: Vec<(String, String)>,
     /// In-process links whose functions pass a `list<u8>`, with those
     /// functions (see `crate::compose::Composition::byte_lists`).
     pub byte_lists: Vec<(Link, Vec<String>)>,
@@ -434,15 +439,30 @@ impl<G: GrantSpec> Pod<G> {
             .filter(|l| members.contains(&l.from))
             .cloned()
             .collect();
-        let composition =
-            compose(&parts, &links, &plan, &shared.capabilities).map_err(|source| {
-                PodError::Compose {
-                    path: self.display(),
-                    source,
-                }
-            })?;
+        let composition = compose(
+            &parts,
+            &links,
+            &plan,
+            &shared.capabilities,
+            &shared.narrowed,
+        )
+        .map_err(|source| PodError::Compose {
+            path: self.display(),
+            source,
+        })?;
         for (component, import) in &composition.denied {
             tracing::debug!("`{component}` was not granted `{import}`: wired to a deny adapter");
+        }
+        let mut views = Views::default();
+        for v in &composition.views {
+            tracing::debug!(
+                "`{}` reaches `{}` through a view of its own grant",
+                v.member,
+                v.import
+            );
+            views
+                .narrow(&v.renamed, v.capability, &grants[&v.member], &shared.grants)
+                .expect("compose renames only entry points a view narrows");
         }
         let mode = EngineMode::for_all(binaries.values().map(|(_, b)| EngineMode::needed_by(b)));
         let remote = self.remote_links(&composition.remote)?;
@@ -459,6 +479,12 @@ impl<G: GrantSpec> Pod<G> {
                 root_file,
                 grants: pod_grants,
                 denied: composition.denied,
+                views,
+                viewed: composition
+                    .views
+                    .into_iter()
+                    .map(|v| (v.member, v.import))
+                    .collect(),
                 byte_lists: composition.byte_lists,
                 origin: self.display(),
             },

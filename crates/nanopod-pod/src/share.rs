@@ -1,14 +1,16 @@
 //! The pod's one WASI context. A statically composed pod is one component
 //! in one store, so the host gives it one WASI context: the union of what
-//! its components were granted. Least privilege is kept by wiring each
-//! component that lacks a capability to a deny adapter ([`crate::deny`]).
+//! its components were granted. Least privilege is kept in the
+//! composition: a component that lacks a capability the union holds, or
+//! holds it in another measure than its peers, reaches it through a view
+//! of its own grant ([`nanopod_host::Views`], for directories, environment
+//! variables and HTTP hosts) or a deny adapter ([`crate::deny`]).
 //!
-//! What one context cannot express is refused: two components granted the
-//! same kind of capability in different measure (each its own directory,
-//! say) would both see the union.
+//! What neither can express is refused: two components granted sockets,
+//! configuration values or key-value stores in different measure would
+//! both see the union.
 
-use nanopod_host::Capability;
-use nanopod_host::Grants;
+use nanopod_host::{Capability, Grants, Views};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// The shared context and who may use what.
@@ -20,14 +22,18 @@ pub(crate) struct Shared {
     pub capabilities: BTreeSet<Capability>,
     /// Each component's capabilities.
     pub granted: BTreeMap<String, BTreeSet<Capability>>,
+    /// The capabilities granted to several components in different
+    /// measure: each holder reaches them through a view of its own grant.
+    pub narrowed: BTreeSet<Capability>,
 }
 
-/// Two components granted one capability in different measure.
+/// Two components granted one capability in different measure, which no
+/// view can narrow.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 #[error(
     "components `{first}` and `{second}` are both granted {} but not the same ones; \
-     a pod's components share one WASI context, so a capability may be granted to \
-     several components only in equal measure (see docs/pods.md)",
+     a pod's components share one WASI context, and only directories, environment \
+     variables and HTTP hosts can be granted to each in its own measure (see docs/pods.md)",
     capability.quoted_keys()
 )]
 pub struct ShareError {
@@ -44,7 +50,9 @@ pub(crate) fn share<'a>(
     members: impl IntoIterator<Item = (&'a str, &'a Grants)>,
 ) -> Result<Shared, ShareError> {
     let mut granted: BTreeMap<String, BTreeSet<Capability>> = BTreeMap::new();
-    let mut holders: BTreeMap<Capability, (&str, &Grants, Vec<String>)> = BTreeMap::new();
+    let mut holders: BTreeMap<Capability, (&str, Vec<String>)> = BTreeMap::new();
+    let mut narrowed = BTreeSet::new();
+    let mut grants = Grants::new();
     for (name, g) in members {
         let mine = granted.entry(name.to_string()).or_default();
         for cap in Capability::GRANTED {
@@ -54,27 +62,28 @@ pub(crate) fn share<'a>(
             }
             mine.insert(cap);
             match holders.get(&cap) {
-                Some((first, _, held)) if *held != m => {
+                Some((_, held)) if *held == m => continue,
+                Some(_) if Views::can_narrow(cap) => {
+                    narrowed.insert(cap);
+                }
+                Some((first, _)) => {
                     return Err(ShareError {
                         capability: cap,
                         first: first.to_string(),
                         second: name.to_string(),
                     });
                 }
-                Some(_) => {}
                 None => {
-                    holders.insert(cap, (name, g, m));
+                    holders.insert(cap, (name, m));
                 }
             }
+            grants.merge_capability(g, cap);
         }
-    }
-    let mut grants = Grants::new();
-    for (cap, (_, g, _)) in &holders {
-        grants.merge_capability(g, *cap);
     }
     Ok(Shared {
         grants,
         capabilities: holders.keys().copied().collect(),
         granted,
+        narrowed,
     })
 }

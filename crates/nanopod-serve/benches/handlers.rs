@@ -17,10 +17,9 @@
 
 use http_body_util::{BodyExt, Empty};
 use nanopod_host::linker::component_linker;
-use nanopod_host::{Deadline, DirGrant, EngineMode, Engines, Grants, HostEngine};
-use nanopod_pod::{GrantSpec, Pod};
+use nanopod_host::{Deadline, EngineMode, Engines, HostEngine};
+use nanopod_pod::{BasicGrants, Pod};
 use nanopod_serve::Server;
-use serde::Deserialize;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
@@ -29,45 +28,11 @@ use wasmtime::component::Component;
 const REQUESTS: usize = 20_000;
 const IN_FLIGHT: usize = 16;
 
-/// The grants these pods use: an environment variable, a read-only
-/// directory.
-#[derive(Default, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-struct BenchGrants {
-    #[serde(default)]
-    env: Vec<(String, String)>,
-    #[serde(default)]
-    ro_dir: Option<(String, String)>,
-}
-
-impl GrantSpec for BenchGrants {
-    type Error = nanopod_host::DirError;
-
-    fn grants(&self, _base: &Path) -> Result<Grants, Self::Error> {
-        let mut g = Grants::new();
-        for (k, v) in &self.env {
-            g.env(k, v);
-        }
-        if let Some((host, guest)) = &self.ro_dir {
-            g.dir(DirGrant {
-                host: host.into(),
-                guest: guest.clone(),
-                read_only: true,
-            })?;
-        }
-        Ok(g)
-    }
-
-    fn describe(&self) -> Vec<String> {
-        Vec::new()
-    }
-}
-
 /// A pod of `members` (name, binary, the rest of its table as TOML),
 /// outermost first: a WASI 0.3 chain links each member's
 /// `wasi:http/handler` import to the next; a WASI 0.2 chain (filters
 /// included) is a `[serve] chain`.
-fn pod(dir: &Path, members: &[(&str, &str, &str)], p3: bool) -> Pod<BenchGrants> {
+fn pod(dir: &Path, members: &[(&str, &str, &str)], p3: bool) -> Pod<BasicGrants> {
     let mut text = format!("entry = {:?}\n", members[0].0);
     if !p3 {
         let names: Vec<&str> = members.iter().map(|m| m.0).collect();
@@ -94,7 +59,7 @@ fn pod(dir: &Path, members: &[(&str, &str, &str)], p3: bool) -> Pod<BenchGrants>
 fn instantiate_us(
     rt: &tokio::runtime::Runtime,
     engine: &HostEngine,
-    pod: &Pod<BenchGrants>,
+    pod: &Pod<BasicGrants>,
 ) -> f64 {
     let composed = pod.compose(&pod.plan.entry).unwrap();
     let component = Component::new(engine, &composed.bytes).unwrap();

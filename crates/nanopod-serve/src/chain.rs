@@ -18,7 +18,7 @@ use crate::stage::Stage;
 use nanopod_host::binary::{compile, load, read_wasm};
 use nanopod_host::cache::Compiled;
 use nanopod_host::linker::component_linker;
-use nanopod_host::{EngineMode, Engines, Grants, InterfaceName, Loaded};
+use nanopod_host::{EngineMode, Engines, Grants, InterfaceName, Loaded, Views};
 use nanopod_pod::{ChainMember, GrantSpec, Pod};
 use nanopod_proxy_wasm::{FilterConfig, Metrics, ProxyFilter, is_filter};
 use nanopod_remote::RemoteImports;
@@ -42,6 +42,7 @@ enum Hop {
         name: String,
         loaded: Loaded,
         remote: Option<RemoteImports>,
+        views: Views,
         grants: Grants,
         reuse: Option<u32>,
     },
@@ -50,6 +51,7 @@ enum Hop {
         name: String,
         loaded: Loaded,
         remote: RemoteImports,
+        views: Views,
         grants: Grants,
     },
 }
@@ -104,6 +106,7 @@ impl Server {
                     name,
                     loaded: loaded.loaded,
                     remote: loaded.remote,
+                    views: loaded.info.views,
                     grants: loaded.info.grants,
                 });
                 continue;
@@ -112,6 +115,7 @@ impl Server {
                 name,
                 loaded: loaded.loaded,
                 remote: Some(loaded.remote),
+                views: loaded.info.views,
                 grants: loaded.info.grants,
                 reuse: member.reuse,
             });
@@ -127,6 +131,7 @@ impl Server {
                 name: path.display().to_string(),
                 loaded,
                 remote: None,
+                views: Views::default(),
                 grants,
                 reuse: None,
             }],
@@ -149,6 +154,7 @@ impl Server {
                     name,
                     loaded,
                     remote,
+                    views,
                     grants,
                     reuse,
                 } => {
@@ -161,6 +167,9 @@ impl Server {
                             .add_to_linker(&mut linker)
                             .map_err(|e| ServeError::Linker(e.into()))?;
                     }
+                    views
+                        .add_to_linker(&mut linker)
+                        .map_err(|e| ServeError::Linker(e.into()))?;
                     let mut handler =
                         Handler::new(&name, engine, &linker, component, grants, next.take())?;
                     if let Some(requests) = reuse {
@@ -179,6 +188,7 @@ impl Server {
                     name,
                     loaded,
                     remote,
+                    views,
                     grants,
                 } => Stage::Component {
                     filter: Box::new(ComponentFilter::new(
@@ -186,6 +196,7 @@ impl Server {
                         &loaded.engine,
                         loaded.component("serve")?,
                         &remote,
+                        &views,
                         grants,
                     )?),
                     next: next.take().expect("a filter is never last"),

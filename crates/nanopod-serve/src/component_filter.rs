@@ -77,6 +77,7 @@ impl ComponentFilter {
         engine: &HostEngine,
         component: &Component,
         remote: &nanopod_remote::RemoteImports,
+        views: &nanopod_host::Views,
         grants: Grants,
     ) -> Result<Self, crate::ServeError> {
         let refuse = |problem: &str| crate::ServeError::Handler {
@@ -99,8 +100,14 @@ impl ComponentFilter {
             |s| s,
         )
         .map_err(|e| linker_error(e.into()))?;
+        // A pod's components see their own environment through views.
+        let mut linked = views
+            .add_waitless_to_linker(&mut linker)
+            .map_err(|e| linker_error(e.into()))?;
+        linked.push("nanopod:http/types".into());
+        let linked: Vec<&str> = linked.iter().map(String::as_str).collect();
         // Files, sockets and HTTP would wait: a filter that calls them traps.
-        trap_the_rest(&mut linker, component, &["nanopod:http/types"]).map_err(linker_error)?;
+        trap_the_rest(&mut linker, component, &linked).map_err(linker_error)?;
         let pre: InstancePre<HostState> =
             prepare(&linker, component).map_err(|source| crate::ServeError::Link {
                 name: name.to_string(),

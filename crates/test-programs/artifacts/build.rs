@@ -39,6 +39,8 @@ const GUESTS: &[(&str, &str, Option<&str>)] = &[
     ("cf-stamp", "wasm32-wasip2", None),
     ("settings", "wasm32-wasip2", None),
     ("kv", "wasm32-wasip2", None),
+    ("probe", "wasm32-wasip2", Some("probe/wit")),
+    ("probe-front", "wasm32-wasip2", Some("probe/wit")),
 ];
 
 fn main() -> Result<()> {

@@ -1,6 +1,7 @@
-//! What the HTTP example guests share: reading a request, answering, and
+//! What the HTTP example guests share: reading a request, answering,
 //! passing a request on to the next handler of a `nanopod serve` chain
-//! (a middleware's `wasi:http/outgoing-handler` is the next handler).
+//! (a middleware's `wasi:http/outgoing-handler` is the next handler), and
+//! a plain outbound `GET` ([`get_status`]).
 
 use std::io::{Read as _, Write as _};
 use wasip2::http::outgoing_handler;
@@ -140,4 +141,24 @@ pub fn forward(req: IncomingRequest, out: ResponseOutparam, me: &str) {
     let headers = copy_headers(&response.headers());
     let body = read_all(response.consume().expect("response body"));
     send(out, status, headers, &body);
+}
+
+/// `GET http://AUTHORITY/` through `wasi:http/outgoing-handler`: the
+/// response status, or the error in its debug form
+/// (`ErrorCode::HttpRequestDenied`).
+pub fn get_status(authority: &str) -> Result<u16, String> {
+    let request = OutgoingRequest::new(Fields::new());
+    request.set_scheme(Some(&Scheme::Http)).unwrap();
+    request.set_authority(Some(authority)).unwrap();
+    request.set_path_with_query(Some("/")).unwrap();
+    let body = request.body().unwrap();
+    OutgoingBody::finish(body, None).map_err(|e| format!("{e:?}"))?;
+    let pending = outgoing_handler::handle(request, None).map_err(|e| format!("{e:?}"))?;
+    pending.subscribe().block();
+    let response = pending
+        .get()
+        .ok_or("no response")?
+        .map_err(|()| "response taken twice")?
+        .map_err(|e| format!("{e:?}"))?;
+    Ok(response.status())
 }

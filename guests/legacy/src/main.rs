@@ -64,7 +64,7 @@ fn main() {
                 Err(e) => fail(&format!("cannot resolve {}: {e}", arg(1))),
             }
         }
-        "fetch" => match fetch(arg(1)) {
+        "fetch" => match http_util::get_status(arg(1)) {
             Ok(status) => println!("HTTP {status}"),
             Err(e) => fail(&format!("cannot fetch http://{}/: {e}", arg(1))),
         },
@@ -116,25 +116,6 @@ fn fs_op(op: &[String]) -> String {
         },
         other => format!("unknown op `{other}`"),
     }
-}
-
-/// `GET http://AUTHORITY/` through `wasi:http/outgoing-handler`.
-fn fetch(authority: &str) -> Result<u16, String> {
-    use wasip2::http::{outgoing_handler, types};
-    let request = types::OutgoingRequest::new(types::Fields::new());
-    request.set_scheme(Some(&types::Scheme::Http)).unwrap();
-    request.set_authority(Some(authority)).unwrap();
-    request.set_path_with_query(Some("/")).unwrap();
-    let body = request.body().unwrap();
-    types::OutgoingBody::finish(body, None).map_err(|e| format!("{e:?}"))?;
-    let pending = outgoing_handler::handle(request, None).map_err(|e| format!("{e:?}"))?;
-    pending.subscribe().block();
-    let response = pending
-        .get()
-        .ok_or("no response")?
-        .map_err(|()| "response taken twice")?
-        .map_err(|e| format!("{e:?}"))?;
-    Ok(response.status())
 }
 
 fn fail(msg: &str) -> ! {

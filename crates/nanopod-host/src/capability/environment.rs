@@ -36,8 +36,13 @@ impl EnvironmentGrant {
         self.vars.iter().map(|(k, v)| format!("{k}={v}")).collect()
     }
 
+    /// Adds `other`'s variables, each once.
     pub(crate) fn merge(&mut self, other: &EnvironmentGrant) {
-        self.vars.extend(other.vars.iter().cloned());
+        for var in &other.vars {
+            if !self.vars.contains(var) {
+                self.vars.push(var.clone());
+            }
+        }
     }
 
     pub(crate) fn apply(&self, b: &mut WasiCtxBuilder) {

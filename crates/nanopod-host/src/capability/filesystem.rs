@@ -96,9 +96,18 @@ impl FilesystemGrant {
             .collect()
     }
 
+    /// Adds `other`'s directories; one granted to both is preopened once.
     pub(crate) fn merge(&mut self, other: &FilesystemGrant) {
-        self.dirs.extend(other.dirs.iter().cloned());
-        self.virtual_dirs.extend(other.virtual_dirs.iter().cloned());
+        for dir in &other.dirs {
+            if !self.dirs.contains(dir) {
+                self.dirs.push(dir.clone());
+            }
+        }
+        for dir in &other.virtual_dirs {
+            if !self.virtual_dirs.iter().any(|v| Arc::ptr_eq(v, dir)) {
+                self.virtual_dirs.push(dir.clone());
+            }
+        }
     }
 
     /// Preopens every granted directory in `b`.

@@ -38,8 +38,13 @@ impl HttpGrant {
         self.hosts.clone()
     }
 
+    /// Adds `other`'s hosts, each once.
     pub(crate) fn merge(&mut self, other: &HttpGrant) {
-        self.hosts.extend(other.hosts.iter().cloned());
+        for host in &other.hosts {
+            if !self.hosts.contains(host) {
+                self.hosts.push(host.clone());
+            }
+        }
     }
 
     /// Whether a request to `host` (and `port`, if the URI names one) is

@@ -8,6 +8,9 @@
 //! [`filesystem`], [`environment`], [`http`], [`sockets`], [`config`]
 //! and [`keyvalue`].
 //!
+//! Two components of one pod granted a capability in different measure
+//! each reach it through a [`view`] of the pod's one WASI context.
+//!
 //! Adding a capability is a module here with its [`CapabilitySpec`] and
 //! grant type, a case in [`Capability`], and a field in
 //! [`crate::Grants`].
@@ -19,6 +22,7 @@ pub mod filesystem;
 pub mod http;
 pub mod keyvalue;
 pub mod sockets;
+pub mod view;
 
 use crate::interface::InterfaceName;
 use serde::Serialize;
