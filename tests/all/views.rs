@@ -6,7 +6,7 @@
 use crate::pods::up;
 use crate::support::*;
 use std::path::{Path, PathBuf};
-use test_programs_artifacts::{PROBE, PROBE_FRONT};
+use test_programs_artifacts::{P3_HTTP_APP, P3_HTTP_AUTH, PROBE, PROBE_FRONT};
 
 /// A pod of `probe-front` (granted `front`, a TOML inline table's body)
 /// and its `probe` sidecar (granted `sidecar`), in a directory holding
@@ -173,4 +173,29 @@ fn serve_gives_each_component_its_own_grants() {
     }
     assert_eq!(front_origin.join().unwrap(), 1);
     assert_eq!(sidecar_origin.join().unwrap(), 1);
+}
+
+#[test]
+fn an_own_grant_through_a_wasi_0_3_entry_point_is_refused_by_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = dir.path().join("pod.toml");
+    std::fs::write(
+        &manifest,
+        format!(
+            "entry = \"auth\"\n\
+             [components.auth]\nfile = \"{P3_HTTP_AUTH}\"\ngrants = {{ env = [\"AUTH_TOKEN=t\"] }}\n\
+             [components.app]\nfile = \"{P3_HTTP_APP}\"\ngrants = {{ env = [\"MODE=app\"] }}\n\
+             [[link]]\nfrom = \"auth\"\nimport = \"wasi:http/handler\"\nto = \"app\"\n"
+        ),
+    )
+    .unwrap();
+    let o = run(&["inspect", manifest.to_str().unwrap()]);
+    assert_exit(&o, 2);
+    assert!(
+        stderr(&o).contains(
+            "`auth` is granted `env` of its own, which a pod gives through WASI 0.2's `environment`, but it imports `wasi:cli/environment@0.3.0`"
+        ),
+        "{}",
+        stderr(&o)
+    );
 }

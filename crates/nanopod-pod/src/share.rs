@@ -87,3 +87,47 @@ pub(crate) fn share<'a>(
         narrowed,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use nanopod_host::capability::sockets::SocketUse;
+
+    fn env(value: &str) -> Grants {
+        let mut g = Grants::new();
+        g.env("ROLE", value);
+        g
+    }
+
+    fn connect(spec: &str) -> Grants {
+        let mut g = Grants::new();
+        g.allow_socket(SocketUse::Connect, spec).unwrap();
+        g
+    }
+
+    #[test]
+    fn equal_grants_are_shared_as_they_are() {
+        let (a, b) = (env("x"), env("x"));
+        let shared = share([("a", &a), ("b", &b)]).unwrap();
+        assert!(shared.narrowed.is_empty());
+        assert_eq!(shared.grants.env_vars(), a.env_vars());
+    }
+
+    #[test]
+    fn different_measures_are_narrowed_where_a_view_can() {
+        let (a, b) = (env("a"), env("b"));
+        let shared = share([("a", &a), ("b", &b)]).unwrap();
+        assert_eq!(shared.narrowed, BTreeSet::from([Capability::Environment]));
+        assert_eq!(shared.grants.env_vars().len(), 2, "the union holds both");
+    }
+
+    #[test]
+    fn different_measures_no_view_narrows_are_refused() {
+        let (a, b) = (connect("127.0.0.1:1"), connect("127.0.0.1:2"));
+        let e = share([("a", &a), ("b", &b)]).unwrap_err();
+        assert_eq!(
+            (e.capability, e.first.as_str(), e.second.as_str()),
+            (Capability::Network, "a", "b")
+        );
+    }
+}
