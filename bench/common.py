@@ -2,6 +2,7 @@
 paths of the built guest components, and for the HTTP benchmarks, starting
 servers and measuring them with wrk."""
 
+import argparse
 import os
 import re
 import shutil
@@ -55,6 +56,15 @@ def timed(cmd, runs, stdin=None, stdout=subprocess.DEVNULL, check=True):
         if stdin:
             fin.close()
     return statistics.median(times)
+
+
+def paired_rounds_args():
+    """`--duration` (seconds per wrk run) and `--rounds`, for the HTTP
+    benchmarks that pair each configuration with the app alone."""
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--duration", type=int, default=5)
+    ap.add_argument("--rounds", type=int, default=3)
+    return ap.parse_args()
 
 
 # HTTP: servers, wrk, nginx as the reverse-proxy baseline.

@@ -30,12 +30,11 @@ Targets (issue 12): two proxy-wasm filters >= 0.90x of the app alone and
 cheaper than the nginx hop; two component filters >= 0.85x.
 """
 
-import argparse
 import os
 import shutil
 import statistics
 
-from common import (NANOPOD, TOKEN, free_port, http_workdir, load_test, nginx_in_front,
+from common import (paired_rounds_args, NANOPOD, TOKEN, free_port, http_workdir, load_test, nginx_in_front,
                     require_http_tools, start, stop, wrk, wrk_cpu)
 
 APP = """
@@ -92,10 +91,7 @@ ROWS = [
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--duration", type=int, default=5)
-    ap.add_argument("--rounds", type=int, default=3)
-    args = ap.parse_args()
+    args = paired_rounds_args()
     require_http_tools()
     work = http_workdir("nanopod-filters-bench-",
                         ("http-app", "http-auth", "http-log", "pw-auth", "pw-log", "pw-ratelimit", "cf-stamp"))

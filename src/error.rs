@@ -41,7 +41,13 @@ pub(crate) fn report(err: &anyhow::Error, verbose: bool) -> ExitCode {
     let code = match GuestFailure::classify(err) {
         Some(failure) => {
             eprintln!("error: {failure}");
-            TRAP
+            // An exit with a status out of range is still a failure the
+            // guest chose, not a trap.
+            if matches!(failure, GuestFailure::Exit(_)) {
+                COMPONENT_ERR
+            } else {
+                TRAP
+            }
         }
         None => {
             eprintln!("error: {err:#}");
@@ -58,7 +64,7 @@ pub(crate) fn report(err: &anyhow::Error, verbose: bool) -> ExitCode {
 /// error stays an error.
 pub(crate) fn exit_as_code(err: anyhow::Error) -> anyhow::Result<u8> {
     match GuestFailure::classify(&err) {
-        Some(GuestFailure::Exit(code)) => Ok(code.clamp(0, 255) as u8),
+        Some(GuestFailure::Exit(code)) if (0..=255).contains(&code) => Ok(code as u8),
         _ => Err(err),
     }
 }

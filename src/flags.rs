@@ -103,6 +103,13 @@ pub(crate) struct CapabilityFlags {
     #[serde(skip)]
     pub vfs_out: Option<PathBuf>,
 
+    /// The most bytes `--vfs` may hold, its copy of SOURCE included (a
+    /// write past it fails as on a full disk). Default: `--max-memory`,
+    /// else 256MiB.
+    #[arg(long = "vfs-max", value_name = "SIZE", value_parser = parse_size, requires = "vfs")]
+    #[serde(skip)]
+    pub vfs_max: Option<usize>,
+
     /// Set an environment variable; NAME alone passes the host's value.
     #[arg(long = "env", value_name = "NAME[=VALUE]")]
     pub env: Vec<String>,
@@ -185,11 +192,21 @@ impl CapabilityFlags {
             let (source, guest) = spec
                 .split_once("::")
                 .ok_or_else(|| FlagError::VfsSyntax(spec.clone()))?;
-            let dir = VirtualDir::load(Path::new(source), guest).map_err(|e| FlagError::Vfs {
-                spec: spec.clone(),
-                source: e.into(),
-            })?;
-            g.virtual_dir(std::sync::Arc::new(dir));
+            let max = self
+                .vfs_max
+                .or(self.max_memory)
+                .map_or(nanopod_host::vfs::DEFAULT_MAX, |m| m as u64);
+            let dir =
+                VirtualDir::load(Path::new(source), guest, max).map_err(|e| FlagError::Vfs {
+                    spec: spec.clone(),
+                    source: e.into(),
+                })?;
+            g.virtual_dir(std::sync::Arc::new(dir))
+                .map_err(|source| FlagError::Dir {
+                    flag: "--vfs",
+                    spec: spec.clone(),
+                    source,
+                })?;
         }
         for e in &self.env {
             let (name, value) = parse_env(e)?;

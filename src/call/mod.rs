@@ -78,9 +78,15 @@ pub(crate) fn call_target(target: Target<'_>, words: OwnWords, grants: &mut Gran
         return Ok(0);
     }
     let typed_args = if function.is_cli_run() {
+        // A command's `-o FILE` is its own (nanopod's `-o` is for a typed
+        // function's result): it stays in argv, and stdout is the command's.
         grants.args(own.argv(&target.argv0)).inherit_stdin();
+        own.output = None;
         Vec::new()
     } else {
+        if own.repeated_output {
+            return Err(UsageError::new("`-o` is given twice: name one output file").into());
+        }
         nanopod_typed::bind::bind(function, &raw::split(&own.rest))?
     };
     let deadline = Deadline::after(grants.limits.timeout);

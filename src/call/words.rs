@@ -16,10 +16,16 @@ pub(crate) struct OwnWords {
     pub(crate) help: bool,
     /// The function's words, a `--` and what follows it included.
     pub(crate) rest: Vec<String>,
+    /// A command's words: the function's, with `-o FILE` kept in place
+    /// (a command writes its own files, and stdout is its own).
+    command_words: Vec<String>,
+    /// `-o` was given more than once.
+    pub(crate) repeated_output: bool,
 }
 
 impl OwnWords {
-    /// Splits `args`; `--invoke` and `-o` need a value.
+    /// Splits `args`; `--invoke` and `-o` need a value, and `--invoke`
+    /// may be given once.
     pub(crate) fn split(args: &[String]) -> Result<Self, UsageError> {
         let mut own = OwnWords::default();
         let mut iter = args.iter();
@@ -29,35 +35,61 @@ impl OwnWords {
                     .cloned()
                     .ok_or_else(|| UsageError::new(format!("`{flag}` needs a value")))
             };
-            match a.as_str() {
+            let (invoke, output) = match a.as_str() {
                 "--" => {
                     own.rest.push(a.clone());
                     own.rest.extend(iter.by_ref().cloned());
+                    own.command_words
+                        .extend(own.rest.iter().skip_while(|w| *w != "--").cloned());
+                    break;
                 }
-                "--help" | "-h" => own.help = true,
-                "--invoke" => own.invoke = Some(value_of("--invoke")?),
-                "-o" | "--output" => own.output = Some(value_of("--output")?),
-                _ => {
-                    if let Some(v) = a.strip_prefix("--invoke=") {
-                        own.invoke = Some(v.to_string());
-                    } else if let Some(v) = a.strip_prefix("--output=") {
-                        own.output = Some(v.to_string());
-                    } else {
-                        own.rest.push(a.clone());
+                "--help" | "-h" => {
+                    own.help = true;
+                    continue;
+                }
+                "--invoke" => (Some(value_of("--invoke")?), None),
+                "-o" | "--output" => {
+                    let value = value_of(a)?;
+                    own.command_words.extend([a.clone(), value.clone()]);
+                    (None, Some(value))
+                }
+                _ => match (a.strip_prefix("--invoke="), a.strip_prefix("--output=")) {
+                    (Some(v), _) => (Some(v.to_string()), None),
+                    (None, Some(v)) => {
+                        own.command_words.push(a.clone());
+                        (None, Some(v.to_string()))
                     }
+                    (None, None) => {
+                        own.rest.push(a.clone());
+                        own.command_words.push(a.clone());
+                        continue;
+                    }
+                },
+            };
+            if let Some(invoke) = invoke {
+                if own.invoke.is_some() {
+                    return Err(UsageError::new(
+                        "`--invoke` is given twice: name one function",
+                    ));
                 }
+                own.invoke = Some(invoke);
+            }
+            if let Some(output) = output {
+                own.repeated_output |= own.output.is_some();
+                own.output = Some(output);
             }
         }
         Ok(own)
     }
 
-    /// A command's argv after `argv0`: the rest of the words, without the
-    /// `--` that kept nanopod's own words (`--help`) for the command.
+    /// A command's argv after `argv0`: its words (`-o FILE` among them),
+    /// without the `--` that kept nanopod's own words (`--help`) for the
+    /// command.
     pub(crate) fn argv(&self, argv0: &str) -> Vec<String> {
-        let separator = self.rest.iter().position(|a| a == "--");
+        let separator = self.command_words.iter().position(|a| a == "--");
         let mut argv = vec![argv0.to_string()];
         argv.extend(
-            self.rest
+            self.command_words
                 .iter()
                 .enumerate()
                 .filter(|(i, _)| Some(*i) != separator)
@@ -94,5 +126,25 @@ mod tests {
         assert_eq!(own.rest, words(&["--", "--help", "-o"]));
         assert_eq!(own.argv("cmd"), words(&["cmd", "--help", "-o"]));
         assert!(OwnWords::split(&words(&["--invoke"])).is_err());
+    }
+
+    #[test]
+    fn a_command_keeps_its_output_flag_in_place() {
+        let own = OwnWords::split(&words(&["in.c", "-o", "out.txt", "--output=b", "-v"])).unwrap();
+        assert_eq!(
+            own.argv("cc"),
+            words(&["cc", "in.c", "-o", "out.txt", "--output=b", "-v"])
+        );
+        assert!(own.repeated_output);
+        assert_eq!(own.rest, words(&["in.c", "-v"]));
+    }
+
+    #[test]
+    fn invoke_is_given_once() {
+        let error = OwnWords::split(&words(&["--invoke", "f", "--invoke=g"])).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "`--invoke` is given twice: name one function"
+        );
     }
 }

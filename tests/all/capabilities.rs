@@ -126,11 +126,6 @@ fn sockets_are_denied_even_to_a_listening_loopback_port() {
 }
 
 /// A loopback port nothing listens on.
-fn free_port() -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    l.local_addr().unwrap().port()
-}
-
 #[test]
 fn allow_tcp_connects_to_its_port_only() {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -169,27 +164,8 @@ fn allow_tcp_connects_to_its_port_only() {
 
 #[test]
 fn allow_listen_binds_its_address_only() {
-    use std::io::{BufRead, Read};
-    let port = free_port();
-    let addr = format!("127.0.0.1:{port}");
-    let mut child = nanopod()
-        .args([
-            "run",
-            "--allow-listen",
-            &addr,
-            guest(LEGACY),
-            "listen",
-            &addr,
-        ])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    std::io::BufReader::new(child.stdout.as_mut().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    assert_eq!(line, "listening\n");
+    use std::io::Read;
+    let (mut child, addr) = legacy_listening(guest(LEGACY), &[]);
     let mut client = std::net::TcpStream::connect(&addr).unwrap();
     let mut greeting = String::new();
     client.read_to_string(&mut greeting).unwrap();

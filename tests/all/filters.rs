@@ -5,6 +5,7 @@
 use crate::support::*;
 use std::path::{Path, PathBuf};
 use test_programs_artifacts::{HTTP_APP, PW_AUTH, PW_LOG, PW_RATELIMIT};
+use test_support::NatsServer;
 
 const TOKEN: &str = "Bearer s3cret-token";
 
@@ -73,25 +74,26 @@ fn metric(text: &str, line: &str) -> u64 {
         .unwrap_or_else(|| panic!("no `{line}` in:\n{text}"))
 }
 
-/// A copy of `examples/mesh` with the built binaries next to its manifest,
-/// served with its metrics.
-fn mesh_example() -> (Server, String) {
-    let dir = tempfile::tempdir().unwrap();
-    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/mesh");
-    std::fs::copy(example.join("pod.toml"), dir.path().join("pod.toml")).unwrap();
+/// Puts the built binaries `examples/mesh`'s manifests name into `dir`.
+fn copy_mesh_binaries(dir: &Path) {
     for (name, path) in [
         ("pw-ratelimit", PW_RATELIMIT),
         ("pw-auth", PW_AUTH),
         ("pw-log", PW_LOG),
         ("http-app", HTTP_APP),
     ] {
-        std::fs::copy(guest(path), dir.path().join(format!("{name}.wasm"))).unwrap();
+        std::fs::copy(guest(path), dir.join(format!("{name}.wasm"))).unwrap();
     }
-    let metrics_port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+}
+
+/// A copy of `examples/mesh` with the built binaries next to its manifest,
+/// served with its metrics.
+fn mesh_example() -> (Server, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/mesh");
+    std::fs::copy(example.join("pod.toml"), dir.path().join("pod.toml")).unwrap();
+    copy_mesh_binaries(dir.path());
+    let metrics_port = free_port();
     let metrics = format!("127.0.0.1:{metrics_port}");
     let manifest = dir.path().join("pod.toml");
     let server = Server::serve(
@@ -239,13 +241,68 @@ fn the_rate_limiter_answers_429_past_its_limit() {
     }
 }
 
+/// Two hosts serving `examples/mesh/cluster.toml` (its limit lowered to 3,
+/// its bucket on the test's NATS server) count one client in one window:
+/// requests alternate between the hosts, and the fourth is refused.
+#[test]
+fn two_hosts_rate_limit_a_client_together_through_a_nats_bucket() {
+    let nats = NatsServer::start_jetstream();
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/mesh/cluster.toml");
+    let manifest = std::fs::read_to_string(example)
+        .unwrap()
+        .replace("config = \"50\"", "config = \"3\"")
+        .replace(
+            "nats://127.0.0.1:4222/",
+            &format!("nats://{}/", nats.addr()),
+        );
+    assert!(manifest.contains("config = \"3\"") && manifest.contains(&nats.addr()));
+    let hosts: Vec<Server> = (0..2)
+        .map(|_| {
+            let dir = tempfile::tempdir().unwrap();
+            std::fs::write(dir.path().join("pod.toml"), &manifest).unwrap();
+            copy_mesh_binaries(dir.path());
+            let manifest = dir.path().join("pod.toml");
+            Server::serve(&[manifest.to_str().unwrap()], Some(dir))
+        })
+        .collect();
+    // 401s: the limiter passes them to auth, which refuses them; past the
+    // limit the limiter answers first.
+    for attempt in 0..3 {
+        let statuses: Vec<u16> = (0..6)
+            .map(|i| get(&hosts[i % 2], "/items", &[]).status)
+            .collect();
+        if statuses == [401, 401, 401, 429, 429, 429] {
+            return;
+        }
+        assert!(attempt < 2, "statuses {statuses:?}");
+        std::thread::sleep(std::time::Duration::from_millis(1100));
+    }
+}
+
+#[test]
+fn shared_data_must_name_a_granted_store() {
+    let (_dir, manifest) = pod_dir(
+        "[serve]\nchain = [\"ratelimit\", \"app\"]\n\
+         [components.ratelimit]\nfile = \"{pw-ratelimit}\"\nconfig = \"3\"\nshared-data = \"limits\"\n\
+         [components.app]\nfile = \"{http-app}\"\n",
+    );
+    let out = run(&[
+        "serve",
+        manifest.to_str().unwrap(),
+        "--listen",
+        "127.0.0.1:0",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("`shared-data = \"limits\"` names a store its grants do not: add `keyvalue = [\"limits\"]` to its grants"),
+        "{stderr}"
+    );
+}
+
 #[test]
 fn ticks_queues_and_metrics_are_served() {
-    let metrics_port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let metrics_port = free_port();
     let metrics_at = format!("127.0.0.1:{metrics_port}");
     let server = serve_pod(
         "[serve]\nchain = [\"kitchen\", \"app\"]\n\
@@ -411,7 +468,7 @@ fn malformed_and_unknown_core_modules_are_refused_at_start() {
     for (manifest, expected) in [
         (
             "[serve]\nchain = [\"app\"]\n[components.app]\nfile = \"{http-app}\"\nconfig = \"x\"\n",
-            "`config`, `vm-config` and `root-id` are for proxy-wasm filters",
+            "`config`, `vm-config`, `root-id` and `shared-data` are for proxy-wasm filters",
         ),
         (
             "[serve]\nchain = [\"auth\"]\n[components.auth]\nfile = \"{pw-auth}\"\nconfig = \"t\"\n",
@@ -484,11 +541,7 @@ fn a_chain_member_reuses_instances_only_when_asked() {
 
 #[test]
 fn a_filters_memory_does_not_grow_with_the_requests_it_serves() {
-    let metrics_port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let metrics_port = free_port();
     let metrics_at = format!("127.0.0.1:{metrics_port}");
     let server = serve_pod(
         "[serve]\nchain = [\"log\", \"auth\", \"app\"]\n\

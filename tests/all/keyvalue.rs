@@ -148,11 +148,7 @@ fn bad_store_urls_are_refused_with_the_flag() {
         stderr(&o)
     );
     // A server that is not there stops the run before the guest starts.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port();
     let o = kv(
         &format!("nats://127.0.0.1:{port}/b"),
         "get",

@@ -14,6 +14,7 @@
 //!   manifests.
 //! - `serve`: `nanopod serve` over real loopback HTTP.
 //! - `filters`: proxy-wasm and component filters in `serve`.
+//! - `findings`: the adversarial pass's findings, one test each.
 //! - `remote`: `nanopod export` and remote links over real loopback TCP.
 //! - `remote_stream`: `stream<u8>` values across hosts, chunk by chunk.
 //! - `snapshot`: `nanopod snapshot` pre-initialization.
@@ -23,6 +24,7 @@
 
 mod capabilities;
 mod filters;
+mod findings;
 mod inspect;
 mod interop;
 mod javascript;

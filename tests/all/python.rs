@@ -138,11 +138,7 @@ fn python_sockets_follow_the_grants() {
     assert!(stderr(&o).contains("Permission denied"), "{}", stderr(&o));
 
     // Listening: on the granted address it serves a client; elsewhere not.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port();
     let here = format!("127.0.0.1:{port}");
     let client = {
         let here = here.clone();

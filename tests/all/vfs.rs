@@ -156,20 +156,33 @@ fn nothing_reaches_the_host_disk() {
     );
 }
 
+/// A `.tar` source is unpacked, without its symlinks (the low finding on
+/// archives: as for a directory source, none is created).
 #[test]
 fn tar_archive_source() {
     let source = corpus();
+    std::os::unix::fs::symlink("/etc/passwd", source.path().join("link")).unwrap();
     let (_archive_dir, archive) = tar_of(source.path());
     let o = run(&[
         "run",
         "--vfs",
         &format!("{}::/d", archive.display()),
         guest(LEGACY),
-        "cat",
+        "fs",
+        "read",
         "/d/sub/b.txt",
+        ",",
+        "ls",
+        "/d",
+        ",",
+        "read",
+        "/d/link",
     ]);
     assert_exit(&o, 0);
-    assert_eq!(stdout(&o), "beta\n");
+    assert_eq!(
+        stdout(&o),
+        "read /d/sub/b.txt -> \"beta\\n\"\nls /d -> a.txt sub/\nread /d/link -> error: NotFound\n"
+    );
 }
 
 #[test]
@@ -215,4 +228,147 @@ fn vfs_out_is_only_written_after_success_and_never_over_a_directory() {
         "{}",
         stderr(&o)
     );
+}
+
+/// The `nanopod-vfs-*` entries in `dir`.
+fn vfs_entries(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| n.starts_with("nanopod-vfs-"))
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    names
+}
+
+/// Issue 14, section 1: `--vfs` space is bounded (`--vfs-max`, default
+/// `--max-memory`): a write past it fails as on a full disk, and the run
+/// goes on.
+#[test]
+fn writes_past_vfs_max_fail_as_on_a_full_disk_and_the_run_goes_on() {
+    let source = corpus();
+    let spec = format!("{}::/d", source.path().display());
+    for limit in [["--vfs-max", "4MiB"], ["--max-memory", "4MiB"]] {
+        let o = run(&[
+            "run",
+            "--vfs",
+            &spec,
+            limit[0],
+            limit[1],
+            guest(LEGACY),
+            "fs",
+            "fill",
+            "/d/big",
+            "8",
+            ",",
+            "rm",
+            "/d/big",
+            ",",
+            "write",
+            "/d/small",
+            "fits",
+            ",",
+            "read",
+            "/d/small",
+        ]);
+        assert_exit(&o, 0);
+        assert_eq!(
+            stdout(&o),
+            "fill /d/big 8 -> error: insufficient-space\nrm /d/big -> ok\nwrite /d/small fits -> ok\nread /d/small -> \"fits\"\n",
+            "{limit:?}"
+        );
+    }
+    // Under the limit, the same write succeeds.
+    let o = run(&[
+        "run",
+        "--vfs",
+        &spec,
+        "--vfs-max",
+        "16MiB",
+        guest(LEGACY),
+        "fs",
+        "fill",
+        "/d/big",
+        "8",
+    ]);
+    assert_eq!(stdout(&o), "fill /d/big 8 -> ok\n");
+}
+
+/// A source larger than the space is refused before the run.
+#[test]
+fn a_vfs_source_larger_than_vfs_max_is_refused_before_the_run() {
+    let source = corpus();
+    std::fs::write(source.path().join("big"), vec![0u8; 3 << 20]).unwrap();
+    let spec = format!("{}::/d", source.path().display());
+    let o = run(&[
+        "run",
+        "--vfs",
+        &spec,
+        "--vfs-max",
+        "1MiB",
+        guest(LEGACY),
+        "cat",
+        "/d/a.txt",
+    ]);
+    assert_exit(&o, 2);
+    assert!(
+        stderr(&o)
+            .ends_with("does not fit in 1 MiB of in-memory space (raise it with --vfs-max)\n"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(stdout(&o), "");
+}
+
+/// Finding 3 (and section 1): a `nanopod` killed with SIGKILL mid-run
+/// leaves no copy behind: the copy is a private tmpfs the kernel frees.
+#[test]
+fn finding_03_a_killed_run_leaves_no_vfs_copy_behind() {
+    let source = corpus();
+    std::fs::write(source.path().join("payload"), vec![1u8; 4 << 20]).unwrap();
+    let before = (
+        vfs_entries(Path::new("/dev/shm")),
+        vfs_entries(Path::new("/tmp")),
+    );
+    let spec = format!("{}::/d", source.path().display());
+    let (mut child, _) = legacy_listening(guest(LEGACY), &["--vfs", &spec]);
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let after = (
+        vfs_entries(Path::new("/dev/shm")),
+        vfs_entries(Path::new("/tmp")),
+    );
+    assert_eq!(after, before, "nothing new in /dev/shm or /tmp");
+}
+
+/// With `NANOPOD_VFS_ROOT` (for systems that refuse user namespaces),
+/// copies whose process died are swept at the next start, and a run
+/// removes its own.
+#[test]
+fn copies_under_nanopod_vfs_root_of_dead_processes_are_swept() {
+    let root = tempfile::tempdir().unwrap();
+    // No process has this id (above the kernel's largest pid).
+    let stale = root.path().join("nanopod-vfs-4194305-abcdef");
+    std::fs::create_dir(&stale).unwrap();
+    std::fs::write(stale.join("left.txt"), "x").unwrap();
+    let source = corpus();
+    let o = nanopod()
+        .env("NANOPOD_VFS_ROOT", root.path())
+        .args([
+            "run",
+            "--vfs",
+            &format!("{}::/d", source.path().display()),
+            guest(LEGACY),
+            "cat",
+            "/d/a.txt",
+        ])
+        .output()
+        .unwrap();
+    assert_exit(&o, 0);
+    assert_eq!(stdout(&o), "alpha\n");
+    assert_eq!(vfs_entries(root.path()), Vec::<String>::new());
 }

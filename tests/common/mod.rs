@@ -86,6 +86,28 @@ pub(crate) fn tar_of(dir: &Path) -> (tempfile::TempDir, PathBuf) {
     (archive_dir, archive)
 }
 
+pub(crate) use test_support::free_port;
+
+/// Starts `nanopod run FLAGS legacy.wasm listen ADDR` on a free loopback
+/// address and waits until the guest listens: (the process, ADDR).
+pub(crate) fn legacy_listening(legacy: &str, flags: &[&str]) -> (Child, String) {
+    let addr = format!("127.0.0.1:{}", free_port());
+    let mut child = nanopod()
+        .args(["run", "--allow-listen", &addr])
+        .args(flags)
+        .args([legacy, "listen", &addr])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn nanopod");
+    let mut line = String::new();
+    BufReader::new(child.stdout.as_mut().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    assert_eq!(line, "listening\n");
+    (child, addr)
+}
+
 /// A guest's path as a `&str`.
 pub(crate) fn guest(path: &'static str) -> &'static str {
     assert!(Path::new(path).exists(), "guest {path} was not built");

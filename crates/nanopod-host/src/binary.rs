@@ -104,9 +104,11 @@ pub fn compile(
 
 /// Reads a file and checks its WebAssembly header.
 pub fn read_wasm(path: &Path) -> Result<Vec<u8>, BinaryError> {
-    let bytes = std::fs::read(path).map_err(|source| BinaryError::Unreadable {
-        path: path.to_path_buf(),
-        source,
+    let bytes = crate::files::read_regular(path, crate::files::MAX_BINARY).map_err(|source| {
+        BinaryError::Unreadable {
+            path: path.to_path_buf(),
+            source,
+        }
     })?;
     if !wasmparser::Parser::is_component(&bytes) && !wasmparser::Parser::is_core_wasm(&bytes) {
         return Err(BinaryError::NotWasm(path.to_path_buf()));

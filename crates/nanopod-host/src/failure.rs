@@ -12,6 +12,10 @@ pub enum GuestFailure {
     Timeout,
     /// The guest tried to grow its memory past `--max-memory`.
     MemoryLimit,
+    /// The guest tried to grow its memory past what a memory can be (4 GiB
+    /// for a 32-bit memory, or its declared maximum), with no
+    /// `--max-memory` in the way.
+    OutOfMemory,
     /// The guest used more than the wasm stack nanopod allows.
     StackOverflow,
     /// Any other trap, with wasmtime's description.
@@ -39,13 +43,14 @@ impl GuestFailure {
         if let Some(link) = err.chain().find_map(|c| c.downcast_ref::<LinkFailure>()) {
             return Some(GuestFailure::Link(link.0.clone()));
         }
-        for cause in err.chain() {
-            let text = cause.to_string();
-            if text.contains("forcing trap when growing memory")
-                || text.contains("memory minimum size")
-            {
-                return Some(GuestFailure::MemoryLimit);
-            }
+        if let Some(refused) = err
+            .chain()
+            .find_map(|c| c.downcast_ref::<crate::store::GrowthRefused>())
+        {
+            return Some(match refused {
+                crate::store::GrowthRefused::MaxMemory { .. } => GuestFailure::MemoryLimit,
+                crate::store::GrowthRefused::Maximum { .. } => GuestFailure::OutOfMemory,
+            });
         }
         let trap = err
             .downcast_ref::<wasmtime::Trap>()
@@ -67,7 +72,13 @@ impl GuestFailure {
 impl fmt::Display for GuestFailure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            GuestFailure::Exit(code) => write!(f, "the component exited with code {code}"),
+            GuestFailure::Exit(code) if (0..=255).contains(code) => {
+                write!(f, "the component exited with code {code}")
+            }
+            GuestFailure::Exit(code) => write!(
+                f,
+                "the component exited with status {code}, which is no exit code (0 to 255)"
+            ),
             GuestFailure::Timeout => write!(f, "the component ran past its --timeout"),
             GuestFailure::MemoryLimit => {
                 write!(
@@ -75,6 +86,10 @@ impl fmt::Display for GuestFailure {
                     "the component needed more memory than --max-memory allows"
                 )
             }
+            GuestFailure::OutOfMemory => write!(
+                f,
+                "the component needed more memory than a wasm memory can hold (4 GiB for 32-bit memories, or the maximum the component declares)"
+            ),
             GuestFailure::StackOverflow => write!(f, "the component overflowed its stack"),
             GuestFailure::Trap(what) => write!(f, "the component trapped: {what}"),
             GuestFailure::Link(why) => write!(f, "{why}"),

@@ -39,18 +39,19 @@ impl Grants {
         Self::default()
     }
 
-    /// Preopens a host directory, which must exist. Default: no
-    /// directories.
+    /// Preopens a host directory, which must exist, at a guest path no
+    /// other directory has. Default: no directories.
     pub fn dir(&mut self, grant: DirGrant) -> Result<&mut Self, DirError> {
         self.filesystem.add_dir(grant)?;
         Ok(self)
     }
 
     /// Preopens an in-memory directory (see [`crate::vfs`]), read-write;
-    /// several grants may share one. Default: none.
-    pub fn virtual_dir(&mut self, dir: Arc<VirtualDir>) -> &mut Self {
-        self.filesystem.add_virtual_dir(dir);
-        self
+    /// several grants may share one. Default: none. Its guest path must
+    /// be free.
+    pub fn virtual_dir(&mut self, dir: Arc<VirtualDir>) -> Result<&mut Self, DirError> {
+        self.filesystem.add_virtual_dir(dir)?;
+        Ok(self)
     }
 
     /// The in-memory directories, to write out after a run.
@@ -108,6 +109,11 @@ impl Grants {
     /// The names of the granted key-value stores.
     pub fn keyvalue_names(&self) -> Vec<String> {
         self.keyvalue.names().map(str::to_string).collect()
+    }
+
+    /// Where the granted store `name` is, if it is granted.
+    pub fn keyvalue_url(&self, name: &str) -> Option<&StoreUrl> {
+        self.keyvalue.url(name)
     }
 
     /// Opens every granted key-value store, so that one that cannot be

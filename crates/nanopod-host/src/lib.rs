@@ -33,6 +33,7 @@ pub mod cache;
 pub mod capability;
 pub mod engine;
 mod failure;
+pub mod files;
 mod grants;
 mod interface;
 pub mod io;
@@ -42,6 +43,7 @@ pub mod net;
 mod nonblocking;
 pub mod snapshot;
 pub mod store;
+mod tmpfs;
 pub mod types;
 pub mod vfs;
 

@@ -74,5 +74,17 @@ pub fn prepare(
 pub fn module_linker(engine: &Engine) -> Result<wasmtime::Linker<P1State>> {
     let mut linker = wasmtime::Linker::new(engine);
     wasmtime_wasi::p1::add_to_linker_async(&mut linker, |s: &mut P1State| &mut s.wasi)?;
+    // `proc_exit` with any status: wasmtime-wasi refuses codes from 126 up
+    // with an error (and a backtrace) instead of the exit; nanopod passes
+    // 0 to 255 through and reports the rest as what they are.
+    linker.allow_shadowing(true);
+    linker.func_wrap(
+        "wasi_snapshot_preview1",
+        "proc_exit",
+        |_: wasmtime::Caller<'_, P1State>, status: i32| -> wasmtime::Result<()> {
+            Err(wasmtime_wasi::I32Exit(status).into())
+        },
+    )?;
+    linker.allow_shadowing(false);
     Ok(linker)
 }

@@ -17,27 +17,100 @@ use crate::grants::Grants;
 use crate::limits::Limits;
 use std::sync::Arc;
 use wasmtime::component::ResourceTable;
-use wasmtime::{Store, StoreContextMut, StoreLimits, StoreLimitsBuilder, UpdateDeadline};
+use wasmtime::{Store, StoreContextMut, UpdateDeadline};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
 /// The limits of one store: its memory limiter and its deadline.
 pub struct Guard {
-    limits: StoreLimits,
+    limits: MemoryCap,
     deadline: Deadline,
     yields: bool,
+}
+
+/// Why a guest's memory could not grow: the error its trapping
+/// `memory.grow` carries (a guest that cannot grow its memory cannot go
+/// on, so growth failures trap rather than return -1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum GrowthRefused {
+    /// Past the store's `max-memory`.
+    #[error("growing memory to {desired} bytes passes max-memory ({limit} bytes)")]
+    MaxMemory {
+        /// The limit, in bytes.
+        limit: usize,
+        /// The size asked for.
+        desired: usize,
+    },
+    /// Past what the memory can be (its declared maximum, 4 GiB for a
+    /// 32-bit memory) or what the host could map.
+    #[error("growing memory to {desired} bytes passes what the memory can hold")]
+    Maximum {
+        /// The size asked for.
+        desired: usize,
+    },
+}
+
+/// The memory limiter: `max-memory` if set, and every failed growth a trap
+/// that says which limit it hit.
+struct MemoryCap {
+    max_memory: Option<usize>,
+    /// The size the last growth asked for.
+    desired: usize,
+}
+
+impl wasmtime::ResourceLimiter for MemoryCap {
+    fn memory_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        self.desired = desired;
+        if let Some(limit) = self.max_memory
+            && desired > limit
+        {
+            return Err(GrowthRefused::MaxMemory { limit, desired }.into());
+        }
+        if maximum.is_some_and(|max| desired > max) {
+            return Err(GrowthRefused::Maximum { desired }.into());
+        }
+        Ok(true)
+    }
+
+    fn memory_grow_failed(&mut self, error: wasmtime::Error) -> wasmtime::Result<()> {
+        tracing::debug!("memory growth failed: {error}");
+        Err(GrowthRefused::Maximum {
+            desired: self.desired,
+        }
+        .into())
+    }
+
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        if maximum.is_some_and(|max| desired > max) {
+            wasmtime::bail!("growing a table to {desired} elements passes its maximum");
+        }
+        Ok(true)
+    }
+
+    fn table_grow_failed(&mut self, error: wasmtime::Error) -> wasmtime::Result<()> {
+        Err(error.context("a table could not grow"))
+    }
 }
 
 impl Guard {
     /// A guard for `limits` (its memory cap) that stops the guest at
     /// `deadline`.
     pub fn new(limits: &Limits, deadline: Deadline) -> Self {
-        let mut b = StoreLimitsBuilder::new().trap_on_grow_failure(true);
-        if let Some(max) = limits.max_memory {
-            b = b.memory_size(max);
-        }
         Guard {
-            limits: b.build(),
+            limits: MemoryCap {
+                max_memory: limits.max_memory,
+                desired: 0,
+            },
             deadline,
             yields: true,
         }

@@ -12,18 +12,21 @@
 //!
 //! A process opens each URL once ([`open`]): two components granted the
 //! same store share one handle (redb allows one open per file, and a NATS
-//! connection is worth sharing).
+//! connection is worth sharing). [`BlockingStore`] serves callers that
+//! cannot await (a proxy-wasm filter's shared data).
 //!
 //! Keys are at most [`MAX_KEY`] bytes, values at most [`MAX_VALUE`]; a
 //! larger one is an [`Error`], never an allocation. Counters
 //! ([`Store::increment`]) are stored as decimal text (`"42"`), so other
 //! tools read them as they are.
 
+mod blocking;
 mod file;
 mod memory;
 mod nats;
 mod url;
 
+pub use blocking::{BlockingStore, DEADLINE};
 pub use url::StoreUrl;
 
 use std::collections::HashMap;
@@ -270,7 +273,15 @@ static OPEN: LazyLock<Mutex<HashMap<StoreUrl, Opening>>> = LazyLock::new(Default
 /// store's connection runs on the tokio runtime that first opened it, so
 /// open stores on the runtime that serves the guests.
 pub async fn open(url: &StoreUrl) -> Result<Arc<Store>, Error> {
-    let cell = OPEN
+    open_in(&OPEN, url).await
+}
+
+/// Opens `url` through `cache` (a map of stores by URL).
+async fn open_in(
+    cache: &Mutex<HashMap<StoreUrl, Opening>>,
+    url: &StoreUrl,
+) -> Result<Arc<Store>, Error> {
+    let cell = cache
         .lock()
         .unwrap_or_else(|e| e.into_inner())
         .entry(url.clone())

@@ -131,11 +131,7 @@ async fn nats_bucket() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unreachable_server_is_an_error() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = test_support::free_port();
     let url = StoreUrl::parse(&format!("nats://127.0.0.1:{port}/b"), Path::new("/")).unwrap();
     let err = open(&url).await.unwrap_err();
     assert!(err.to_string().contains("cannot reach"), "{err}");

@@ -60,6 +60,10 @@ pub struct Manifest<C> {
     /// Where a pipeline's in-memory filesystem is mounted in every step.
     /// Default: `/out`.
     pub scratch: Option<String>,
+    /// The most bytes the pipeline's in-memory filesystem may hold (a
+    /// write past it fails as on a full disk). Default: 256 MiB.
+    #[serde(default, deserialize_with = "nanopod_host::limits::deserialize_size")]
+    pub scratch_max: Option<usize>,
     /// Key-value stores by the name components open them with
     /// (`[keyvalue.NAME]`); a component reaches one only when its grants
     /// name it (`keyvalue = ["NAME"]`). A name granted without a table is
@@ -123,6 +127,10 @@ pub struct ComponentSpec<C> {
     /// A proxy-wasm filter's root id (the `plugin_root_id` property, which
     /// some SDKs use to pick their root context). Default: empty.
     pub root_id: Option<String>,
+    /// A proxy-wasm filter's shared data lives in this key-value store (one
+    /// its `keyvalue` grant names): a NATS bucket shares it with the same
+    /// filter on other hosts. Default: in the process.
+    pub shared_data: Option<String>,
     /// Configuration values (`wasi:config/store`) for this component alone.
     /// Default: none.
     #[serde(default)]
@@ -209,10 +217,11 @@ impl<C: for<'de> Deserialize<'de> + Default> Manifest<C> {
 
     /// Reads and parses a manifest file.
     pub fn read(path: &Path) -> Result<Self, ManifestError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ManifestError::Unreadable {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        let text = nanopod_host::files::read_regular_text(path, nanopod_host::files::MAX_TEXT)
+            .map_err(|source| ManifestError::Unreadable {
+                path: path.to_path_buf(),
+                source,
+            })?;
         Self::parse(&text, &path.display().to_string())
     }
 }

@@ -51,7 +51,14 @@ impl Step {
     /// pipeline's filesystem.
     pub fn compose<G: GrantSpec>(&self, pod: &Pod<G>) -> Result<ComposedPod, PodError> {
         let mut composed = pod.compose(&self.component)?;
-        composed.info.grants.virtual_dir(self.scratch.clone());
+        composed
+            .info
+            .grants
+            .virtual_dir(self.scratch.clone())
+            .map_err(|source| PodError::Grants {
+                component: self.component.clone(),
+                source: Box::new(source),
+            })?;
         Ok(composed)
     }
 
@@ -83,7 +90,11 @@ impl<G: GrantSpec> Pod<G> {
             return Ok(None);
         }
         let mount = self.manifest.scratch.as_deref().unwrap_or(DEFAULT_SCRATCH);
-        let scratch = Arc::new(VirtualDir::empty(mount).map_err(|e| ScratchError(e.into()))?);
+        let max = self
+            .manifest
+            .scratch_max
+            .map_or(nanopod_host::vfs::DEFAULT_MAX, |m| m as u64);
+        let scratch = Arc::new(VirtualDir::empty(mount, max).map_err(|e| ScratchError(e.into()))?);
         let first = if help { steps.len() - 1 } else { 0 };
         let of = steps.len();
         let steps = steps

@@ -170,6 +170,8 @@ pub struct FilterSettings {
     pub vm_config: Vec<u8>,
     /// The root id.
     pub root_id: String,
+    /// The store its shared data lives in, if not in the process.
+    pub shared_data: Option<StoreUrl>,
 }
 
 /// Why a remote link cannot be set up.
@@ -313,18 +315,28 @@ impl<G: GrantSpec> Pod<G> {
         };
         let config = text(&spec.config, &spec.config_file, "config")?;
         let vm_config = text(&spec.vm_config, &spec.vm_config_file, "vm-config")?;
-        let filter =
-            (config.is_some() || vm_config.is_some() || spec.root_id.is_some()).then(|| {
-                FilterSettings {
-                    config: config.unwrap_or_default(),
-                    vm_config: vm_config.unwrap_or_default(),
-                    root_id: spec.root_id.clone().unwrap_or_default(),
-                }
-            });
         if spec.reuse == Some(0) {
             return Err(setting("`reuse` must be at least 1"));
         }
         let grants = self.grants_of(name)?;
+        let shared_data = match &spec.shared_data {
+            None => None,
+            Some(store) => Some(grants.keyvalue_url(store).cloned().ok_or_else(|| {
+                setting(&format!(
+                    "`shared-data = \"{store}\"` names a store its grants do not: add `keyvalue = [\"{store}\"]` to its grants"
+                ))
+            })?),
+        };
+        let filter = (config.is_some()
+            || vm_config.is_some()
+            || spec.root_id.is_some()
+            || shared_data.is_some())
+        .then(|| FilterSettings {
+            config: config.unwrap_or_default(),
+            vm_config: vm_config.unwrap_or_default(),
+            root_id: spec.root_id.clone().unwrap_or_default(),
+            shared_data,
+        });
         Ok(ChainMember {
             name: name.to_string(),
             file: base.join(&spec.file),

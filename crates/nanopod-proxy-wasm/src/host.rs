@@ -379,8 +379,10 @@ pub(crate) fn add_to_linker(linker: &mut Linker<VmState>) -> wasmtime::Result<()
                 Ok(k) => k,
                 Err(s) => return Ok(s as i32),
             };
-            let Some((value, cas)) = c.data().plugin.data.get(&key) else {
-                return Ok(Status::NotFound as i32);
+            let (value, cas) = match c.data().plugin.data.get(&key) {
+                Ok(Some(found)) => found,
+                Ok(None) => return Ok(Status::NotFound as i32),
+                Err(_) => return Ok(Status::InternalFailure as i32),
             };
             if let Err(s) = give(&mut c, &value, ret_ptr, ret_len)? {
                 return Ok(s as i32);
@@ -407,7 +409,7 @@ pub(crate) fn add_to_linker(linker: &mut Linker<VmState>) -> wasmtime::Result<()
                     .set(&key, &value, cas as u32)
                     .map_err(|e| match e {
                         SetError::CasMismatch => Status::CasMismatch,
-                        SetError::Full => Status::InternalFailure,
+                        SetError::Full | SetError::Store => Status::InternalFailure,
                     })
             })();
             Ok(status(result))

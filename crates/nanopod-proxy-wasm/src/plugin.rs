@@ -35,6 +35,10 @@ pub struct FilterConfig {
     pub grants: Grants,
     /// How many VMs to keep (at least one).
     pub instances: usize,
+    /// Where its shared data lives: a key-value store (a NATS bucket
+    /// shares it with the same filter on other hosts). Default: in the
+    /// process.
+    pub shared_data: Option<nanopod_keyvalue::StoreUrl>,
 }
 
 /// Why a filter cannot be used.
@@ -165,6 +169,16 @@ impl ProxyFilter {
         host::add_to_linker(&mut linker).map_err(link_error)?;
         stub_unknown_imports(&mut linker, module).map_err(link_error)?;
         let pre = linker.instantiate_pre(module).map_err(link_error)?;
+        let data =
+            match &config.shared_data {
+                None => SharedData::default(),
+                Some(url) => SharedData::in_store(
+                    nanopod_keyvalue::BlockingStore::open(url).map_err(|e| FilterError::Start {
+                        filter: config.name.clone(),
+                        reason: format!("its shared-data store {url}: {e}"),
+                    })?,
+                ),
+            };
         let shared = Arc::new(PluginShared {
             name: config.name.clone(),
             root_id: config.root_id,
@@ -174,7 +188,7 @@ impl ProxyFilter {
             env: config.grants.env_vars().to_vec(),
             limits: config.grants.limits,
             grants: config.grants,
-            data: SharedData::default(),
+            data,
             queues: SharedQueues::default(),
             metrics,
             filter: OnceLock::new(),

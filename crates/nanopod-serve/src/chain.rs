@@ -88,7 +88,7 @@ impl Server {
             if member.filter.is_some() {
                 return Err(ServeError::Handler {
                     name,
-                    problem: "is a component: `config`, `vm-config` and `root-id` are for proxy-wasm filters".into(),
+                    problem: "is a component: `config`, `vm-config`, `root-id` and `shared-data` are for proxy-wasm filters".into(),
                 });
             }
             let loaded = pod.compose(&name)?.load(&engines)?;
@@ -343,6 +343,7 @@ fn proxy_filter(
         vm_config: settings.vm_config,
         grants: member.grants,
         instances: worker_threads(),
+        shared_data: settings.shared_data,
     };
     Ok(ProxyFilter::new(
         &loaded.engine,

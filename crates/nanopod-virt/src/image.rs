@@ -81,7 +81,8 @@ pub fn build(mounts: &[Mount], env: Option<&[(String, String)]>) -> Result<Image
         } else {
             // A .tar archive (anything else is refused by `load`), unpacked
             // in memory first.
-            let unpacked = VirtualDir::load(&mount.host, &mount.guest)?;
+            // Bounded by what one 32-bit memory can embed.
+            let unpacked = VirtualDir::load(&mount.host, &mount.guest, 4 << 30)?;
             walk(unpacked.path(), root, &mut nodes, &mut contents)?;
         }
     }

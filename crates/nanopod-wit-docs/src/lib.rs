@@ -140,13 +140,38 @@ impl DocIndex {
     }
 }
 
+/// The largest WIT file read (a WIT package is text, and small).
+const MAX_WIT_FILE: u64 = 16 << 20;
+
+/// Parses the WIT at `path` (a directory, or a regular file no larger than
+/// [`MAX_WIT_FILE`]) into `resolve`.
+fn push_wit(
+    resolve: &mut Resolve,
+    path: &Path,
+) -> Result<(wit_parser::PackageId, wit_parser::PackageSourceMap)> {
+    let context = || format!("cannot parse WIT at `{}`", path.display());
+    let meta = std::fs::metadata(path).with_context(context)?;
+    if !meta.is_dir() && !meta.is_file() {
+        bail!(
+            "cannot read WIT at `{}`: not a regular file or directory",
+            path.display()
+        );
+    }
+    if meta.is_file() && meta.len() > MAX_WIT_FILE {
+        bail!(
+            "cannot read WIT at `{}`: larger than {} MiB",
+            path.display(),
+            MAX_WIT_FILE >> 20
+        );
+    }
+    resolve.push_path(path).with_context(context)
+}
+
 /// Encodes the doc comments of the WIT package at `path` as the contents of
 /// a `package-docs` section.
 pub fn section_from_wit(path: &Path) -> Result<Vec<u8>> {
     let mut resolve = Resolve::default();
-    let (package, _) = resolve
-        .push_path(path)
-        .with_context(|| format!("cannot parse WIT at `{}`", path.display()))?;
+    let (package, _) = push_wit(&mut resolve, path)?;
     PackageMetadata::extract(&resolve, package)
         .encode()
         .context("cannot encode package docs")
@@ -157,9 +182,7 @@ pub fn section_from_wit(path: &Path) -> Result<Vec<u8>> {
 /// decoder) and the `nanopod-docs` section (see the module docs).
 pub fn embed(wasm: &[u8], wit_path: &Path) -> Result<Vec<u8>> {
     let mut source = Resolve::default();
-    let (package, _) = source
-        .push_path(wit_path)
-        .with_context(|| format!("cannot parse WIT at `{}`", wit_path.display()))?;
+    let (package, _) = push_wit(&mut source, wit_path)?;
     let own = PackageMetadata::extract(&source, package).encode()?;
     let bare = replace_section(
         &replace_section(wasm, SECTION_NAME, None)?,

@@ -6,8 +6,10 @@
 //! `legacy connect HOST:PORT` · `legacy listen ADDR:PORT` (bind, listen,
 //! answer one client with `hello`) · `legacy udp HOST:PORT TEXT` (send one
 //! datagram) · `legacy resolve NAME` · `legacy fetch HOST:PORT` (HTTP GET /) ·
-//! `legacy exit CODE` · `legacy fs OP ARGS , OP ARGS , …` (filesystem
+//! `legacy exit CODE` · `legacy exit-code CODE` (through `exit-with-code`) ·
+//! `legacy echo ARGS…` · `legacy fs OP ARGS , OP ARGS , …` (filesystem
 //! operations in one run, each printing its outcome: `mkdir D`, `write F TEXT`,
+//! `fill F MIB` (through `wasi:filesystem` itself),
 //! `read F`, `mv A B`, `rm F`, `rmdir D`, `ls D`, `stat P`)
 
 use std::io::Write;
@@ -74,6 +76,10 @@ fn main() {
             }
         }
         "exit" => exit(arg(1).parse().unwrap_or(0)),
+        // The code itself, through `wasi:cli/exit.exit-with-code` (Rust's
+        // `exit(N)` reports only success or failure on wasm32-wasip2).
+        "exit-code" => wasip2::cli::exit::exit_with_code(arg(1).parse().unwrap_or(0)),
+        "echo" => println!("{}", args[1..].join(" ")),
         other => fail(&format!("unknown mode `{other}`")),
     }
 }
@@ -89,6 +95,8 @@ fn fs_op(op: &[String]) -> String {
     match a(0) {
         "mkdir" => done(fs::create_dir(a(1))),
         "write" => done(fs::write(a(1), a(2))),
+        // `fill F N`: N MiB into F.
+        "fill" => fill(a(1), a(2).parse().unwrap_or(0)),
         "read" => match fs::read_to_string(a(1)) {
             Ok(s) => format!("{s:?}"),
             Err(e) => format!("error: {:?}", e.kind()),
@@ -121,4 +129,31 @@ fn fs_op(op: &[String]) -> String {
 fn fail(msg: &str) -> ! {
     eprintln!("legacy: {msg}");
     exit(1)
+}
+
+/// Writes `mib` MiB into `path` with `wasi:filesystem`'s `write` itself,
+/// so the outcome is the host's error code as it gave it (wasi-libc's
+/// `write` reports any failed stream write as EIO).
+fn fill(path: &str, mib: usize) -> String {
+    use wasip2::filesystem::preopens::get_directories;
+    use wasip2::filesystem::types::{DescriptorFlags, OpenFlags, PathFlags};
+    let Some((dir, rest)) = get_directories().into_iter().find_map(|(d, guest)| {
+        let rest = path.strip_prefix(guest.trim_end_matches('/'))?.strip_prefix('/')?;
+        Some((d, rest.to_string()))
+    }) else {
+        return format!("error: `{path}` is in no preopened directory");
+    };
+    let file = match dir.open_at(PathFlags::empty(), &rest, OpenFlags::CREATE, DescriptorFlags::WRITE) {
+        Ok(f) => f,
+        Err(e) => return format!("error: {}", e.name()),
+    };
+    let chunk = vec![b'x'; 1 << 20];
+    let mut offset = 0u64;
+    while offset < (mib as u64) << 20 {
+        match file.write(&chunk, offset) {
+            Ok(n) => offset += n,
+            Err(e) => return format!("error: {}", e.name()),
+        }
+    }
+    "ok".to_string()
 }

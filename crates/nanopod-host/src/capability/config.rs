@@ -83,16 +83,5 @@ pub(crate) fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<
 /// Reads a values file (`--var-file`, a secret's `file`) as UTF-8, refusing
 /// one larger than [`MAX_VALUE`].
 pub fn read_bounded(path: &std::path::Path) -> std::io::Result<String> {
-    use std::io::Read;
-    let mut text = String::new();
-    std::fs::File::open(path)?
-        .take(MAX_VALUE as u64 + 1)
-        .read_to_string(&mut text)?;
-    if text.len() > MAX_VALUE {
-        return Err(std::io::Error::other(format!(
-            "larger than {} MiB",
-            MAX_VALUE >> 20
-        )));
-    }
-    Ok(text)
+    crate::files::read_regular_text(path, MAX_VALUE as u64)
 }

@@ -49,6 +49,13 @@ pub enum DirError {
     /// It is a file, not a directory.
     #[error("`{}` is not a directory", .0.display())]
     NotADirectory(PathBuf),
+    /// Its guest path is empty.
+    #[error("the guest path is empty: write HOST::/PATH")]
+    EmptyGuestPath,
+    /// Another directory of the same component is at that guest path (the
+    /// guest would see only one of them).
+    #[error("guest path `{0}` is granted twice: give each directory its own")]
+    GuestPathTwice(String),
 }
 
 /// The directories one component may reach.
@@ -60,6 +67,7 @@ pub(crate) struct FilesystemGrant {
 
 impl FilesystemGrant {
     pub(crate) fn add_dir(&mut self, grant: DirGrant) -> Result<(), DirError> {
+        self.check_guest_path(&grant.guest)?;
         let meta = std::fs::metadata(&grant.host).map_err(|source| DirError::Open {
             path: grant.host.clone(),
             source,
@@ -71,8 +79,29 @@ impl FilesystemGrant {
         Ok(())
     }
 
-    pub(crate) fn add_virtual_dir(&mut self, dir: Arc<VirtualDir>) {
+    pub(crate) fn add_virtual_dir(&mut self, dir: Arc<VirtualDir>) -> Result<(), DirError> {
+        self.check_guest_path(dir.guest())?;
         self.virtual_dirs.push(dir);
+        Ok(())
+    }
+
+    /// Refuses an empty guest path, and one already granted (`/g` and
+    /// `/g/` are one path).
+    fn check_guest_path(&self, guest: &str) -> Result<(), DirError> {
+        let normal = |p: &str| p.trim_end_matches('/').to_string();
+        if guest.is_empty() {
+            return Err(DirError::EmptyGuestPath);
+        }
+        let taken = self
+            .dirs
+            .iter()
+            .map(|d| d.guest.as_str())
+            .chain(self.virtual_dirs.iter().map(|v| v.guest()))
+            .any(|g| normal(g) == normal(guest));
+        if taken {
+            return Err(DirError::GuestPathTwice(guest.to_string()));
+        }
+        Ok(())
     }
 
     pub(crate) fn has_dirs(&self) -> bool {

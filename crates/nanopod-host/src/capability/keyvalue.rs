@@ -50,6 +50,10 @@ impl KeyvalueGrant {
         self.stores.insert(name, url);
     }
 
+    pub(crate) fn url(&self, name: &str) -> Option<&StoreUrl> {
+        self.stores.get(name)
+    }
+
     pub(crate) fn names(&self) -> impl Iterator<Item = &str> {
         self.stores.keys().map(String::as_str)
     }

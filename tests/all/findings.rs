@@ -1,0 +1,199 @@
+//! The findings of the adversarial pass (issue 14), each a test named
+//! after its finding that failed before its fix.
+
+use crate::support::*;
+use test_programs_artifacts::{HELLO_P1, KITCHEN, LEGACY};
+
+/// Finding 1: `-o` after a WASI 0.2 command is the command's own: it
+/// reaches argv, stdout stays the command's, and the file is untouched.
+#[test]
+fn finding_01_a_commands_dash_o_is_its_own_and_no_file_is_truncated() {
+    let dir = tempfile::tempdir().unwrap();
+    let precious = dir.path().join("precious.txt");
+    std::fs::write(&precious, "keep me").unwrap();
+    let path = precious.to_str().unwrap();
+    let o = run(&["run", guest(LEGACY), "echo", "input.c", "-o", path]);
+    assert_exit(&o, 0);
+    assert_eq!(stdout(&o), format!("input.c -o {path}\n"));
+    assert_eq!(std::fs::read_to_string(&precious).unwrap(), "keep me");
+    let o = run(&["run", guest(LEGACY), "echo", "--output=x", "--", "--help"]);
+    assert_eq!(stdout(&o), "--output=x --help\n");
+}
+
+/// The low finding on repeated words: `--invoke` twice, or `-o` twice for
+/// a typed function, is refused rather than keeping the last.
+#[test]
+fn finding_low_repeated_invoke_and_output_are_refused() {
+    let o = run(&[
+        "run",
+        guest(KITCHEN),
+        "--invoke",
+        "add",
+        "--invoke",
+        "sum",
+        "1",
+        "2",
+    ]);
+    assert_exit(&o, 2);
+    assert_eq!(
+        stderr(&o),
+        "error: `--invoke` is given twice: name one function\n"
+    );
+    let o = run(&[
+        "run",
+        guest(KITCHEN),
+        "--invoke",
+        "repeat",
+        "65",
+        "3",
+        "-o",
+        "a",
+        "-o",
+        "b",
+    ]);
+    assert_exit(&o, 2);
+    assert_eq!(
+        stderr(&o),
+        "error: `-o` is given twice: name one output file\n"
+    );
+}
+
+/// Finding 8: a binary, manifest or WIT path that is not a regular file
+/// (`/dev/zero`, a FIFO) is refused at once instead of read forever.
+#[test]
+fn finding_08_non_regular_files_are_refused_not_read_forever() {
+    let o = run(&["run", "/dev/zero"]);
+    assert_exit(&o, 2);
+    assert_eq!(
+        stderr(&o),
+        "error: cannot read `/dev/zero`: not a regular file\n"
+    );
+    let o = run(&["inspect", "/dev/zero"]);
+    assert_exit(&o, 2);
+    assert!(stderr(&o).contains("not a regular file"), "{}", stderr(&o));
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("pod.toml");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let o = run(&["up", fifo.to_str().unwrap()]);
+    assert_exit(&o, 2);
+    assert!(stderr(&o).contains("not a regular file"), "{}", stderr(&o));
+    let o = run(&["run", "--wit", "/dev/zero", guest(KITCHEN), "--help"]);
+    assert_exit(&o, 2);
+    assert!(
+        stderr(&o).contains("cannot read WIT at `/dev/zero`: not a regular file or directory"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+/// Finding 12: exit codes pass through where WASI carries them
+/// (`exit-with-code`, preview1's `proc_exit`), and a preview1 status
+/// outside 0..=255 is one line and exit 1, not a backtrace and exit 2.
+#[test]
+fn finding_12_exit_codes_pass_through_where_wasi_carries_them() {
+    let o = run(&["run", guest(LEGACY), "exit-code", "7"]);
+    assert_exit(&o, 7);
+    // Rust's `exit(7)` on wasm32-wasip2 reports only failure.
+    let o = run(&["run", guest(LEGACY), "exit", "7"]);
+    assert_exit(&o, 1);
+    for code in ["126", "255"] {
+        let o = run(&["run", guest(HELLO_P1), code]);
+        assert_exit(&o, code.parse().unwrap());
+        assert_eq!(stderr(&o), "");
+    }
+    for (code, status) in [("256", "256"), ("-1", "-1")] {
+        let o = run(&["run", guest(HELLO_P1), code]);
+        assert_exit(&o, 1);
+        assert_eq!(
+            stderr(&o),
+            format!(
+                "error: the component exited with status {status}, which is no exit code (0 to 255)\n"
+            )
+        );
+    }
+}
+
+/// Finding 13: memory exhausted without `--max-memory` names the limit
+/// actually hit.
+#[test]
+fn finding_13_out_of_memory_names_the_limit_hit() {
+    let o = run(&["run", guest(KITCHEN), "--invoke", "hog", "5000"]);
+    assert_exit(&o, 3);
+    assert_eq!(
+        stderr(&o),
+        "error: the component needed more memory than a wasm memory can hold (4 GiB for 32-bit memories, or the maximum the component declares)\n"
+    );
+    let o = run(&[
+        "run",
+        "--max-memory",
+        "16MiB",
+        guest(KITCHEN),
+        "--invoke",
+        "hog",
+        "64",
+    ]);
+    assert_exit(&o, 3);
+    assert_eq!(
+        stderr(&o),
+        "error: the component needed more memory than --max-memory allows\n"
+    );
+}
+
+/// Finding 15: two directories at one guest path, or an empty guest path,
+/// are refused before the run.
+#[test]
+fn finding_15_duplicate_and_empty_guest_paths_are_refused() {
+    let a = tempfile::tempdir().unwrap();
+    let b = tempfile::tempdir().unwrap();
+    let (a, b) = (a.path().to_str().unwrap(), b.path().to_str().unwrap());
+    let o = run(&[
+        "run",
+        "--ro-dir",
+        &format!("{a}::/g"),
+        "--ro-dir",
+        &format!("{b}::/g/"),
+        guest(LEGACY),
+        "cat",
+        "/g/x",
+    ]);
+    assert_exit(&o, 2);
+    assert_eq!(
+        stderr(&o),
+        format!(
+            "error: invalid `--ro-dir {b}::/g/`: guest path `/g/` is granted twice: give each directory its own\n"
+        )
+    );
+    let o = run(&[
+        "run",
+        "--dir",
+        &format!("{a}::"),
+        guest(LEGACY),
+        "cat",
+        "/x",
+    ]);
+    assert_exit(&o, 2);
+    assert_eq!(
+        stderr(&o),
+        format!("error: invalid `--dir {a}::`: the guest path is empty: write HOST::/PATH\n")
+    );
+    let o = run(&[
+        "run",
+        "--dir",
+        &format!("{a}::/v"),
+        "--vfs",
+        &format!("{b}::/v"),
+        guest(LEGACY),
+        "cat",
+        "/v/x",
+    ]);
+    assert_exit(&o, 2);
+    assert!(
+        stderr(&o).contains("guest path `/v` is granted twice"),
+        "{}",
+        stderr(&o)
+    );
+}
