@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the example components and puts each pod's binaries next to its
-# manifest (examples/geo, examples/http, examples/http3, examples/mesh, examples/report,
+# manifest (examples/thumbnail, examples/geo, examples/http, examples/http3, examples/mesh, examples/report,
 # examples/text), where the pod.toml files expect them,
 # and the `files` command in examples/virtualize.
 set -euo pipefail
@@ -9,6 +9,7 @@ rustup target add wasm32-wasip2 wasm32-wasip1 wasm32-unknown-unknown >/dev/null 
 profile=${PROFILE:-release}
 flag=$([ "$profile" = release ] && echo --release || true)
 guest() { cargo run --quiet $flag -p test-programs-artifacts --bin guest-path -- "$1"; }
+cp "$(guest thumbnail)" examples/thumbnail/thumbnail.wasm
 cp "$(guest geo)" examples/geo/geo.wasm
 cp "$(guest geo-app)" examples/geo/geo-app.wasm
 cp "$(guest report)" examples/report/report.wasm
@@ -25,4 +26,4 @@ done
 for name in pw-ratelimit pw-auth pw-log http-app; do
   cp "$(guest "$name")" "examples/mesh/$name.wasm"
 done
-echo "examples built: examples/geo/*.wasm examples/http/*.wasm examples/report/*.wasm examples/http3/*.wasm examples/mesh/*.wasm examples/virtualize/files.wasm examples/text/*.wasm"
+echo "examples built: examples/thumbnail/thumbnail.wasm examples/geo/*.wasm examples/http/*.wasm examples/report/*.wasm examples/http3/*.wasm examples/mesh/*.wasm examples/virtualize/files.wasm examples/text/*.wasm"

@@ -41,6 +41,25 @@ pub(crate) enum FlagError {
     /// `--env NAME` for a variable the host does not have.
     #[error("invalid `--env {0}`: `{0}` is not set on the host")]
     EnvUnset(String),
+    /// `--env NAME` for a host variable that is not UTF-8.
+    #[error("invalid `--env {0}`: the host's value of `{0}` is not UTF-8; give it as NAME=VALUE")]
+    EnvNotUnicode(String),
+    /// `--env` with no name, or one name twice.
+    #[error("invalid `--env {spec}`: {reason}")]
+    Env {
+        /// The value given.
+        spec: String,
+        /// Why.
+        reason: &'static str,
+    },
+    /// An `--allow-http` that is not a host or host:port.
+    #[error("invalid `--allow-http {spec}`: {reason}")]
+    Http {
+        /// The value given.
+        spec: String,
+        /// Why.
+        reason: &'static str,
+    },
     /// A socket grant that cannot be read.
     #[error(transparent)]
     Socket(#[from] SocketSpecError),
@@ -208,11 +227,29 @@ impl CapabilityFlags {
                     source,
                 })?;
         }
+        let mut names = std::collections::BTreeSet::new();
         for e in &self.env {
             let (name, value) = parse_env(e)?;
+            let problem = if name.is_empty() {
+                Some("a variable needs a name: NAME=VALUE")
+            } else if !names.insert(name.clone()) {
+                Some("the variable is given twice")
+            } else {
+                None
+            };
+            if let Some(reason) = problem {
+                return Err(FlagError::Env {
+                    spec: e.clone(),
+                    reason,
+                });
+            }
             g.env(name, value);
         }
         for h in &self.allow_http {
+            check_http_authority(h).map_err(|reason| FlagError::Http {
+                spec: h.clone(),
+                reason,
+            })?;
             g.allow_http(h.as_str());
         }
         for (use_, specs) in self.socket_lists() {
@@ -405,9 +442,55 @@ pub(crate) fn parse_env(spec: &str) -> Result<(String, String), FlagError> {
         Some((k, v)) => Ok((k.to_string(), v.to_string())),
         None => match std::env::var(spec) {
             Ok(v) => Ok((spec.to_string(), v)),
-            Err(_) => Err(FlagError::EnvUnset(spec.to_string())),
+            Err(std::env::VarError::NotUnicode(_)) => {
+                Err(FlagError::EnvNotUnicode(spec.to_string()))
+            }
+            Err(std::env::VarError::NotPresent) => Err(FlagError::EnvUnset(spec.to_string())),
         },
     }
+}
+
+/// Checks an `--allow-http` grant: `HOST` (any port) or `HOST:PORT`, a
+/// host being a name, an IPv4 address or a bracketed IPv6 one.
+fn check_http_authority(spec: &str) -> Result<(), &'static str> {
+    if spec.contains("://") {
+        return Err("give the host alone, without a scheme: HOST or HOST:PORT");
+    }
+    if spec.contains('/') {
+        return Err("give the host alone, without a path: HOST or HOST:PORT");
+    }
+    if spec.contains('*') {
+        return Err("patterns are not supported: name each host");
+    }
+    let (host, port) = match spec.strip_prefix('[') {
+        Some(rest) => {
+            let (v6, after) = rest
+                .split_once(']')
+                .ok_or("an IPv6 address needs its `]`")?;
+            if v6.parse::<std::net::Ipv6Addr>().is_err() {
+                return Err("not an IPv6 address");
+            }
+            (spec, after.strip_prefix(':').map(Some).unwrap_or(None))
+        }
+        None => match spec.rsplit_once(':') {
+            Some((h, p)) => (h, Some(p)),
+            None => (spec, None),
+        },
+    };
+    if let Some(port) = port
+        && !port.parse::<u16>().is_ok_and(|p| p != 0)
+    {
+        return Err("the port must be a number from 1 to 65535");
+    }
+    let name_ok = host.starts_with('[')
+        || (!host.is_empty()
+            && host
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_')));
+    if !name_ok {
+        return Err("expected HOST or HOST:PORT (a name or an IP address)");
+    }
+    Ok(())
 }
 
 /// `--dir HOST[::GUEST]`; the guest path defaults to the host path.
@@ -426,6 +509,49 @@ pub(crate) fn parse_dir(spec: &str, read_only: bool) -> DirGrant {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn http_grants_are_hosts_or_host_ports() {
+        for ok in [
+            "api.example.com",
+            "127.0.0.1:8080",
+            "[::1]:80",
+            "[::1]",
+            "svc_a",
+        ] {
+            assert_eq!(check_http_authority(ok), Ok(()), "{ok}");
+        }
+        for (bad, why) in [
+            ("http://x/y", "without a scheme"),
+            ("x/y", "without a path"),
+            ("*", "patterns"),
+            ("*.example.com", "patterns"),
+            ("127.0.0.1:0", "1 to 65535"),
+            ("host:http", "1 to 65535"),
+            ("", "expected HOST"),
+            ("a b", "expected HOST"),
+            ("[nope]:1", "IPv6"),
+        ] {
+            let reason = check_http_authority(bad).unwrap_err();
+            assert!(reason.contains(why), "{bad}: {reason}");
+        }
+    }
+
+    #[test]
+    fn environment_variables_have_one_name_each() {
+        let caps = |env: &[&str]| CapabilityFlags {
+            env: env.iter().map(|e| e.to_string()).collect(),
+            ..Default::default()
+        };
+        assert!(caps(&["A=1", "B=2"]).grants().is_ok());
+        let twice = caps(&["A=1", "A=2"]).grants().unwrap_err().to_string();
+        assert_eq!(twice, "invalid `--env A=2`: the variable is given twice");
+        let nameless = caps(&["=x"]).grants().unwrap_err().to_string();
+        assert_eq!(
+            nameless,
+            "invalid `--env =x`: a variable needs a name: NAME=VALUE"
+        );
+    }
 
     #[test]
     fn manifest_keys_share_the_flags_syntax() {

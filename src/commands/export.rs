@@ -76,7 +76,7 @@ impl ExportCommand {
         runtime.block_on(exporter.run(
             &self.listen,
             |at| eprintln!("nanopod: exporting `{name}` on {at} ({functions})"),
-            super::shutdown_signal(),
+            super::shutdown_signal(&runtime),
         ))?;
         eprintln!("nanopod: stopped");
         Ok(ExitCode::SUCCESS)

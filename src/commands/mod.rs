@@ -68,21 +68,31 @@ impl Command {
     }
 }
 
-/// Completes on SIGINT (Ctrl-C) or SIGTERM.
-pub(crate) async fn shutdown_signal() {
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
+/// Listens for SIGTERM and SIGINT from now on (a signal sent as soon as
+/// the address is printed is not lost), and returns what completes at the
+/// first of them.
+pub(crate) fn shutdown_signal(
+    runtime: &tokio::runtime::Runtime,
+) -> impl Future<Output = ()> + use<> {
+    use tokio::signal::unix::{Signal, SignalKind, signal};
+    let _entered = runtime.enter();
+    let term = signal(SignalKind::terminate()).ok();
+    let interrupt = signal(SignalKind::interrupt()).ok();
+    async fn until(signal: Option<Signal>) {
+        match signal {
+            Some(mut s) => {
                 s.recv().await;
             }
-            Err(_) => std::future::pending().await,
+            None => std::future::pending().await,
         }
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        () = term => {}
     }
-    eprintln!("nanopod: shutting down, finishing work in flight");
+    async move {
+        tokio::select! {
+            () = until(term) => {}
+            () = until(interrupt) => {}
+        }
+        eprintln!("nanopod: shutting down, finishing work in flight");
+    }
 }
 
 #[cfg(test)]

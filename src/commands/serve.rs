@@ -78,7 +78,7 @@ impl ServeCommand {
                     eprintln!("nanopod: metrics on http://{m}/metrics");
                 }
             },
-            super::shutdown_signal(),
+            super::shutdown_signal(&runtime),
         ))?;
         eprintln!("nanopod: stopped");
         Ok(ExitCode::SUCCESS)

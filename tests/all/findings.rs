@@ -197,3 +197,32 @@ fn finding_15_duplicate_and_empty_guest_paths_are_refused() {
         stderr(&o)
     );
 }
+
+/// Finding 10: a compiled entry corrupted in the cache (its code
+/// overwritten, its header intact) is compiled again, not run.
+#[test]
+fn finding_10_a_corrupted_cache_entry_is_compiled_again() {
+    let cache = tempfile::tempdir().unwrap();
+    let with_cache = |args: &[&str]| run_cached(cache.path(), args);
+    assert_exit(&with_cache(&["compile", guest(KITCHEN)]), 0);
+    let entry = std::fs::read_dir(cache.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|e| e == "cwasm"))
+        .unwrap();
+    let mut bytes = std::fs::read(&entry).unwrap();
+    let middle = bytes.len() / 2;
+    for b in &mut bytes[middle..middle + 4096] {
+        *b = 0xcc; // int3
+    }
+    std::fs::write(&entry, &bytes).unwrap();
+    let o = with_cache(&["-v", "run", guest(KITCHEN), "--invoke", "add", "1", "1"]);
+    assert_exit(&o, 0);
+    assert_eq!(stdout(&o), "2\n");
+    assert!(
+        stderr(&o).contains("is unusable, compiling again: its contents do not match its digest"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(stderr(&o).contains("cache=Stored"), "{}", stderr(&o));
+}

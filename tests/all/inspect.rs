@@ -76,29 +76,30 @@ fn inspect_core_module() {
 #[test]
 fn compile_fills_the_cache_and_run_uses_it() {
     let cache = tempfile::tempdir().unwrap();
-    let with_cache = |args: &[&str]| {
-        nanopod()
-            .env("NANOPOD_CACHE_DIR", cache.path())
-            .args(args)
-            .output()
-            .unwrap()
-    };
+    let with_cache = |args: &[&str]| run_cached(cache.path(), args);
     let o = with_cache(&["compile", guest(KITCHEN)]);
     assert_exit(&o, 0);
     assert!(stderr(&o).contains("compiled and cached"), "{}", stderr(&o));
-    assert_eq!(std::fs::read_dir(cache.path()).unwrap().count(), 1);
+    let entries = || -> Vec<std::path::PathBuf> {
+        let mut e: Vec<_> = std::fs::read_dir(cache.path())
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        e.sort();
+        e
+    };
+    // The compiled code and its digest.
+    assert_eq!(entries().len(), 2, "{:?}", entries());
     let o = with_cache(&["compile", guest(KITCHEN)]);
     assert!(stderr(&o).contains("already cached"), "{}", stderr(&o));
     let o = with_cache(&["-v", "run", guest(KITCHEN), "--invoke", "add", "1", "1"]);
     assert_exit(&o, 0);
     assert!(stderr(&o).contains("cache=Hit"), "{}", stderr(&o));
     // A corrupt entry is ignored and replaced, never trusted.
-    let entry = std::fs::read_dir(cache.path())
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
+    let entry = entries()
+        .into_iter()
+        .find(|p| p.extension().is_some_and(|e| e == "cwasm"))
+        .unwrap();
     std::fs::write(&entry, b"garbage").unwrap();
     let o = with_cache(&["run", guest(KITCHEN), "--invoke", "add", "1", "1"]);
     assert_exit(&o, 0);

@@ -28,6 +28,15 @@ pub(crate) fn run(args: &[&str]) -> Output {
     nanopod().args(args).output().expect("spawn nanopod")
 }
 
+/// Runs `nanopod ARGS` with the compile cache in `cache`.
+pub(crate) fn run_cached(cache: &Path, args: &[&str]) -> Output {
+    nanopod()
+        .env("NANOPOD_CACHE_DIR", cache)
+        .args(args)
+        .output()
+        .expect("spawn nanopod")
+}
+
 /// Runs `nanopod ARGS` with `input` on stdin.
 pub(crate) fn run_with_stdin(args: &[&str], input: &[u8]) -> Output {
     use std::io::Write;

@@ -5,7 +5,10 @@
 //! hashes the binary's bytes, the engine's compatibility hash (wasmtime
 //! version, compiler settings, target CPU features) and nanopod's version, so
 //! any change to either side compiles afresh. Files are written to a
-//! temporary name and renamed, so a crash never leaves a torn entry.
+//! temporary name and renamed, so a crash never leaves a torn entry. Each
+//! entry has its BLAKE3 digest beside it (`KEY.cwasm.blake3`), checked
+//! before the code is loaded: an entry corrupted on disk (or one without
+//! its digest) is compiled again, never mapped as code.
 //!
 //! Trust: loading a cache entry runs its machine code. The directory is
 //! created private to the user (mode 0700); anyone who can write there can
@@ -74,9 +77,15 @@ impl CompileCache {
         if let Some(path) = &entry
             && path.exists()
         {
-            match deserialize(engine, path, is_component) {
-                Ok(c) => return Ok((c, CacheOutcome::Hit)),
-                Err(e) => tracing::debug!("ignoring stale cache entry {}: {e:#}", path.display()),
+            match verify(path).map(|signed| signed.then(|| deserialize(engine, path, is_component)))
+            {
+                Ok(Some(Ok(c))) => return Ok((c, CacheOutcome::Hit)),
+                // Written before entries had digests: replaced.
+                Ok(None) => tracing::debug!("cache entry {} has no digest", path.display()),
+                Ok(Some(Err(e))) | Err(e) => tracing::warn!(
+                    "cache entry {} is unusable, compiling again: {e:#}",
+                    path.display()
+                ),
             }
         }
         let compiled = compile_with_progress(engine, bytes, is_component)?;
@@ -132,11 +141,33 @@ fn compile_with_progress(engine: &Engine, bytes: &[u8], is_component: bool) -> R
     Ok(result?)
 }
 
+/// Where an entry's digest is kept.
+fn digest_path(entry: &Path) -> PathBuf {
+    entry.with_extension("cwasm.blake3")
+}
+
+/// Checks `entry` against the digest stored beside it: `false` when it has
+/// none, an error when it does not match.
+fn verify(entry: &Path) -> Result<bool> {
+    let expected = match std::fs::read(digest_path(entry)) {
+        Ok(d) => d,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
+        Err(e) => return Err(e.into()),
+    };
+    let mut hasher = blake3::Hasher::new();
+    hasher.update_reader(std::fs::File::open(entry)?)?;
+    if hasher.finalize().as_bytes()[..] != expected[..] {
+        anyhow::bail!("its contents do not match its digest");
+    }
+    Ok(true)
+}
+
 #[allow(unsafe_code)]
 fn deserialize(engine: &Engine, path: &Path, is_component: bool) -> Result<Compiled> {
     // SAFETY: the file was written by `store` below from code wasmtime
-    // compiled, under a key that includes the engine's compatibility hash;
-    // wasmtime additionally checks the header. See the module docs on trust.
+    // compiled, under a key that includes the engine's compatibility hash,
+    // and matched its digest just now; wasmtime additionally checks the
+    // header. See the module docs on trust.
     unsafe {
         Ok(if is_component {
             Compiled::Component(Component::deserialize_file(engine, path)?)
@@ -153,10 +184,15 @@ fn store(path: &Path, compiled: &Compiled) -> Result<()> {
         Compiled::Component(c) => c.serialize()?,
         Compiled::Module(m) => m.serialize()?,
     };
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
-    std::io::Write::write_all(&mut tmp, &bytes)?;
-    tmp.persist(path)?;
-    Ok(())
+    // The digest first: an entry is never without it.
+    let write = |to: &Path, contents: &[u8]| -> Result<()> {
+        let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+        std::io::Write::write_all(&mut tmp, contents)?;
+        tmp.persist(to)?;
+        Ok(())
+    };
+    write(&digest_path(path), blake3::hash(&bytes).as_bytes())?;
+    write(path, &bytes)
 }
 
 fn create_private_dir(dir: &Path) -> Result<()> {
