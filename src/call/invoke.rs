@@ -76,7 +76,9 @@ pub(crate) async fn call_component(
 
     let rendered = match mode {
         EngineMode::Sync => {
-            func.call_async(&mut store, &params, &mut results).await?;
+            func.call_async(&mut store, &params, &mut results)
+                .await
+                .map_err(name_the_value_limit)?;
             match (&result_ty, results.pop()) {
                 (Some(ty), Some(v)) => render(ty, v)?,
                 _ => Rendered::Nothing,
@@ -86,7 +88,9 @@ pub(crate) async fn call_component(
             let out = out.clone();
             store
                 .run_concurrent(async move |acc| -> Result<Rendered> {
-                    func.call_concurrent(acc, &params, &mut results).await?;
+                    func.call_concurrent(acc, &params, &mut results)
+                        .await
+                        .map_err(name_the_value_limit)?;
                     let rendered = match (&result_ty, results.pop()) {
                         (Some(ty), Some(v)) => render(ty, v)?,
                         _ => Rendered::Nothing,
@@ -246,6 +250,24 @@ async fn start_module(
         .map_err(|_| UsageError::new("the module exports no `_start`: it is not a WASI command"))?;
     start.call_async(&mut store, ()).await?;
     Ok(0)
+}
+
+/// wasmtime's "hostcall fuel exhausted" (the bound on what one call copies
+/// between guest and host, which nanopod sets from [`MAX_BYTE_LIST`]) in
+/// the words of the limit it is.
+fn name_the_value_limit(e: wasmtime::Error) -> anyhow::Error {
+    let e = anyhow::Error::from(e);
+    if e.chain().any(|c| {
+        c.to_string()
+            .contains("fuel allocated for hostcalls has been exhausted")
+    }) {
+        return UsageError::new(format!(
+            "the component's values are larger than the {} MiB `nanopod run` copies in one call; take and return stream<u8> for data this large",
+            MAX_BYTE_LIST >> 20
+        ))
+        .into();
+    }
+    e
 }
 
 /// An input too large (or unreadable) for a `list<u8>` parameter.

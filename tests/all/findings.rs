@@ -226,3 +226,92 @@ fn finding_10_a_corrupted_cache_entry_is_compiled_again() {
     );
     assert!(stderr(&o).contains("cache=Stored"), "{}", stderr(&o));
 }
+
+/// Finding 11: a `list<u8>` result past what `nanopod run` copies in one
+/// call names that limit and points to streams, instead of wasmtime's
+/// "fuel allocated for hostcalls has been exhausted".
+#[test]
+fn finding_11_a_byte_list_result_past_the_limit_names_it() {
+    let out = tempfile::tempdir().unwrap();
+    let file = out.path().join("big.bin");
+    let o = run(&[
+        "run",
+        guest(KITCHEN),
+        "--invoke",
+        "repeat",
+        "65",
+        "70000000",
+        "-o",
+        file.to_str().unwrap(),
+    ]);
+    assert_exit(&o, 2);
+    assert_eq!(
+        stderr(&o),
+        "error: the component's values are larger than the 64 MiB `nanopod run` copies in one call; take and return stream<u8> for data this large\n"
+    );
+    assert!(!file.exists(), "no output written");
+}
+
+/// Sends `request` as it is and returns the status of the reply.
+fn raw_status(addr: &str, request: &[u8]) -> u16 {
+    use std::io::{Read, Write};
+    let mut conn = std::net::TcpStream::connect(addr).unwrap();
+    conn.set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .unwrap();
+    conn.write_all(request).unwrap();
+    let mut reply = Vec::new();
+    let _ = conn.read_to_end(&mut reply);
+    let text = String::from_utf8_lossy(&reply);
+    text.get(9..12)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no status in {text:?}"))
+}
+
+/// Finding 14: behind a middleware, the app's timeout is still 504; odd
+/// requests (`OPTIONS *`, `Host: a b c`, a malformed chunked body) get
+/// 400, and no middleware panics on them.
+#[test]
+fn finding_14_timeouts_behind_middlewares_are_504_and_odd_requests_400() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("pod.toml"),
+        format!(
+            "[serve]\nchain = [\"log\", \"app\"]\n\
+             [components.log]\nfile = \"{}\"\n\
+             [components.app]\nfile = \"{}\"\ngrants = {{ timeout = \"300ms\" }}\n",
+            guest(test_programs_artifacts::HTTP_LOG),
+            guest(test_programs_artifacts::HTTP_APP)
+        ),
+    )
+    .unwrap();
+    let manifest = dir.path().join("pod.toml");
+    let server = Server::serve(&[manifest.to_str().unwrap()], Some(dir));
+    let (status, _) = server.get("/slow?ms=5000", &[]);
+    assert_eq!(status, 504);
+    let (status, _) = server.get("/items", &[]);
+    assert_eq!(status, 200);
+    let addr = server.addr.clone();
+    assert_eq!(
+        raw_status(
+            &addr,
+            b"OPTIONS * HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+        ),
+        400
+    );
+    assert_eq!(
+        raw_status(
+            &addr,
+            b"GET /items HTTP/1.1\r\nHost: a b c\r\nConnection: close\r\n\r\n"
+        ),
+        400
+    );
+    let chunked = b"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\nzz\r\nnot hex\r\n0\r\n\r\n";
+    assert_eq!(raw_status(&addr, chunked), 400);
+    assert!(
+        !server.log().contains("panicked"),
+        "a component panicked:\n{}",
+        server.log()
+    );
+    let (status, _) = server.get("/items", &[]);
+    assert_eq!(status, 200);
+}

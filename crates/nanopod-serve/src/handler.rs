@@ -305,7 +305,19 @@ impl Handler {
                 Box::pin(async move {
                     next.handle(req).await.map_err(|failure| {
                         tracing::warn!("{failure}");
-                        wasmtime_wasi_http::Error::InternalError(Some(failure.to_string()))
+                        // What the outer handler sees, and passes on: a
+                        // timeout stays a timeout (504 at the edge).
+                        match failure {
+                            HandlerFailure::Timeout { .. } => {
+                                wasmtime_wasi_http::Error::HttpResponseTimeout
+                            }
+                            HandlerFailure::BodyTooLarge { .. } => {
+                                wasmtime_wasi_http::Error::HttpRequestBodySize(None)
+                            }
+                            other => {
+                                wasmtime_wasi_http::Error::InternalError(Some(other.to_string()))
+                            }
+                        }
                     })
                 })
             }));

@@ -17,6 +17,7 @@ use std::sync::Arc;
 use std::time::Instant;
 use tokio::net::TcpListener;
 use wasmtime_wasi_http::WasiBody;
+use wasmtime_wasi_http::p2::bindings::http::types::ErrorCode;
 
 /// How long a client may take to send a request's headers.
 const HEADER_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
@@ -65,6 +66,13 @@ async fn respond(
 ) -> http::Response<WasiBody> {
     let start = Instant::now();
     let (method, path) = (req.method().clone(), req.uri().path().to_string());
+    if let Some(problem) = malformed(&req) {
+        tracing::info!(target: "nanopod::access", "{peer} \"{method} {path}\" 400 ({problem})");
+        return plain(
+            http::StatusCode::BAD_REQUEST,
+            &format!("bad request: {problem}"),
+        );
+    }
     let mut req = with_absolute_uri(req.map(|body| body.map_err(Into::into).boxed_unsync()));
     req.extensions_mut().insert(Peer(peer));
     let response = match front.handle(req).await {
@@ -72,8 +80,16 @@ async fn respond(
         Err(failure) => {
             tracing::error!(%peer, "{method} {path}: {failure}");
             let status = match failure {
-                HandlerFailure::Timeout { .. } => http::StatusCode::GATEWAY_TIMEOUT,
-                HandlerFailure::BodyTooLarge { .. } => http::StatusCode::PAYLOAD_TOO_LARGE,
+                HandlerFailure::Timeout { .. }
+                | HandlerFailure::ErrorCode {
+                    code: ErrorCode::HttpResponseTimeout | ErrorCode::ConnectionReadTimeout,
+                    ..
+                } => http::StatusCode::GATEWAY_TIMEOUT,
+                HandlerFailure::BodyTooLarge { .. }
+                | HandlerFailure::ErrorCode {
+                    code: ErrorCode::HttpRequestBodySize(_),
+                    ..
+                } => http::StatusCode::PAYLOAD_TOO_LARGE,
                 _ => http::StatusCode::INTERNAL_SERVER_ERROR,
             };
             plain(status, status.canonical_reason().unwrap_or("error"))
@@ -86,6 +102,23 @@ async fn respond(
         start.elapsed().as_secs_f64() * 1000.0
     );
     response
+}
+
+/// What makes a request one nanopod answers with 400 itself, before any
+/// handler sees it: a target that is not a path (`OPTIONS *`, or an
+/// absolute URI naming another host than `Host`), or a `Host` header that
+/// is not an authority.
+fn malformed(req: &http::Request<Incoming>) -> Option<&'static str> {
+    if !req.uri().path().starts_with('/') {
+        return Some("the request target must be a path");
+    }
+    match req.headers().get(http::header::HOST) {
+        Some(host) => match host.to_str().ok().map(str::parse::<http::uri::Authority>) {
+            Some(Ok(_)) => None,
+            _ => Some("the Host header is not HOST[:PORT]"),
+        },
+        None => None,
+    }
 }
 
 /// HTTP/1.1 requests carry only a path; `wasi:http` wants the scheme and

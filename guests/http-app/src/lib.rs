@@ -14,7 +14,7 @@
 //!   every instance; without one, how many requests this instance has
 //!   handled (1 unless the pod reuses instances).
 
-use http_util::{CHAIN_HEADER, header, request_body, respond, respond_json, trap_if_asked};
+use http_util::{CHAIN_HEADER, header, respond, respond_json, trap_if_asked, try_request_body};
 use wasip2::http::types::{IncomingRequest, Method, ResponseOutparam};
 
 wit_bindgen::generate!({
@@ -88,10 +88,10 @@ impl wasip2::exports::http::incoming_handler::Guest for App {
                     .collect();
                 respond(out, 200, &[("content-type", "text/plain")], lines.as_bytes())
             }
-            (Method::Post, "/echo") => {
-                let body = request_body(&req);
-                respond(out, 200, &[("content-type", "application/octet-stream")], &body)
-            }
+            (Method::Post, "/echo") => match try_request_body(&req) {
+                Some(body) => respond(out, 200, &[("content-type", "application/octet-stream")], &body),
+                None => respond(out, 400, &[], b"bad request: body\n"),
+            },
             _ => respond_json(out, 404, r#"{"error":"not found"}"#),
         }
     }

@@ -80,16 +80,23 @@ fn send(out: ResponseOutparam, status: u16, headers: Vec<(String, Vec<u8>)>, bod
 }
 
 fn read_all(body: IncomingBody) -> Vec<u8> {
-    let mut bytes = Vec::new();
-    let mut stream = body.stream().expect("body stream");
-    stream.read_to_end(&mut bytes).expect("read body");
-    drop(stream);
-    bytes
+    try_read_all(body).expect("read body")
 }
 
-/// The request's body, read to the end.
-pub fn request_body(req: &IncomingRequest) -> Vec<u8> {
-    read_all(req.consume().expect("request body"))
+/// `body` to its end, or `None` when it cannot be read (a malformed
+/// chunked body, a peer gone).
+fn try_read_all(body: IncomingBody) -> Option<Vec<u8>> {
+    let mut bytes = Vec::new();
+    let mut stream = body.stream().ok()?;
+    stream.read_to_end(&mut bytes).ok()?;
+    drop(stream);
+    Some(bytes)
+}
+
+/// The request's body, or `None` when it cannot be read to its end (a
+/// malformed chunked body, a client gone).
+pub fn try_request_body(req: &IncomingRequest) -> Option<Vec<u8>> {
+    try_read_all(req.consume().ok()?)
 }
 
 fn copy_headers(fields: &Fields) -> Vec<(String, Vec<u8>)> {
@@ -111,13 +118,23 @@ pub fn forward(req: IncomingRequest, out: ResponseOutparam, me: &str) {
     };
     headers.retain(|(k, _)| k != CHAIN_HEADER);
     headers.push((CHAIN_HEADER.into(), chain.into_bytes()));
-    let outgoing = OutgoingRequest::new(Fields::from_list(&headers).expect("valid request headers"));
+    // What the next request cannot carry is the client's mistake: 400,
+    // never a panic.
+    let Ok(fields) = Fields::from_list(&headers) else {
+        return respond(out, 400, &[], b"bad request: headers\n");
+    };
+    let outgoing = OutgoingRequest::new(fields);
     let method: Method = req.method();
-    outgoing.set_method(&method).expect("method");
-    outgoing.set_path_with_query(req.path_with_query().as_deref()).expect("path");
-    outgoing.set_scheme(Some(&Scheme::Http)).expect("scheme");
-    outgoing.set_authority(req.authority().as_deref()).expect("authority");
-    let body = request_body(&req);
+    let valid = outgoing.set_method(&method).is_ok()
+        && outgoing.set_path_with_query(req.path_with_query().as_deref()).is_ok()
+        && outgoing.set_scheme(Some(&Scheme::Http)).is_ok()
+        && outgoing.set_authority(req.authority().as_deref()).is_ok();
+    if !valid {
+        return respond(out, 400, &[], b"bad request: target\n");
+    }
+    let Some(body) = try_request_body(&req) else {
+        return respond(out, 400, &[], b"bad request: body\n");
+    };
     let out_body = outgoing.body().expect("request body");
     let pending = match outgoing_handler::handle(outgoing, None) {
         Ok(pending) => pending,
