@@ -315,3 +315,49 @@ fn finding_14_timeouts_behind_middlewares_are_504_and_odd_requests_400() {
     let (status, _) = server.get("/items", &[]);
     assert_eq!(status, 200);
 }
+
+/// Finding 3 (outputs): a run killed mid-write (SIGKILL, SIGTERM, SIGINT)
+/// leaves no partial `-o` file, named or hidden, and the existing file as
+/// it was: the output has no name until it is committed.
+#[test]
+fn finding_03_a_killed_run_leaves_no_partial_output_behind() {
+    use std::io::Write;
+    for signal in ["KILL", "TERM", "INT"] {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out.txt");
+        std::fs::write(&out, "before").unwrap();
+        let mut child = nanopod()
+            .args([
+                "run",
+                guest(test_programs_artifacts::UPPER),
+                "-",
+                "-o",
+                out.to_str().unwrap(),
+            ])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut stdin = child.stdin.take().unwrap();
+        // The output is being written while stdin stays open.
+        for _ in 0..64 {
+            stdin.write_all(&[b'a'; 16 << 10]).unwrap();
+        }
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        let killed = std::process::Command::new("kill")
+            .args([&format!("-{signal}"), &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(killed.success());
+        let status = child.wait().unwrap();
+        assert!(!status.success(), "{signal}: {status:?}");
+        let names: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(names, ["out.txt"], "{signal}");
+        assert_eq!(std::fs::read_to_string(&out).unwrap(), "before", "{signal}");
+        drop(stdin);
+    }
+}

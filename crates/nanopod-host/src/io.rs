@@ -150,13 +150,122 @@ pub enum OutputTarget {
     /// so large writes go straight to the kernel), or an existing special
     /// file such as `/dev/null` or a FIFO, which renaming would replace.
     InPlace(File),
-    /// A temporary file next to `dest`, renamed to it by [`OutputTarget::commit`].
+    /// A file in `dest`'s directory without a name yet, given `dest` by
+    /// [`OutputTarget::commit`].
     File {
-        /// The temporary file being written.
-        tmp: tempfile::NamedTempFile,
+        /// The file being written.
+        tmp: PendingFile,
         /// The final path.
         dest: PathBuf,
     },
+}
+
+/// A file being written that has no name until it is committed
+/// (`O_TMPFILE`): a nanopod that dies mid-write, even by `SIGKILL`, leaves
+/// nothing behind. On a filesystem without `O_TMPFILE` it is a hidden
+/// temporary file (`.nanopod-*`), removed unless committed.
+pub struct PendingFile {
+    file: File,
+    /// The temporary name, when the filesystem could not give an unnamed
+    /// file.
+    named: Option<tempfile::TempPath>,
+    dir: PathBuf,
+}
+
+impl PendingFile {
+    /// A new file in `dir` with permissions `mode` (less the umask).
+    fn create(dir: &std::path::Path, mode: u32) -> std::io::Result<PendingFile> {
+        use std::os::unix::fs::OpenOptionsExt;
+        let unnamed = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .mode(mode)
+            .custom_flags(libc::O_TMPFILE)
+            .open(dir);
+        match unnamed {
+            Ok(file) => Ok(PendingFile {
+                file,
+                named: None,
+                dir: dir.to_path_buf(),
+            }),
+            // No O_TMPFILE here (or an old kernel): a named one.
+            Err(e)
+                if matches!(
+                    e.raw_os_error(),
+                    Some(libc::EOPNOTSUPP | libc::EISDIR | libc::EINVAL)
+                ) =>
+            {
+                use std::os::unix::fs::PermissionsExt;
+                let (file, path) = tempfile::Builder::new()
+                    .prefix(".nanopod-")
+                    .permissions(std::fs::Permissions::from_mode(mode))
+                    .tempfile_in(dir)?
+                    .into_parts();
+                Ok(PendingFile {
+                    file,
+                    named: Some(path),
+                    dir: dir.to_path_buf(),
+                })
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Gives the file the name `dest` (in its directory), replacing what
+    /// was there in one rename.
+    fn persist(self, dest: &std::path::Path) -> std::io::Result<()> {
+        if let Some(path) = self.named {
+            return path.persist(dest).map_err(|e| e.error);
+        }
+        // Linked under a fresh hidden name, then renamed over `dest`:
+        // linking cannot replace a file, renaming can.
+        for attempt in 0..16u32 {
+            let staging = self.dir.join(format!(
+                ".nanopod-{}-{}-{attempt}",
+                std::process::id(),
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.subsec_nanos())
+            ));
+            match link_unnamed(&self.file, &staging) {
+                Ok(()) => {
+                    return std::fs::rename(&staging, dest).inspect_err(|_| {
+                        let _ = std::fs::remove_file(&staging);
+                    });
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+                Err(e) => return Err(e),
+            }
+        }
+        Err(std::io::Error::other("no free temporary name"))
+    }
+}
+
+/// Gives the unnamed (`O_TMPFILE`) `file` the name `path`, as open(2)
+/// describes: `linkat` of its `/proc/self/fd` entry, following it.
+#[allow(unsafe_code)]
+fn link_unnamed(file: &File, path: &std::path::Path) -> std::io::Result<()> {
+    use std::ffi::CString;
+    use std::os::fd::AsRawFd;
+    use std::os::unix::ffi::OsStrExt;
+    let from = CString::new(format!("/proc/self/fd/{}", file.as_raw_fd())).expect("no NUL");
+    let to = CString::new(path.as_os_str().as_bytes())
+        .map_err(|_| std::io::Error::from(std::io::ErrorKind::InvalidInput))?;
+    // SAFETY: both are NUL-terminated strings that outlive the call.
+    let done = unsafe {
+        libc::linkat(
+            libc::AT_FDCWD,
+            from.as_ptr(),
+            libc::AT_FDCWD,
+            to.as_ptr(),
+            libc::AT_SYMLINK_FOLLOW,
+        )
+    };
+    if done == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
 }
 
 impl OutputTarget {
@@ -193,26 +302,22 @@ impl OutputTarget {
                 let mode = existing
                     .clone()
                     .unwrap_or_else(|| std::fs::Permissions::from_mode(0o666));
-                let tmp = tempfile::Builder::new()
-                    .prefix(".nanopod-")
-                    .permissions(mode)
-                    .tempfile_in(&dir)
-                    .map_err(|e| {
-                        // tempfile's message names its temporary file, not
-                        // the user's path.
-                        let why = match e.kind() {
-                            std::io::ErrorKind::NotFound => {
-                                format!("directory `{}` does not exist", dir.display())
-                            }
-                            std::io::ErrorKind::NotADirectory => {
-                                format!("`{}` is not a directory", dir.display())
-                            }
-                            kind => std::io::Error::from(kind).to_string(),
-                        };
-                        anyhow::anyhow!("cannot create `{p}`: {why}")
-                    })?;
+                let tmp = PendingFile::create(&dir, mode.mode() & 0o7777).map_err(|e| {
+                    // tempfile's message names its temporary file, not
+                    // the user's path.
+                    let why = match e.kind() {
+                        std::io::ErrorKind::NotFound => {
+                            format!("directory `{}` does not exist", dir.display())
+                        }
+                        std::io::ErrorKind::NotADirectory => {
+                            format!("`{}` is not a directory", dir.display())
+                        }
+                        kind => std::io::Error::from(kind).to_string(),
+                    };
+                    anyhow::anyhow!("cannot create `{p}`: {why}")
+                })?;
                 if let Some(existing) = existing {
-                    tmp.as_file().set_permissions(existing)?;
+                    tmp.file.set_permissions(existing)?;
                 }
                 Ok(OutputTarget::File { tmp, dest })
             }
@@ -224,7 +329,7 @@ impl OutputTarget {
         match self {
             OutputTarget::InPlace(mut f) => Ok(f.flush()?),
             OutputTarget::File { tmp, dest } => {
-                tmp.as_file().sync_data().ok();
+                tmp.file.sync_data().ok();
                 tmp.persist(&dest)
                     .with_context(|| format!("cannot write `{}`", dest.display()))?;
                 Ok(())
@@ -240,7 +345,7 @@ impl OutputTarget {
                 wasmtime_wasi::cli::OutputFile::new(f.try_clone()?).p2_stream()
             }
             OutputTarget::File { tmp, .. } => {
-                wasmtime_wasi::cli::OutputFile::new(tmp.as_file().try_clone()?).p2_stream()
+                wasmtime_wasi::cli::OutputFile::new(tmp.file.try_clone()?).p2_stream()
             }
         })
     }
@@ -250,14 +355,14 @@ impl Write for OutputTarget {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         match self {
             OutputTarget::InPlace(f) => f.write(buf),
-            OutputTarget::File { tmp, .. } => tmp.write(buf),
+            OutputTarget::File { tmp, .. } => tmp.file.write(buf),
         }
     }
 
     fn flush(&mut self) -> std::io::Result<()> {
         match self {
             OutputTarget::InPlace(f) => f.flush(),
-            OutputTarget::File { tmp, .. } => tmp.flush(),
+            OutputTarget::File { tmp, .. } => tmp.file.flush(),
         }
     }
 }
