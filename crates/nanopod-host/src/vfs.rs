@@ -1,7 +1,7 @@
 //! `--vfs`: a private in-memory copy of a directory or `.tar` archive,
 //! preopened for the guest in place of the host directory.
 //!
-//! The copy lives on a tmpfs of its own ([`crate::tmpfs`]): mounted in a
+//! The copy lives on a tmpfs of its own (`tmpfs.rs`): mounted in a
 //! private namespace with a size limit, reachable only through a
 //! descriptor this process holds. So the guest can read, create, rename
 //! and delete files with exactly the semantics of a real preopen (it *is*
