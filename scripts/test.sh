@@ -2,7 +2,8 @@
 # Runs every test. Installs what the tests need first: the wasm targets the
 # guest components are built for, componentize-py (PyPI) for the test
 # that builds a Python component from source, and nats-server (Debian) for
-# the remote-link tests over NATS, and nodejs/npm (Debian) for the tests
+# the remote-link tests over NATS, docker-registry, htpasswd and openssl
+# (Debian) for the registry tests, and nodejs/npm (Debian) for the tests
 # that build filters with npm packages (the AssemblyScript proxy-wasm
 # SDK's example, a componentize-js component filter).
 # Ends with one summary line,
@@ -12,6 +13,11 @@ cd "$(dirname "$0")/.."
 rustup target add wasm32-wasip2 wasm32-wasip1 wasm32-unknown-unknown
 if ! command -v nats-server >/dev/null; then
   apt-get update -qq && apt-get install -y -qq nats-server
+fi
+# docker-registry (a real OCI registry), htpasswd and openssl for the
+# registry tests (plain HTTP, and TLS with basic auth).
+if ! command -v docker-registry >/dev/null || ! command -v htpasswd >/dev/null; then
+  apt-get update -qq && apt-get install -y -qq docker-registry apache2-utils openssl
 fi
 if ! command -v npm >/dev/null; then
   apt-get update -qq && apt-get install -y -qq nodejs npm

@@ -16,6 +16,9 @@ fn main() -> ExitCode {
     let cli = commands::Cli::parse();
     init_tracing(cli.verbose);
     let verbose = cli.verbose > 0;
+    if cli.offline {
+        nanopod_oci::set_offline();
+    }
     match cli.command.execute() {
         Ok(code) => code,
         Err(err) => error::report(&err, verbose),

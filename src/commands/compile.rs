@@ -18,7 +18,7 @@ pub(crate) struct CompileCommand {
 impl CompileCommand {
     /// Runs the command.
     pub(crate) fn execute(self) -> Result<ExitCode> {
-        let loaded = load(&Engines::default(), &self.component)?;
+        let loaded = load(&Engines::default(), &super::local_file(&self.component)?)?;
         let what = match loaded.cache {
             CacheOutcome::Hit => "already cached",
             CacheOutcome::Stored => "compiled and cached",

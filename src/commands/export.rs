@@ -59,7 +59,7 @@ impl ExportCommand {
         Transport::parse(&self.listen)?;
         let token = self.token_file.as_deref().map(read_token).transpose()?;
         let grants = self.caps.grants()?;
-        let loaded = load(&Engines::pooled(), &self.component)?;
+        let loaded = load(&Engines::pooled(), &super::local_file(&self.component)?)?;
         let component = loaded.component("export")?;
         let options = ExportOptions {
             expose: self.expose.clone(),

@@ -78,7 +78,7 @@ impl InspectCommand {
             let loaded = compile(&engines, composed.bytes, composed.mode, &pod.display())?;
             (loaded, composed.info.root_bytes, Some(report))
         } else {
-            let loaded = load(&engines, &self.component)?;
+            let loaded = load(&engines, &super::local_file(&self.component)?)?;
             let bytes = loaded.bytes.clone();
             (loaded, bytes, None)
         };

@@ -4,6 +4,8 @@ mod compile;
 mod embed_docs;
 mod export;
 mod inspect;
+mod pull;
+mod push;
 mod run;
 mod serve;
 mod snapshot;
@@ -21,6 +23,11 @@ pub(crate) struct Cli {
     /// Log more (-v: debug logs, the wasm backtrace of traps; -vv: all).
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
     pub verbose: u8,
+
+    /// Take `oci://` components from the local cache only; never reach a
+    /// registry (also `NANOPOD_OFFLINE=1`).
+    #[arg(long, global = true)]
+    pub offline: bool,
 
     /// The subcommand.
     #[command(subcommand)]
@@ -49,6 +56,10 @@ pub(crate) enum Command {
     Serve(serve::ServeCommand),
     /// Serve a component's functions to remote callers (wRPC over TCP).
     Export(export::ExportCommand),
+    /// Push a component to an OCI registry.
+    Push(push::PushCommand),
+    /// Pull a component from an OCI registry into the local cache.
+    Pull(pull::PullCommand),
 }
 
 impl Command {
@@ -64,7 +75,18 @@ impl Command {
             Command::Up(c) => c.execute(),
             Command::Serve(c) => c.execute(),
             Command::Export(c) => c.execute(),
+            Command::Push(c) => c.execute(),
+            Command::Pull(c) => c.execute(),
         }
+    }
+}
+
+/// The local file of a component named on the command line: a path as
+/// it is, an `oci://` reference pulled into (or found in) the cache.
+pub(crate) fn local_file(location: &std::path::Path) -> anyhow::Result<std::path::PathBuf> {
+    match location.to_str() {
+        Some(text) if nanopod_oci::is_oci(text) => Ok(nanopod_oci::resolve(text)?),
+        _ => Ok(location.to_path_buf()),
     }
 }
 

@@ -44,7 +44,7 @@ impl RunCommand {
         let (component_path, args) = self.words.split_first().expect("clap requires COMPONENT");
         let component_path = PathBuf::from(component_path);
         let engines = Engines::default();
-        let loaded = load(&engines, &component_path)?;
+        let loaded = load(&engines, &super::local_file(&component_path)?)?;
         let mut grants = self.caps.grants()?;
         let code = match &loaded.compiled {
             Compiled::Module(module) => {

@@ -60,7 +60,7 @@ impl ServeCommand {
             Server::from_pod(&Pod::<CapabilityFlags>::open(&self.target)?)?
         } else {
             refuse_vfs(&self.caps, "serve")?;
-            Server::from_component(&self.target, self.caps.grants()?)?
+            Server::from_component(&super::local_file(&self.target)?, self.caps.grants()?)?
         };
         if self.reuse > 1 {
             server.reuse_instances(self.reuse as usize)?;

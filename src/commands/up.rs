@@ -23,6 +23,12 @@ use std::process::ExitCode;
 /// in-memory filesystem, and ARGS go to the last step.
 #[derive(Args, Debug)]
 pub(crate) struct UpCommand {
+    /// Write the digests the pod's `oci://` components resolved to into
+    /// `pod.lock` beside the manifest; later runs use them while the
+    /// manifest names the same references.
+    #[arg(long)]
+    pub lock: bool,
+
     /// Doc comments from WIT sources.
     #[command(flatten)]
     pub wit: WitFlag,
@@ -43,6 +49,13 @@ impl UpCommand {
     pub(crate) fn execute(self) -> Result<ExitCode> {
         let (pod_path, args) = self.words.split_first().expect("clap requires POD");
         let pod = Pod::<CapabilityFlags>::open(&PathBuf::from(pod_path))?;
+        if self.lock {
+            let lock = pod.write_lock()?;
+            eprintln!(
+                "nanopod: pinned the pod's registry components in {}",
+                lock.display()
+            );
+        }
         let engines = Engines::default();
         let mut docs = self.wit.docs()?;
         // Checked before any step runs: a mistake in nanopod's own words

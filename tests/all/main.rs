@@ -29,6 +29,7 @@ mod inspect;
 mod interop;
 mod javascript;
 mod keyvalue;
+mod oci;
 mod pods;
 mod python;
 mod remote;

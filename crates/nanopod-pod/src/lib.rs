@@ -26,6 +26,7 @@ mod compose;
 mod deny;
 pub mod describe;
 mod grant;
+pub mod lock;
 pub mod manifest;
 mod memcap;
 mod pipeline;

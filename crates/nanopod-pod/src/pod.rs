@@ -7,6 +7,7 @@
 
 use crate::compose::{ComposeError, Member, compose};
 use crate::grant::GrantSpec;
+use crate::lock::{Locked, PodLock, lock_path};
 use crate::manifest::{Link, Manifest, ManifestError, Variable};
 use crate::memcap::{MemCapError, cap_memories};
 use crate::plan::{Plan, PlanError, plan, reachable};
@@ -41,6 +42,23 @@ pub enum PodError {
         /// Why.
         #[source]
         source: BinaryError,
+    },
+    /// A component's `oci://` reference could not be pulled.
+    #[error("component `{component}`")]
+    Registry {
+        /// The component.
+        component: String,
+        /// Why.
+        #[source]
+        source: nanopod_oci::OciError,
+    },
+    /// The pod's lock cannot be read or written.
+    #[error("`{}`: {reason}", path.display())]
+    Lock {
+        /// The lock file.
+        path: PathBuf,
+        /// Why.
+        reason: String,
     },
     /// A core module where pods need components.
     #[error("component `{component}`: `{}` is a core module; pods link components", file.display())]
@@ -201,10 +219,13 @@ pub enum RemoteLinkError {
 /// read.
 pub struct Pod<G> {
     path: PathBuf,
-    /// The parsed manifest.
+    /// The parsed manifest, each `oci://` component's `file` replaced by
+    /// its layer in the local cache.
     pub manifest: Manifest<G>,
     /// Its checked plan.
     pub plan: Plan,
+    /// What its `oci://` components resolved to, as a lock would pin it.
+    pub resolved: PodLock,
 }
 
 /// One component of a pod composed with the components its links reach.
@@ -257,16 +278,29 @@ pub struct LoadedPod {
 impl<G: GrantSpec> Pod<G> {
     /// Reads and checks `pod.toml` at `path`.
     pub fn open(path: &Path) -> Result<Self, PodError> {
-        let manifest = Manifest::<G>::read(path)?;
+        let mut manifest = Manifest::<G>::read(path)?;
         let plan = plan(&manifest).map_err(|source| PodError::Plan {
             path: path.display().to_string(),
             source,
         })?;
+        let resolved = resolve_registry_components(&mut manifest, path)?;
         Ok(Pod {
             path: path.to_path_buf(),
             manifest,
             plan,
+            resolved,
         })
+    }
+
+    /// Writes what the pod's `oci://` components resolved to as the lock
+    /// beside its manifest; returns the lock's path.
+    pub fn write_lock(&self) -> Result<PathBuf, PodError> {
+        self.resolved
+            .write(&self.path)
+            .map_err(|source| PodError::Lock {
+                path: lock_path(&self.path),
+                reason: format!("{source:#}"),
+            })
     }
 
     /// The manifest, as named when opened.
@@ -580,4 +614,45 @@ pub fn byte_list_hint(functions: &[String]) -> String {
         names.join(", "),
         if names.len() == 1 { "es" } else { "" }
     )
+}
+
+/// Replaces each `oci://` component `file` by its layer in the local
+/// cache (pulled when missing), pinned by the lock beside the manifest
+/// while the lock names the same reference; returns what each resolved
+/// to.
+fn resolve_registry_components<G>(
+    manifest: &mut Manifest<G>,
+    path: &Path,
+) -> Result<PodLock, PodError> {
+    let lock = PodLock::beside(path).map_err(|reason| PodError::Lock {
+        path: lock_path(path),
+        reason,
+    })?;
+    let mut resolved = PodLock::default();
+    for (name, spec) in &mut manifest.components {
+        let Some(file) = spec.file.to_str().filter(|f| nanopod_oci::is_oci(f)) else {
+            continue;
+        };
+        let file = file.to_string();
+        let wanted = lock
+            .as_ref()
+            .and_then(|l| l.pinned(name, &file))
+            .unwrap_or(&file);
+        let registry = |source| PodError::Registry {
+            component: name.clone(),
+            source,
+        };
+        let reference = nanopod_oci::OciRef::parse(wanted).map_err(registry)?;
+        let pulled = nanopod_oci::blocking(|r| async move { r.fetch(&reference).await })
+            .map_err(registry)?;
+        resolved.components.insert(
+            name.clone(),
+            Locked {
+                file,
+                pinned: pulled.pinned.to_string(),
+            },
+        );
+        spec.file = pulled.path;
+    }
+    Ok(resolved)
 }
