@@ -13,6 +13,7 @@ use oci_wasm::{WASM_LAYER_MEDIA_TYPE, WASM_MANIFEST_CONFIG_MEDIA_TYPE, WasmClien
 use sha2::{Digest, Sha256};
 use std::io::Write;
 use std::path::PathBuf;
+use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
 /// The largest layer nanopod pulls: what it would load from a file.
@@ -36,7 +37,10 @@ pub struct Pulled {
 /// A registry client configured from the environment (see the crate
 /// docs for the variables), with the local cache.
 pub struct Registry {
-    client: Client,
+    /// Built on first use: the TLS setup (OpenSSL loading the system's
+    /// roots) costs ~100 ms, which a run answered by the cache skips.
+    client: OnceLock<Client>,
+    config: Mutex<Option<ClientConfig>>,
     cache: BlobCache,
     offline: bool,
 }
@@ -72,9 +76,24 @@ impl Registry {
             });
         }
         Ok(Registry {
-            client: Client::new(config),
+            client: OnceLock::new(),
+            config: Mutex::new(Some(config)),
             cache: BlobCache::from_env()?,
             offline: crate::offline(),
+        })
+    }
+
+    fn client(&self) -> &Client {
+        self.client.get_or_init(|| {
+            let config = self
+                .config
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .take()
+                .unwrap_or_default();
+            // Once per process; an error means a provider is already set.
+            let _ = rustls::crypto::ring::default_provider().install_default();
+            Client::new(config)
         })
     }
 
@@ -107,7 +126,7 @@ impl Registry {
         let auth = credentials(reference.registry());
         let image = reference.client_reference();
         let (manifest, digest) = self
-            .client
+            .client()
             .pull_image_manifest(image, &auth)
             .await
             .map_err(|e| classify(reference, e))?;
@@ -192,7 +211,7 @@ impl Registry {
         };
         let auth = credentials(reference.registry());
         let image = reference.client_reference();
-        WasmClient::new(self.client.clone())
+        WasmClient::new(self.client().clone())
             .push(image, &auth, layer, config, None)
             .await
             .map_err(|e| match e.downcast::<OciDistributionError>() {
@@ -200,7 +219,7 @@ impl Registry {
                 Err(e) => OciError::other(format!("pushing {reference}"), e),
             })?;
         let digest = self
-            .client
+            .client()
             .fetch_manifest_digest(image, &auth)
             .await
             .map_err(|e| classify(reference, e))?;
@@ -225,7 +244,7 @@ impl Registry {
         size: u64,
     ) -> Result<(), OciError> {
         let mut stream = self
-            .client
+            .client()
             .pull_blob_stream(reference.client_reference(), layer)
             .await
             .map_err(|e| classify(reference, e))?;

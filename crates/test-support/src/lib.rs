@@ -141,6 +141,12 @@ impl Registry {
                     "/CN=127.0.0.1",
                     "-addext",
                     "subjectAltName=IP:127.0.0.1",
+                    // A server's own certificate, not a CA's: webpki (rustls)
+                    // refuses a CA certificate presented by a server.
+                    "-addext",
+                    "basicConstraints=critical,CA:FALSE",
+                    "-addext",
+                    "extendedKeyUsage=serverAuth",
                     "-keyout",
                     "key.pem",
                     "-out",
