@@ -200,7 +200,7 @@ async fn arg_to_val(
                     Val::List(bytes.into_iter().map(Val::U8).collect())
                 }
                 _ => {
-                    let stream = store.data_mut().table().push(source.into_p2_stream())?;
+                    let stream = store.data_mut().table().push(source.into_p2_stream()?)?;
                     Val::Resource(ResourceAny::try_from_resource(stream, &mut *store)?)
                 }
             }

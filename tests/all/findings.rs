@@ -71,14 +71,8 @@ fn finding_08_non_regular_files_are_refused_not_read_forever() {
     let o = run(&["inspect", "/dev/zero"]);
     assert_exit(&o, 2);
     assert!(stderr(&o).contains("not a regular file"), "{}", stderr(&o));
-    let dir = tempfile::tempdir().unwrap();
-    let fifo = dir.path().join("pod.toml");
-    let made = std::process::Command::new("mkfifo")
-        .arg(&fifo)
-        .status()
-        .unwrap();
-    assert!(made.success());
-    let o = run(&["up", fifo.to_str().unwrap()]);
+    let (_dir, fifo) = fifo_named("pod.toml");
+    let o = run(&["up", &fifo]);
     assert_exit(&o, 2);
     assert!(stderr(&o).contains("not a regular file"), "{}", stderr(&o));
     let o = run(&["run", "--wit", "/dev/zero", guest(KITCHEN), "--help"]);
@@ -88,6 +82,64 @@ fn finding_08_non_regular_files_are_refused_not_read_forever() {
         "{}",
         stderr(&o)
     );
+}
+
+/// A FIFO (`mkfifo`) called `name` in a new directory.
+fn fifo_named(name: &str) -> (tempfile::TempDir, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join(name);
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let fifo = fifo.to_str().unwrap().to_string();
+    (dir, fifo)
+}
+
+/// Finding 7: an input that never delivers (a FIFO without a writer, or
+/// with one that stalls) is bounded by `--timeout`, for `stream<u8>` and
+/// `list<u8>` parameters alike; a FIFO that delivers is read whole.
+#[test]
+fn finding_07_timeout_bounds_inputs_that_never_deliver() {
+    let (_dir, fifo) = fifo_named("fifo");
+    let call = |timeout: &str, function: &str| {
+        run(&[
+            "run",
+            "--timeout",
+            timeout,
+            guest(KITCHEN),
+            "--invoke",
+            function,
+            &fifo,
+        ])
+    };
+    for function in ["drain", "checksum"] {
+        let o = call("1s", function);
+        assert_exit(&o, 3);
+        assert_eq!(stderr(&o), "error: the component ran past its --timeout\n");
+    }
+    // A writer that opens the FIFO and then stalls.
+    let stalled = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || {
+            let _writer = std::fs::OpenOptions::new().write(true).open(&fifo).unwrap();
+            std::thread::sleep(std::time::Duration::from_secs(3));
+        })
+    };
+    assert_exit(&call("1s", "drain"), 3);
+    stalled.join().unwrap();
+    // A writer that delivers.
+    for (function, expected) in [("drain", "5\n"), ("checksum", "5:a430d84680aabd0b\n")] {
+        let writer = {
+            let fifo = fifo.clone();
+            std::thread::spawn(move || std::fs::write(&fifo, b"hello").unwrap())
+        };
+        let o = call("10s", function);
+        assert_exit(&o, 0);
+        assert_eq!(stdout(&o), expected);
+        writer.join().unwrap();
+    }
 }
 
 /// Finding 12: exit codes pass through where WASI carries them

@@ -38,30 +38,57 @@ pub enum ReadAllError {
 pub enum InputSource {
     /// A file the host opened read-only.
     File(File),
+    /// A FIFO (a named pipe, `<(…)`), opened without waiting for a writer
+    /// and read through the runtime's reactor, so that waiting on it is
+    /// bounded by the run's `--timeout` like any other wait.
+    Fifo(File),
     /// nanopod's own stdin (`-`).
     Stdin,
 }
 
 impl InputSource {
-    /// Opens `path` read-only, or stdin for `-`.
+    /// Opens `path` read-only, or stdin for `-`. Opening never blocks: a
+    /// FIFO without a writer yet is opened non-blocking (its reads then
+    /// wait in the runtime, not in a system call).
     pub fn open(path: &str) -> Result<Self> {
+        use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
         if path == "-" {
             return Ok(InputSource::Stdin);
         }
-        let file = File::open(path).with_context(|| format!("cannot open `{path}`"))?;
-        if file.metadata()?.is_dir() {
+        let probe = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NONBLOCK)
+            .open(path)
+            .with_context(|| format!("cannot open `{path}`"))?;
+        let kind = probe.metadata()?.file_type();
+        if kind.is_dir() {
             bail!("`{path}` is a directory, not a file");
         }
+        if kind.is_fifo() {
+            return Ok(InputSource::Fifo(probe));
+        }
+        // Anything else is read with ordinary blocking reads: the same
+        // open file reopened through its descriptor, without O_NONBLOCK
+        // (a terminal or a device would otherwise fail with EAGAIN).
+        let fd = std::os::fd::AsRawFd::as_raw_fd(&probe);
+        let file = File::open(format!("/proc/self/fd/{fd}"))
+            .with_context(|| format!("cannot open `{path}`"))?;
         Ok(InputSource::File(file))
     }
 
     /// Reads the whole input, refusing more than `limit` bytes.
     pub async fn read_all(self, limit: usize) -> Result<Vec<u8>, ReadAllError> {
+        use tokio::io::AsyncReadExt;
         let mut data = Vec::new();
         let read = match self {
             InputSource::File(f) => f.take(limit as u64 + 1).read_to_end(&mut data)?,
+            InputSource::Fifo(f) => {
+                fifo_reader(f)?
+                    .take(limit as u64 + 1)
+                    .read_to_end(&mut data)
+                    .await?
+            }
             InputSource::Stdin => {
-                use tokio::io::AsyncReadExt;
                 tokio::io::stdin()
                     .take(limit as u64 + 1)
                     .read_to_end(&mut data)
@@ -74,13 +101,17 @@ impl InputSource {
         Ok(data)
     }
 
-    /// This input as a WASI 0.2 `input-stream`.
-    pub fn into_p2_stream(self) -> Box<dyn wasmtime_wasi::p2::InputStream> {
+    /// This input as a WASI 0.2 `input-stream` (inside the runtime: a
+    /// FIFO registers with its reactor).
+    pub fn into_p2_stream(self) -> std::io::Result<Box<dyn wasmtime_wasi::p2::InputStream>> {
         use wasmtime_wasi::cli::StdinStream;
-        match self {
+        Ok(match self {
             InputSource::File(f) => wasmtime_wasi::cli::InputFile::new(f).p2_stream(),
+            InputSource::Fifo(f) => Box::new(wasmtime_wasi::p2::pipe::AsyncReadStream::new(
+                fifo_reader(f)?,
+            )),
             InputSource::Stdin => wasmtime_wasi::cli::stdin().p2_stream(),
-        }
+        })
     }
 
     /// This input as the producer of a `stream<u8>`.
@@ -88,6 +119,7 @@ impl InputSource {
         InputProducer {
             source: match self {
                 InputSource::File(f) => ProducerSource::File(f),
+                InputSource::Fifo(f) => ProducerSource::Fifo(FifoState::Opened(Some(f))),
                 InputSource::Stdin => ProducerSource::Stdin(tokio::io::stdin()),
             },
         }
@@ -101,7 +133,33 @@ pub struct InputProducer {
 
 enum ProducerSource {
     File(File),
+    Fifo(FifoState),
     Stdin(tokio::io::Stdin),
+}
+
+/// A FIFO is registered with the reactor on its first read, which runs
+/// inside the runtime.
+enum FifoState {
+    Opened(Option<File>),
+    Reading(tokio::net::unix::pipe::Receiver),
+}
+
+/// Polls `reader` to read into `buf`: the byte count when ready.
+fn poll_read_into<R: AsyncRead + Unpin>(
+    reader: &mut R,
+    cx: &mut TaskContext<'_>,
+    buf: &mut [u8],
+) -> Poll<std::io::Result<usize>> {
+    let mut rb = ReadBuf::new(buf);
+    Pin::new(reader)
+        .poll_read(cx, &mut rb)
+        .map_ok(|()| rb.filled().len())
+}
+
+/// `file` (a FIFO opened non-blocking) as a reader driven by the runtime's
+/// reactor; must be called inside the runtime.
+fn fifo_reader(file: File) -> std::io::Result<tokio::net::unix::pipe::Receiver> {
+    tokio::net::unix::pipe::Receiver::from_file(file)
 }
 
 impl<D: 'static> StreamProducer<D> for InputProducer {
@@ -121,19 +179,24 @@ impl<D: 'static> StreamProducer<D> for InputProducer {
             // A zero-length read is a readiness probe: we are always ready.
             return Poll::Ready(Ok(StreamResult::Completed));
         }
-        let n = match &mut self.get_mut().source {
-            ProducerSource::File(f) => f.read(buf).map_err(wasmtime::Error::from)?,
-            ProducerSource::Stdin(stdin) => {
-                let mut rb = ReadBuf::new(buf);
-                match Pin::new(stdin).poll_read(cx, &mut rb) {
-                    Poll::Ready(r) => {
-                        r.map_err(wasmtime::Error::from)?;
-                        rb.filled().len()
-                    }
-                    Poll::Pending if finish => return Poll::Ready(Ok(StreamResult::Cancelled)),
-                    Poll::Pending => return Poll::Pending,
+        let polled = match &mut self.get_mut().source {
+            ProducerSource::File(f) => Poll::Ready(f.read(buf)),
+            ProducerSource::Fifo(state) => {
+                if let FifoState::Opened(file) = state {
+                    let file = file.take().expect("a FIFO is registered once");
+                    *state = FifoState::Reading(fifo_reader(file)?);
                 }
+                let FifoState::Reading(reader) = state else {
+                    unreachable!("registered above")
+                };
+                poll_read_into(reader, cx, buf)
             }
+            ProducerSource::Stdin(stdin) => poll_read_into(stdin, cx, buf),
+        };
+        let n = match polled {
+            Poll::Ready(r) => r.map_err(wasmtime::Error::from)?,
+            Poll::Pending if finish => return Poll::Ready(Ok(StreamResult::Cancelled)),
+            Poll::Pending => return Poll::Pending,
         };
         if n == 0 {
             return Poll::Ready(Ok(StreamResult::Dropped));
