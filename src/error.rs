@@ -40,7 +40,7 @@ pub(crate) fn report(err: &anyhow::Error, verbose: bool) -> ExitCode {
     }
     let code = match GuestFailure::classify(err) {
         Some(failure) => {
-            eprintln!("error: {failure}");
+            say!("error: {failure}");
             // An exit with a status out of range is still a failure the
             // guest chose, not a trap.
             if matches!(failure, GuestFailure::Exit(_)) {
@@ -50,12 +50,12 @@ pub(crate) fn report(err: &anyhow::Error, verbose: bool) -> ExitCode {
             }
         }
         None => {
-            eprintln!("error: {err:#}");
+            say!("error: {err:#}");
             USAGE
         }
     };
     if verbose {
-        eprintln!("\nCaused by:\n{err:?}");
+        say!("\nCaused by:\n{err:?}");
     }
     ExitCode::from(code)
 }

@@ -3,6 +3,16 @@
 //! The host does the metacompute (opening files, parsing arguments,
 //! deciding capabilities); the component does the compute.
 
+/// `eprintln!` that cannot panic: a message nanopod owes the user is
+/// dropped, not turned into a panic (exit 101), when stderr is closed or
+/// full (`2>/dev/full`, `2>&-`, a pipe to `head -c 10`).
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
 mod call;
 mod commands;
 mod error;

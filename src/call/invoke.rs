@@ -132,7 +132,7 @@ fn deliver(
     if let Rendered::Error(msg) = &rendered {
         // A legacy command has printed its own message already.
         if !is_cli_run {
-            eprintln!("error: {msg}");
+            say!("error: {msg}");
         }
         return Ok(COMPONENT_ERR);
     }

@@ -24,7 +24,7 @@ impl CompileCommand {
             CacheOutcome::Stored => "compiled and cached",
             CacheOutcome::Uncached => "compiled (cache disabled or not writable)",
         };
-        eprintln!(
+        say!(
             "{}: {what} ({} engine)",
             self.component.display(),
             loaded.engine.mode().name()

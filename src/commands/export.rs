@@ -75,10 +75,10 @@ impl ExportCommand {
             .build()?;
         runtime.block_on(exporter.run(
             &self.listen,
-            |at| eprintln!("nanopod: exporting `{name}` on {at} ({functions})"),
+            |at| say!("nanopod: exporting `{name}` on {at} ({functions})"),
             super::shutdown_signal(&runtime),
         ))?;
-        eprintln!("nanopod: stopped");
+        say!("nanopod: stopped");
         Ok(ExitCode::SUCCESS)
     }
 }

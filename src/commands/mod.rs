@@ -113,7 +113,7 @@ pub(crate) fn shutdown_signal(
             () = until(term) => {}
             () = until(interrupt) => {}
         }
-        eprintln!("nanopod: shutting down, finishing work in flight");
+        say!("nanopod: shutting down, finishing work in flight");
     }
 }
 

@@ -73,14 +73,14 @@ impl ServeCommand {
             self.listen,
             self.metrics,
             |at, metrics| {
-                eprintln!("nanopod: serving `{target}` on http://{at}");
+                say!("nanopod: serving `{target}` on http://{at}");
                 if let Some(m) = metrics {
-                    eprintln!("nanopod: metrics on http://{m}/metrics");
+                    say!("nanopod: metrics on http://{m}/metrics");
                 }
             },
             super::shutdown_signal(&runtime),
         ))?;
-        eprintln!("nanopod: stopped");
+        say!("nanopod: stopped");
         Ok(ExitCode::SUCCESS)
     }
 }

@@ -43,7 +43,7 @@ impl SnapshotCommand {
         let snapshot = block_on(run)?;
         nanopod_host::io::write_atomically(&self.output, &snapshot)?;
         self.caps.finish(&grants, 0)?;
-        eprintln!(
+        say!(
             "{}: pre-initialized, {} KiB",
             self.output.display(),
             snapshot.len() / 1024

@@ -51,7 +51,7 @@ impl UpCommand {
         let pod = Pod::<CapabilityFlags>::open(&PathBuf::from(pod_path))?;
         if self.lock {
             let lock = pod.write_lock()?;
-            eprintln!(
+            say!(
                 "nanopod: pinned the pod's registry components in {}",
                 lock.display()
             );
@@ -81,7 +81,7 @@ impl UpCommand {
                 step_docs,
             )?;
             if let Some(failure) = step.failure(code) {
-                eprintln!("error: {failure}");
+                say!("error: {failure}");
             }
             if code != 0 {
                 return Ok(ExitCode::from(code));

@@ -61,7 +61,7 @@ impl VirtualizeCommand {
         let out = nanopod_virt::virtualize(&bytes, &mounts, env.as_deref())
             .with_context(|| format!("cannot virtualize `{}`", self.component.display()))?;
         nanopod_host::io::write_atomically(&self.output, &out.bytes)?;
-        eprintln!(
+        say!(
             "{}: {} files ({} bytes) embedded, {} KiB",
             self.output.display(),
             out.files,

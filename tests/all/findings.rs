@@ -58,6 +58,34 @@ fn finding_low_repeated_invoke_and_output_are_refused() {
     );
 }
 
+/// Low findings: an error still exits 2, not 101 (a panic), when stderr
+/// is full or closed; a WAVE error names the part that failed.
+#[test]
+fn finding_low_errors_survive_a_full_stderr_and_name_what_failed() {
+    let o = nanopod()
+        .args(["run", "/nonexistent.wasm"])
+        .stderr(std::fs::File::create("/dev/full").unwrap())
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    let o = run(&[
+        "run",
+        guest(KITCHEN),
+        "--invoke",
+        "sum",
+        "[1, 99999999999999999999]",
+    ]);
+    assert_exit(&o, 2);
+    assert_eq!(
+        stderr(&o),
+        "error: invalid value `[1, 99999999999999999999]` for `--values` (list<s64>): \
+         `99999999999999999999` (at 4..24) is out of range for, or not of, the number type it is given for\n"
+    );
+    let o = run(&["run", guest(KITCHEN), "--invoke", "sum", "[1, two]"]);
+    assert_exit(&o, 2);
+    assert!(stderr(&o).ends_with(": `two`\n"), "{}", stderr(&o));
+}
+
 /// Finding 8: a binary, manifest or WIT path that is not a regular file
 /// (`/dev/zero`, a FIFO) is refused at once instead of read forever.
 #[test]

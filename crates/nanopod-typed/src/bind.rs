@@ -288,8 +288,31 @@ impl Bounded for f64 {
     }
 }
 
+/// Parses WAVE, naming the part of `text` that failed (WAVE's own message
+/// gives only its byte range).
 fn wave(ty: &Type, text: &str) -> Result<Val, String> {
-    Val::from_wave(ty, text).map_err(|e| format!("{e}"))
+    use wasm_wave::parser::{ParserError, ParserErrorKind};
+    Val::from_wave(ty, text).map_err(|e| {
+        let message = e.to_string();
+        let Some(parser) = e.downcast_ref::<ParserError>() else {
+            return message;
+        };
+        let span = parser.span();
+        match text.get(span.clone()).filter(|part| !part.is_empty()) {
+            Some(part) if message.contains(part) => message,
+            Some(part)
+                if parser.kind() == ParserErrorKind::InvalidValue
+                    && part.parse::<f64>().is_ok() =>
+            {
+                format!(
+                    "`{part}` (at {}..{}) is out of range for, or not of, the number type it is given for",
+                    span.start, span.end
+                )
+            }
+            Some(part) => format!("{message}: `{part}`"),
+            None => message,
+        }
+    })
 }
 
 #[cfg(test)]
