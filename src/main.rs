@@ -23,6 +23,10 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     quiet_library_backtraces();
+    if let Some(message) = non_utf8_argument() {
+        say!("error: {message}");
+        return ExitCode::from(error::USAGE);
+    }
     let cli = commands::Cli::parse();
     init_tracing(cli.verbose);
     let verbose = cli.verbose > 0;
@@ -33,6 +37,20 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(err) => error::report(&err, verbose),
     }
+}
+
+/// The first command-line word that is not UTF-8, named (nanopod's words
+/// and a component's arguments, WIT strings, are UTF-8; a host path that
+/// is not cannot be named to nanopod).
+fn non_utf8_argument() -> Option<String> {
+    let (index, word) = std::env::args_os()
+        .enumerate()
+        .skip(1)
+        .find(|(_, word)| word.to_str().is_none())?;
+    Some(format!(
+        "argument {index} (`{}`) is not UTF-8: nanopod takes UTF-8 words only; rename the file, or give its contents on stdin as `-`",
+        word.to_string_lossy()
+    ))
 }
 
 /// With `RUST_BACKTRACE=1` in the environment (common on developers'

@@ -86,6 +86,24 @@ fn finding_low_errors_survive_a_full_stderr_and_name_what_failed() {
     assert!(stderr(&o).ends_with(": `two`\n"), "{}", stderr(&o));
 }
 
+/// Finding 17: a word that is not UTF-8 is refused by position and shown
+/// (lossily), with what to do instead, not clap's generic message.
+#[test]
+fn finding_17_a_non_utf8_word_is_named() {
+    use std::os::unix::ffi::OsStrExt;
+    let path = std::ffi::OsStr::from_bytes(b"/tmp/\xff.bin");
+    let o = nanopod()
+        .args(["run", guest(KITCHEN), "--invoke", "checksum"])
+        .arg(path)
+        .output()
+        .unwrap();
+    assert_exit(&o, 2);
+    assert_eq!(
+        stderr(&o),
+        "error: argument 5 (`/tmp/\u{fffd}.bin`) is not UTF-8: nanopod takes UTF-8 words only; rename the file, or give its contents on stdin as `-`\n"
+    );
+}
+
 /// Finding 8: a binary, manifest or WIT path that is not a regular file
 /// (`/dev/zero`, a FIFO) is refused at once instead of read forever.
 #[test]
