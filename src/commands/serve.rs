@@ -26,6 +26,19 @@ pub(crate) struct ServeCommand {
     #[command(flatten)]
     pub caps: CapabilityFlags,
 
+    /// The largest request body (`16MiB`, `512KiB`): a larger
+    /// `Content-Length` is answered 413 before any component runs, and a
+    /// streamed body is cut and answered 413 when it passes it. Bodies are
+    /// streamed to the chain, never buffered by nanopod; a body that stalls
+    /// for 20 s, or averages under 500 bytes/s after its first 20 s, is cut
+    /// and answered 408.
+    #[arg(long = "max-body", value_name = "SIZE", default_value = "16MiB", value_parser = nanopod_host::limits::parse_size)]
+    pub max_body: usize,
+
+    /// Connections served at once; one more is answered 503 and closed.
+    #[arg(long = "max-connections", value_name = "N", default_value_t = nanopod_serve::DEFAULT_MAX_CONNECTIONS as u32, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_connections: u32,
+
     /// The address to listen on (port 0 picks a free port).
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
@@ -62,6 +75,10 @@ impl ServeCommand {
             refuse_vfs(&self.caps, "serve")?;
             Server::from_component(&super::local_file(&self.target)?, self.caps.grants()?)?
         };
+        server.set_limits(nanopod_serve::ServeLimits {
+            max_body: self.max_body as u64,
+            max_connections: self.max_connections as usize,
+        });
         if self.reuse > 1 {
             server.reuse_instances(self.reuse as usize)?;
         }

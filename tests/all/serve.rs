@@ -352,3 +352,102 @@ fn a_wasi_0_3_app_is_served_alone_and_refused_in_a_serve_chain() {
         stderr(&o)
     );
 }
+
+/// Writes `raw` on a new connection and reads the status line of what
+/// the server answers (the connection is then closed by either side).
+fn raw_status(addr: &str, raw: &[u8]) -> String {
+    let mut conn = TcpStream::connect(addr).unwrap();
+    conn.set_read_timeout(Some(Duration::from_secs(60)))
+        .unwrap();
+    conn.write_all(raw).unwrap();
+    let mut reply = Vec::new();
+    let _ = conn.read_to_end(&mut reply);
+    String::from_utf8_lossy(&reply)
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// Finding 4: `--max-body` answers 413 for a declared or a streamed body
+/// past it, before (or instead of) the chain buffering it.
+#[test]
+fn a_body_past_max_body_is_413_declared_or_streamed() {
+    let server = Server::serve(&["--max-body", "1KiB", guest(HTTP_APP)], None);
+    let small = http(&server.addr, "POST", "/echo", &[], &[b'a'; 512]);
+    assert_eq!((small.status, small.body.len()), (200, 512));
+    let large = http(&server.addr, "POST", "/echo", &[], &[b'a'; 2048]);
+    assert_eq!(large.status, 413);
+    let mut chunked = format!(
+        "POST /echo HTTP/1.1\r\nHost: {}\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n",
+        server.addr
+    )
+    .into_bytes();
+    for _ in 0..3 {
+        chunked.extend_from_slice(b"3e8\r\n");
+        chunked.extend_from_slice(&[b'b'; 1000]);
+        chunked.extend_from_slice(b"\r\n");
+    }
+    chunked.extend_from_slice(b"0\r\n\r\n");
+    assert_eq!(
+        raw_status(&server.addr, &chunked),
+        "HTTP/1.1 413 Payload Too Large"
+    );
+    let o = run(&["serve", "--max-body", "lots", guest(HTTP_APP)]);
+    assert_exit(&o, 2);
+}
+
+/// Finding 5: past `--max-connections`, a client is answered 503 at once
+/// (not left to fill the instance pool), and served again once a slot
+/// frees.
+#[test]
+fn connections_past_max_connections_are_503_until_one_closes() {
+    let server = Server::serve(&["--max-connections", "2", guest(HTTP_APP)], None);
+    let idle: Vec<_> = (0..2)
+        .map(|_| TcpStream::connect(&server.addr).unwrap())
+        .collect();
+    std::thread::sleep(Duration::from_millis(300));
+    let busy = raw_status(
+        &server.addr,
+        format!("GET /items HTTP/1.1\r\nHost: {}\r\n\r\n", server.addr).as_bytes(),
+    );
+    assert_eq!(busy, "HTTP/1.1 503 Service Unavailable");
+    drop(idle);
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(server.get("/items", &[]).0, 200);
+}
+
+/// Finding 5: a body that stalls is cut off with 408, and a server told
+/// to stop cuts such a client after its grace instead of waiting on it.
+#[test]
+fn a_stalled_body_is_408_and_does_not_hold_shutdown() {
+    let server = Server::serve(&[guest(HTTP_APP)], None);
+    let head = format!(
+        "POST /echo HTTP/1.1\r\nHost: {}\r\nContent-Length: 100\r\n\r\n0123456789",
+        server.addr
+    );
+    let started = std::time::Instant::now();
+    assert_eq!(
+        raw_status(&server.addr, head.as_bytes()),
+        "HTTP/1.1 408 Request Timeout"
+    );
+    assert!(
+        started.elapsed() >= Duration::from_secs(15),
+        "cut by the idle timeout"
+    );
+
+    let mut server = server;
+    let mut staller = TcpStream::connect(&server.addr).unwrap();
+    staller.write_all(head.as_bytes()).unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    server.terminate();
+    let stopped = std::time::Instant::now();
+    let status = server.child.wait().unwrap();
+    assert_eq!(status.code(), Some(0));
+    assert!(
+        stopped.elapsed() < Duration::from_secs(18),
+        "stopped after its grace, not the client's pace: {:?}",
+        stopped.elapsed()
+    );
+    drop(staller);
+}

@@ -13,9 +13,14 @@ use tokio::task::JoinSet;
 /// flight, then close.
 pub type Stopping = watch::Receiver<bool>;
 
+/// How long connections in flight may take to finish once a server is
+/// told to stop; past it they are cut.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
 /// Accepts connections on `listener` and runs `handle` on each (with
 /// `TCP_NODELAY` set) until `shutdown` completes; then stops accepting,
-/// signals every connection through its [`Stopping`], and waits for them.
+/// signals every connection through its [`Stopping`], and waits for them
+/// up to [`SHUTDOWN_GRACE`], after which the rest are cut.
 pub async fn accept_until<F, Fut>(
     listener: TcpListener,
     shutdown: impl Future<Output = ()>,
@@ -54,7 +59,18 @@ pub async fn accept_until<F, Fut>(
         connections.len()
     );
     let _ = stop.send(true);
-    while connections.join_next().await.is_some() {}
+    let drained = tokio::time::timeout(SHUTDOWN_GRACE, async {
+        while connections.join_next().await.is_some() {}
+    })
+    .await;
+    if drained.is_err() {
+        tracing::warn!(
+            "cutting {} connection(s) still open after {}s",
+            connections.len(),
+            SHUTDOWN_GRACE.as_secs()
+        );
+        connections.shutdown().await;
+    }
 }
 
 /// Which of `n` per-worker resources (a filter's VMs, a pool's shards)

@@ -13,7 +13,7 @@ use crate::component_filter::{ComponentFilter, FILTER_INTERFACE};
 use crate::error::ServeError;
 use crate::handler::Handler;
 use crate::pool::worker_threads;
-use crate::server;
+use crate::server::{self, ServeLimits};
 use crate::stage::Stage;
 use nanopod_host::binary::{compile, load, read_wasm};
 use nanopod_host::cache::Compiled;
@@ -34,6 +34,8 @@ pub struct Server {
     /// Every member's grants, whose key-value stores are opened before
     /// the server listens.
     grants: Vec<Grants>,
+    /// What clients may hold.
+    limits: ServeLimits,
 }
 
 /// One member of the chain, compiled.
@@ -209,7 +211,13 @@ impl Server {
             filters,
             metrics,
             grants: all_grants,
+            limits: ServeLimits::default(),
         })
+    }
+
+    /// Sets what clients may hold (body size, connections).
+    pub fn set_limits(&mut self, limits: ServeLimits) {
+        self.limits = limits;
     }
 
     /// Lets one instance of the front handler take up to `requests`
@@ -274,7 +282,7 @@ impl Server {
                 server::serve_metrics(l, metrics, filters, until_stopped).await;
             });
         }
-        server::serve(listener, self.front, shutdown).await;
+        server::serve(listener, self.front, self.limits, shutdown).await;
         let _ = stop.send(true);
         Ok(())
     }

@@ -16,6 +16,7 @@
 //!   metrics endpoint.
 //! - `error`: why a chain cannot be served.
 
+mod body;
 mod chain;
 mod component_filter;
 mod error;
@@ -25,6 +26,8 @@ mod pool;
 mod server;
 mod stage;
 
+pub use body::{BODY_IDLE_TIMEOUT, BODY_MIN_RATE, BODY_RATE_GRACE, DEFAULT_MAX_BODY};
 pub use chain::Server;
 pub use error::ServeError;
 pub use handler::HandlerFailure;
+pub use server::{DEFAULT_MAX_CONNECTIONS, ServeLimits};

@@ -2,10 +2,12 @@
 //! the access log, and the status a failed request gets (504 past its
 //! timeout, 500 otherwise).
 
+use crate::body::{GuardedBody, Verdict};
 use crate::handler::HandlerFailure;
 use crate::stage::{Peer, Stage};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
+use hyper::body::Body as _;
 use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
@@ -22,19 +24,52 @@ use wasmtime_wasi_http::p2::bindings::http::types::ErrorCode;
 /// How long a client may take to send a request's headers.
 const HEADER_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
+/// What one server lets its clients hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ServeLimits {
+    /// The largest request body, in bytes: a larger `Content-Length` is
+    /// answered 413 before any handler runs, and a streamed body is cut
+    /// (and answered 413) when it passes it.
+    pub max_body: u64,
+    /// Connections served at once; one more is answered 503 and closed.
+    pub max_connections: usize,
+}
+
+/// The default `--max-connections`: below what the instance pool holds
+/// for chains a few instances deep.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 256;
+
+impl Default for ServeLimits {
+    fn default() -> Self {
+        ServeLimits {
+            max_body: crate::body::DEFAULT_MAX_BODY,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+        }
+    }
+}
+
 /// Serves `front` on `listener` until `shutdown` completes, then stops
-/// accepting, lets requests in flight finish, and returns.
+/// accepting, lets requests in flight finish (within the shutdown grace),
+/// and returns.
 pub(crate) async fn serve(
     listener: TcpListener,
     front: Arc<Stage>,
+    limits: ServeLimits,
     shutdown: impl Future<Output = ()>,
 ) {
+    let slots = Arc::new(tokio::sync::Semaphore::new(limits.max_connections));
     accept_until(listener, shutdown, move |stream, peer, mut stopping| {
         let front = front.clone();
+        let slot = slots.clone().try_acquire_owned();
         async move {
+            let Ok(_slot) = slot else {
+                tracing::warn!(%peer, "refused: {} connections already open (--max-connections)", limits.max_connections);
+                refuse_busy(stream).await;
+                return;
+            };
             let service = service_fn(move |req| {
                 let front = front.clone();
-                async move { Ok::<_, Infallible>(respond(front, req, peer).await) }
+                async move { Ok::<_, Infallible>(respond(front, req, peer, limits.max_body).await) }
             });
             // A client that trickles its headers (slowloris) is cut off.
             let conn = hyper::server::conn::http1::Builder::new()
@@ -58,11 +93,20 @@ pub(crate) async fn serve(
     .await;
 }
 
+/// Answers a connection past `--max-connections` with 503 and closes it.
+async fn refuse_busy(mut stream: tokio::net::TcpStream) {
+    use tokio::io::AsyncWriteExt;
+    const BUSY: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\ncontent-type: text/plain\r\ncontent-length: 20\r\nretry-after: 1\r\nconnection: close\r\n\r\nService Unavailable\n";
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(1), stream.write_all(BUSY)).await;
+    let _ = stream.shutdown().await;
+}
+
 /// Runs one request through the chain and writes the access log line.
 async fn respond(
     front: Arc<Stage>,
     req: http::Request<Incoming>,
     peer: SocketAddr,
+    max_body: u64,
 ) -> http::Response<WasiBody> {
     let start = Instant::now();
     let (method, path) = (req.method().clone(), req.uri().path().to_string());
@@ -73,7 +117,14 @@ async fn respond(
             &format!("bad request: {problem}"),
         );
     }
-    let mut req = with_absolute_uri(req.map(|body| body.map_err(Into::into).boxed_unsync()));
+    if req.body().size_hint().lower() > max_body {
+        tracing::info!(target: "nanopod::access", "{peer} \"{method} {path}\" 413 (body over --max-body {max_body})");
+        return plain(http::StatusCode::PAYLOAD_TOO_LARGE, "Payload Too Large");
+    }
+    let verdict = Verdict::default();
+    let mut req = with_absolute_uri(
+        req.map(|body| GuardedBody::new(body, max_body, verdict.clone()).boxed_unsync()),
+    );
     req.extensions_mut().insert(Peer(peer));
     let response = match front.handle(req).await {
         Ok(response) => response,
@@ -94,6 +145,12 @@ async fn respond(
             };
             plain(status, status.canonical_reason().unwrap_or("error"))
         }
+    };
+    // The body was cut: whatever the chain made of that, the client hears
+    // why.
+    let response = match verdict.status() {
+        Some(status) => plain(status, status.canonical_reason().unwrap_or("error")),
+        None => response,
     };
     tracing::info!(
         target: "nanopod::access",
