@@ -248,6 +248,43 @@ fn an_exporter_with_a_token_refuses_callers_without_it() {
     assert_eq!(stdout(&up(&pod, &["Paris", "Berlin"])), "877.5\n");
 }
 
+/// Finding 6: callers that connect and send nothing hold an exporter with
+/// a token for seconds, not its idle minute: they are told why and cut,
+/// and a caller with the token is served after them.
+#[test]
+fn silent_callers_of_an_exporter_with_a_token_are_cut_after_seconds() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("token"), "right-token\n").unwrap();
+    let token = dir.path().join("token").display().to_string();
+    let exporter = geo_exporter(
+        "tcp://127.0.0.1:0",
+        &["--token-file", &token, "--max-connections", "2"],
+    );
+    let silent: Vec<_> = (0..2)
+        .map(|_| TcpStream::connect(&exporter.addr).unwrap())
+        .collect();
+    let started = std::time::Instant::now();
+    for mut conn in silent {
+        conn.set_read_timeout(Some(Duration::from_secs(30)))
+            .unwrap();
+        let mut back = Vec::new();
+        let _ = conn.read_to_end(&mut back);
+        assert!(
+            String::from_utf8_lossy(&back).contains("requires a token, sent within 5 s"),
+            "{back:?}"
+        );
+    }
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "{:?}",
+        started.elapsed()
+    );
+    let (_d, pod) = remote_geo_pod(&exporter.addr, &format!("token-file = \"{token}\"\n"));
+    let o = up(&pod, &["Paris", "Berlin"]);
+    assert_exit(&o, 0);
+    assert_eq!(stdout(&o), "877.5\n");
+}
+
 /// Sends raw bytes to `addr`; returns what came back before it closed.
 fn raw_exchange(addr: &str, bytes: &[u8]) -> Vec<u8> {
     let mut conn = TcpStream::connect(addr).unwrap();

@@ -25,6 +25,10 @@ use wasmtime::component::{Component, ComponentExportIndex, InstancePre, Val};
 
 /// How long a connection may sit between calls (or before its first).
 const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long a caller of an exporter with a token has to present it: a
+/// connection that sends nothing holds a slot this long, not the idle
+/// timeout.
+const TOKEN_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long a streaming call's connection waits for its caller to close
 /// after the last result.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(2);

@@ -2,7 +2,9 @@
 //! another on it; a call with streams has the connection to itself.
 
 use super::call::access_log;
-use super::{Call, DRAIN_TIMEOUT, Exporter, IDLE_TIMEOUT, Invocation, REQUEST_TIMEOUT};
+use super::{
+    Call, DRAIN_TIMEOUT, Exporter, IDLE_TIMEOUT, Invocation, REQUEST_TIMEOUT, TOKEN_TIMEOUT,
+};
 use crate::stream::{self, CHANNEL_CHUNKS, Demux};
 use crate::wire::{WireError, buffers, frame};
 use futures::channel::mpsc;
@@ -44,11 +46,29 @@ impl Exporter {
         let mut conn = BufReader::new(stream);
         let mut authorized = self.token.is_none();
         loop {
-            // Between calls: wait for the next, the idle timeout, or shutdown.
+            // Between calls: wait for the next, the idle timeout (the token
+            // timeout until a token was presented), or shutdown.
+            let wait = if authorized {
+                IDLE_TIMEOUT
+            } else {
+                TOKEN_TIMEOUT
+            };
             let first = tokio::select! {
-                b = tokio::time::timeout(IDLE_TIMEOUT, next_byte(&mut conn)) => match b {
+                b = tokio::time::timeout(wait, next_byte(&mut conn)) => match b {
                     Ok(b) => b?,
-                    Err(_) => return Ok(()),
+                    Err(_) if authorized => return Ok(()),
+                    Err(_) => {
+                        let reason = format!(
+                            "this exporter requires a token, sent within {} s of connecting",
+                            TOKEN_TIMEOUT.as_secs()
+                        );
+                        tracing::warn!("refused a caller: {reason}");
+                        let mut out = Vec::new();
+                        frame::put_error(&mut out, &reason);
+                        let _ = conn.get_mut().write_all(&out).await;
+                        let _ = conn.get_mut().shutdown().await;
+                        return Ok(());
+                    }
                 },
                 _ = stopping.changed() => return Ok(()),
             };
