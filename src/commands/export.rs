@@ -47,6 +47,12 @@ pub(crate) struct ExportCommand {
     #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_CONNECTIONS, value_parser = at_least_one)]
     pub max_connections: usize,
 
+    /// The most bytes of calls' parameters held at once, across every
+    /// connection (`1GiB`, `256MiB`); a call that would pass it is refused
+    /// with an error until others finish.
+    #[arg(long = "max-buffered", value_name = "SIZE", default_value = "1GiB", value_parser = nanopod_host::limits::parse_size)]
+    pub max_buffered: usize,
+
     /// The component (.wasm) to serve.
     #[arg(value_name = "COMPONENT")]
     pub component: PathBuf,
@@ -65,6 +71,7 @@ impl ExportCommand {
             expose: self.expose.clone(),
             token,
             max_connections: self.max_connections,
+            max_buffered: self.max_buffered,
         };
         let name = loaded.origin.clone();
         let exporter = Exporter::new(&name, &loaded.engine, component, grants, options)?;

@@ -343,6 +343,39 @@ fn hostile_frames_are_refused_and_the_exporter_keeps_serving() {
     assert_eq!(stdout(&up(&pod, &["Paris", "Berlin"])), "877.5\n");
 }
 
+/// Finding 6: what callers make an exporter buffer is bounded across
+/// connections (`--max-buffered`): a call past it is refused with why, and
+/// what a finished call held is given back.
+#[test]
+fn calls_past_max_buffered_are_refused_and_the_budget_is_given_back() {
+    let exporter = geo_exporter("tcp://127.0.0.1:0", &["--max-buffered", "1MiB"]);
+    // A call whose string parameter, `len` bytes, comes in frames of 256
+    // KiB (as nanopod sends it).
+    let call_with_city_of = |len: usize| {
+        use nanopod_remote::wire::frame;
+        let mut value = Vec::new();
+        frame::put_name(&mut value, &"x".repeat(len));
+        let mut call = Vec::new();
+        frame::put_header(&mut call, "example:geo/lookup@0.1.0", "find");
+        frame::put_frames(&mut call, &[], &value);
+        call
+    };
+    let back = raw_exchange(&exporter.addr, &call_with_city_of(2 << 20));
+    assert!(
+        String::from_utf8_lossy(&back).contains("holds its limit of 1 MiB of calls' values"),
+        "{:?}",
+        String::from_utf8_lossy(&back)
+    );
+    for _ in 0..3 {
+        let back = raw_exchange(&exporter.addr, &call_with_city_of(600 << 10));
+        assert_eq!(back.first(), Some(&0), "answered, not refused: {back:?}");
+        assert!(
+            !String::from_utf8_lossy(&back).contains("limit"),
+            "{back:?}"
+        );
+    }
+}
+
 #[test]
 fn export_serves_only_what_it_is_told_to_expose() {
     let kitchen = export(&["--expose", "add", guest(KITCHEN)]);

@@ -21,6 +21,9 @@ pub mod transport;
 pub mod wire;
 
 pub use client::{CallError, Client};
-pub use export::{DEFAULT_MAX_CONNECTIONS, ExportOptions, Exporter, NATS_QUEUE_GROUP, ServeError};
+pub use export::{
+    DEFAULT_MAX_BUFFERED, DEFAULT_MAX_CONNECTIONS, ExportOptions, Exporter, NATS_QUEUE_GROUP,
+    ServeError,
+};
 pub use link::{LinkError, RemoteImports, RemoteLink};
 pub use transport::{Endpoint, EndpointError, TokenError, Transport};

@@ -57,6 +57,9 @@ struct Call<'a> {
     func: String,
     f: &'a Exported,
     params: Vec<Slot>,
+    /// The share of the buffered-bytes budget its parameters hold, given
+    /// back when the call is done.
+    _held: Option<tokio::sync::OwnedSemaphorePermit>,
 }
 
 impl Call<'_> {
@@ -85,7 +88,17 @@ pub struct ExportOptions {
     /// are refused with an error frame, so no number of callers can make
     /// the exporter hold more than this many messages in memory.
     pub max_connections: usize,
+    /// The most bytes of calls' parameters held at once, across every
+    /// connection; a call that would pass it is refused with an error
+    /// frame.
+    pub max_buffered: usize,
 }
+
+/// [`ExportOptions::max_buffered`] unless set: 1 GiB.
+pub const DEFAULT_MAX_BUFFERED: usize = 1 << 30;
+
+/// The granule of the buffered-bytes budget.
+const BUDGET_UNIT: usize = 64 << 10;
 
 impl Default for ExportOptions {
     fn default() -> Self {
@@ -93,6 +106,7 @@ impl Default for ExportOptions {
             expose: Vec::new(),
             token: None,
             max_connections: DEFAULT_MAX_CONNECTIONS,
+            max_buffered: DEFAULT_MAX_BUFFERED,
         }
     }
 }
@@ -137,6 +151,9 @@ pub struct Exporter {
     /// One permit per connection (TCP) or call in flight (NATS).
     slots: Arc<tokio::sync::Semaphore>,
     max_connections: usize,
+    /// One permit per [`BUDGET_UNIT`] of parameter bytes held.
+    budget: Arc<tokio::sync::Semaphore>,
+    max_buffered: usize,
     /// `(instance, function)` → the function. Root functions have the
     /// instance `""`, as in wRPC.
     functions: Vec<((String, String), Exported)>,
@@ -227,6 +244,10 @@ impl Exporter {
             token: options.token,
             slots: Arc::new(tokio::sync::Semaphore::new(options.max_connections)),
             max_connections: options.max_connections,
+            budget: Arc::new(tokio::sync::Semaphore::new(
+                options.max_buffered.div_ceil(BUDGET_UNIT).max(1),
+            )),
+            max_buffered: options.max_buffered,
             functions,
         })
     }
@@ -319,12 +340,34 @@ impl Exporter {
             // Read nothing more: the parameters' types are unknown.
             return Ok(self.refused(format!("`{instance}#{func}` is not served here")));
         };
-        let params = frame::read_slots(r, &f.params).await?;
+        let mut held: Option<tokio::sync::OwnedSemaphorePermit> = None;
+        let budget = &self.budget;
+        let max_buffered = self.max_buffered;
+        let mut reserve = |bytes: usize| {
+            let units = u32::try_from(bytes.div_ceil(BUDGET_UNIT)).unwrap_or(u32::MAX);
+            let permit = budget.clone().try_acquire_many_owned(units).map_err(|_| {
+                WireError::OverBudget(format!(
+                    "the exporter holds its limit of {} MiB of calls' values; try again later",
+                    max_buffered >> 20
+                ))
+            })?;
+            match &mut held {
+                Some(h) => h.merge(permit),
+                None => held = Some(permit),
+            }
+            Ok(())
+        };
+        let params = match frame::read_slots_within(r, &f.params, &mut reserve).await {
+            Ok(params) => params,
+            Err(WireError::OverBudget(reason)) => return Ok(self.refused(reason)),
+            Err(e) => return Err(e),
+        };
         Ok(Invocation::Call(Call {
             instance,
             func,
             f,
             params,
+            _held: held,
         }))
     }
 

@@ -168,6 +168,17 @@ pub async fn read_slots(
     r: &mut (impl AsyncBufRead + Unpin),
     types: &[Type],
 ) -> Result<Vec<Slot>, WireError> {
+    read_slots_within(r, types, &mut |_| Ok(())).await
+}
+
+/// [`read_slots`], calling `reserve` with each frame's size before its
+/// bytes join the message: a receiver bounds what all its connections
+/// buffer together by refusing there ([`WireError::OverBudget`]).
+pub async fn read_slots_within(
+    r: &mut (impl AsyncBufRead + Unpin),
+    types: &[Type],
+    reserve: &mut (dyn FnMut(usize) -> Result<(), WireError> + Send),
+) -> Result<Vec<Slot>, WireError> {
     let mut payload = Vec::new();
     loop {
         let Some(frame) = read_frame(r).await? else {
@@ -193,6 +204,7 @@ pub async fn read_slots(
         if payload.len() + frame.data.len() > MAX_MESSAGE {
             return Err(WireError::TooLarge);
         }
+        reserve(frame.data.len())?;
         // nanopod splits a message into frames of exactly CHUNK bytes;
         // any other size may end one (other peers send one frame of any
         // size).

@@ -54,4 +54,8 @@ pub enum WireError {
     /// The exporter answered with an error frame.
     #[error("{0}")]
     Remote(String),
+    /// The receiver holds as many message bytes as it allows, across all
+    /// its connections; the reason is for the peer.
+    #[error("{0}")]
+    OverBudget(String),
 }
