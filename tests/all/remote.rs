@@ -318,14 +318,17 @@ fn hostile_frames_are_refused_and_the_exporter_keeps_serving() {
     let mut wrong_type = find.clone();
     // A string of invalid UTF-8.
     wrong_type.extend_from_slice(&[0, 3, 2, 0xff, 0xfe]);
-    for bytes in [
-        &huge[..],
-        &truncated,
-        &wrong_type,
-        &[9, 9, 9],
-        &header("nope:x/y", "find"),
+    // Each is answered with an error frame saying what was wrong (the
+    // truncated call has no one left to tell).
+    for (bytes, said) in [
+        (&huge[..], "a message larger than 64 MiB was refused"),
+        (&truncated, ""),
+        (&wrong_type, "malformed message"),
+        (&[9, 9, 9], "unsupported wRPC version 9"),
+        (&header("nope:x/y", "find"), "is not served here"),
     ] {
-        let _ = raw_exchange(&exporter.addr, bytes);
+        let back = String::from_utf8_lossy(&raw_exchange(&exporter.addr, bytes)).into_owned();
+        assert!(back.contains(said), "{said:?} not in {back:?}");
     }
     let back = raw_exchange(&exporter.addr, &header("nope:x/y", "find"));
     assert!(

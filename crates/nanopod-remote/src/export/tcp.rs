@@ -74,11 +74,23 @@ impl Exporter {
             };
             let Some(first) = first else { return Ok(()) };
             let read = self.read_invocation(&mut conn, first, &mut authorized);
-            let invocation = tokio::time::timeout(REQUEST_TIMEOUT, read)
+            let invocation = match tokio::time::timeout(REQUEST_TIMEOUT, read)
                 .await
                 .unwrap_or_else(|_| {
                     Err(WireError::Protocol("the call was not sent in time".into()))
-                })?;
+                }) {
+                Ok(invocation) => invocation,
+                // A caller that broke the framing hears why (as
+                // docs/remote.md says) before the connection closes.
+                Err(e @ (WireError::Protocol(_) | WireError::Codec(_) | WireError::TooLarge)) => {
+                    let mut out = Vec::new();
+                    frame::put_error(&mut out, &e.to_string());
+                    let _ = conn.get_mut().write_all(&out).await;
+                    let _ = conn.get_mut().shutdown().await;
+                    return Err(e);
+                }
+                Err(e) => return Err(e),
+            };
             let reason = match invocation {
                 Invocation::Token => continue,
                 Invocation::Refused(reason) => reason,
