@@ -17,7 +17,6 @@
 use crate::engine::EngineMode;
 use anyhow::{Context, Result};
 use std::hash::{Hash, Hasher};
-use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use wasmtime::component::Component;
 use wasmtime::{Engine, Module};
@@ -122,12 +121,8 @@ fn cache_key(engine: &Engine, mode: EngineMode, bytes: &[u8]) -> String {
 fn compile_with_progress(engine: &Engine, bytes: &[u8], is_component: bool) -> Result<Compiled> {
     // Large components (an embedded Python or JS engine) take seconds: show
     // a spinner on a terminal, nothing on a pipe.
-    let spinner = std::io::stderr().is_terminal().then(|| {
-        let pb = indicatif::ProgressBar::new_spinner();
-        pb.set_message(format!("compiling {} KiB of wasm", bytes.len() / 1024));
-        pb.enable_steady_tick(std::time::Duration::from_millis(100));
-        pb
-    });
+    let spinner =
+        crate::files::terminal_spinner(format!("compiling {} KiB of wasm", bytes.len() / 1024));
     let started = std::time::Instant::now();
     let result = if is_component {
         Component::new(engine, bytes).map(Compiled::Component)

@@ -49,6 +49,18 @@ pub fn size_text(max: u64) -> String {
     }
 }
 
+/// A spinner saying `message` on stderr while long host work runs (a
+/// compile, a copy), when stderr is a terminal; nothing on a pipe or file.
+pub fn terminal_spinner(message: String) -> Option<indicatif::ProgressBar> {
+    use std::io::IsTerminal;
+    std::io::stderr().is_terminal().then(|| {
+        let pb = indicatif::ProgressBar::new_spinner();
+        pb.set_message(message);
+        pb.enable_steady_tick(std::time::Duration::from_millis(100));
+        pb
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

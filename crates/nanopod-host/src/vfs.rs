@@ -62,7 +62,19 @@ impl VirtualDir {
         }
         let dir = Self::empty(guest, max)?;
         let copied = if meta.is_dir() {
-            copy_tree(source, dir.path())
+            // 50,000 files take seconds: say what is being copied.
+            let mut progress = Copied {
+                spinner: crate::files::terminal_spinner(format!(
+                    "copying `{}` into memory",
+                    source.display()
+                )),
+                ..Copied::default()
+            };
+            let copied = copy_tree(source, dir.path(), &mut progress);
+            if let Some(pb) = progress.spinner {
+                pb.finish_and_clear();
+            }
+            copied
         } else {
             unpack(source, dir.path())
         };
@@ -164,7 +176,7 @@ impl VirtualDir {
             .prefix(".nanopod-vfs-out-")
             .tempdir_in(&parent)
             .with_context(|| format!("cannot write into `{}`", parent.display()))?;
-        copy_tree(self.path(), staging.path())?;
+        copy_tree(self.path(), staging.path(), &mut Copied::default())?;
         let staged = staging.keep();
         std::fs::rename(&staged, dest)
             .with_context(|| format!("cannot write `{}`", dest.display()))?;
@@ -265,9 +277,17 @@ fn unpack(tar: &Path, to: &Path) -> Result<()> {
     Ok(())
 }
 
+/// What a copy has done so far, shown on its spinner.
+#[derive(Default)]
+struct Copied {
+    files: u64,
+    bytes: u64,
+    spinner: Option<indicatif::ProgressBar>,
+}
+
 /// Copies regular files and directories from `from` into `to` (which
 /// exists), preserving permissions; symlinks are skipped.
-fn copy_tree(from: &Path, to: &Path) -> Result<()> {
+fn copy_tree(from: &Path, to: &Path, progress: &mut Copied) -> Result<()> {
     for entry in
         std::fs::read_dir(from).with_context(|| format!("cannot read `{}`", from.display()))?
     {
@@ -276,10 +296,20 @@ fn copy_tree(from: &Path, to: &Path) -> Result<()> {
         let target = to.join(entry.file_name());
         if kind.is_dir() {
             std::fs::create_dir(&target)?;
-            copy_tree(&entry.path(), &target)?;
+            copy_tree(&entry.path(), &target, progress)?;
         } else if kind.is_file() {
-            std::fs::copy(entry.path(), &target)
+            progress.bytes += std::fs::copy(entry.path(), &target)
                 .with_context(|| format!("cannot copy `{}`", entry.path().display()))?;
+            progress.files += 1;
+            if let Some(pb) = &progress.spinner
+                && progress.files.is_multiple_of(256)
+            {
+                pb.set_message(format!(
+                    "copying into memory: {} files, {} MiB",
+                    progress.files,
+                    progress.bytes >> 20
+                ));
+            }
         } else {
             tracing::warn!(
                 "--vfs: skipping `{}` (not a file or directory)",
