@@ -188,6 +188,37 @@ fn finding_07_timeout_bounds_inputs_that_never_deliver() {
     }
 }
 
+/// Finding 9: the resources an instance holds are bounded: a guest that
+/// opens files and never closes them is stopped at the bound with a
+/// message naming it, and one below it runs.
+#[test]
+fn finding_09_resources_an_instance_holds_are_bounded() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("f.txt"), "x").unwrap();
+    let grant = format!("{}::/d", dir.path().display());
+    let hold = |n: &str| {
+        run(&[
+            "run",
+            "--ro-dir",
+            &grant,
+            guest(LEGACY),
+            "fs",
+            "hold",
+            "/d/f.txt",
+            n,
+        ])
+    };
+    let o = hold("3000");
+    assert_exit(&o, 0);
+    assert_eq!(stdout(&o), "hold /d/f.txt 3000 -> held 3000\n");
+    let o = hold("5000");
+    assert_exit(&o, 3);
+    assert_eq!(
+        stderr(&o),
+        "error: the component held more than 4096 resources (open files, directory streams, sockets, streams) at once\n"
+    );
+}
+
 /// Finding 12: exit codes pass through where WASI carries them
 /// (`exit-with-code`, preview1's `proc_exit`), and a preview1 status
 /// outside 0..=255 is one line and exit 1, not a backtrace and exit 2.

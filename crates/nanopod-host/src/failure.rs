@@ -18,6 +18,9 @@ pub enum GuestFailure {
     OutOfMemory,
     /// The guest used more than the wasm stack nanopod allows.
     StackOverflow,
+    /// The guest held more resources at once than an instance may
+    /// ([`crate::store::MAX_HANDLES`]).
+    TooManyHandles,
     /// Any other trap, with wasmtime's description.
     Trap(String),
     /// An import the host serves (a remote link) failed, and the function
@@ -51,6 +54,14 @@ impl GuestFailure {
                 crate::store::GrowthRefused::MaxMemory { .. } => GuestFailure::MemoryLimit,
                 crate::store::GrowthRefused::Maximum { .. } => GuestFailure::OutOfMemory,
             });
+        }
+        if err.chain().any(|c| {
+            matches!(
+                c.downcast_ref::<wasmtime::component::ResourceTableError>(),
+                Some(wasmtime::component::ResourceTableError::Full)
+            )
+        }) {
+            return Some(GuestFailure::TooManyHandles);
         }
         let trap = err
             .downcast_ref::<wasmtime::Trap>()
@@ -91,6 +102,11 @@ impl fmt::Display for GuestFailure {
                 "the component needed more memory than a wasm memory can hold (4 GiB for 32-bit memories, or the maximum the component declares)"
             ),
             GuestFailure::StackOverflow => write!(f, "the component overflowed its stack"),
+            GuestFailure::TooManyHandles => write!(
+                f,
+                "the component held more than {} resources (open files, directory streams, sockets, streams) at once",
+                crate::store::MAX_HANDLES
+            ),
             GuestFailure::Trap(what) => write!(f, "the component trapped: {what}"),
             GuestFailure::Link(why) => write!(f, "{why}"),
         }

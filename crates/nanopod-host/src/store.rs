@@ -208,14 +208,22 @@ impl Guarded for P1State {
     }
 }
 
+/// The most resources (open files, directory streams, sockets, streams,
+/// pollables, …) one instance may hold at once: each costs host memory
+/// and often a file descriptor, which the guest's `--max-memory` does not
+/// count.
+pub const MAX_HANDLES: usize = 4096;
+
 impl HostEngine {
     /// A store for one component instance under `grants`, to stop at
     /// `deadline`.
     pub fn store(&self, grants: &Grants, deadline: Deadline) -> Result<Store<HostState>, DirError> {
+        let mut table = ResourceTable::new();
+        table.set_max_capacity(MAX_HANDLES);
         let state = HostState {
             wasi: grants.wasi_builder()?.build(),
             http: WasiHttpCtx::new(),
-            table: ResourceTable::new(),
+            table,
             http_policy: HttpPolicy {
                 grant: grants.http.clone(),
                 next_hop: None,
@@ -234,8 +242,10 @@ impl HostEngine {
         grants: &Grants,
         deadline: Deadline,
     ) -> Result<Store<P1State>, DirError> {
+        let mut wasi = grants.wasi_builder()?.build_p1();
+        wasi.ctx().table.set_max_capacity(MAX_HANDLES);
         let state = P1State {
-            wasi: grants.wasi_builder()?.build_p1(),
+            wasi,
             guard: Guard::new(&grants.limits, deadline),
         };
         Ok(self.guarded(state, deadline))

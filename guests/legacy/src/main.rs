@@ -118,6 +118,18 @@ fn fs_op(op: &[String]) -> String {
             }
             Err(e) => format!("error: {:?}", e.kind()),
         },
+        // `hold F N`: opens F N times and keeps every handle.
+        "hold" => {
+            let n: usize = a(2).parse().unwrap_or(0);
+            let mut held = Vec::with_capacity(n);
+            for _ in 0..n {
+                match fs::File::open(a(1)) {
+                    Ok(f) => held.push(f),
+                    Err(e) => return format!("error after {}: {:?}", held.len(), e.kind()),
+                }
+            }
+            format!("held {}", held.len())
+        }
         "stat" => match fs::metadata(a(1)) {
             Ok(m) => format!("dir={} len={}", m.is_dir(), if m.is_dir() { 0 } else { m.len() }),
             Err(e) => format!("error: {:?}", e.kind()),
