@@ -200,12 +200,24 @@ impl CapabilityFlags {
             .chain(self.ro_dirs.iter().map(|d| (d, true)))
         {
             let flag = if read_only { "--ro-dir" } else { "--dir" };
-            g.dir(parse_dir(spec, read_only))
-                .map_err(|source| FlagError::Dir {
+            let grant = parse_dir(spec, read_only);
+            // `--dir d` keeps wasmtime's convention (the guest sees `d` as
+            // written); a guest path given after `::` must be absolute.
+            let explicit_relative = spec.contains("::") && !grant.guest.starts_with('/');
+            if explicit_relative && !grant.guest.is_empty() {
+                return Err(FlagError::Dir {
                     flag,
                     spec: spec.clone(),
-                    source,
-                })?;
+                    source: nanopod_host::DirError::RelativeGuestPath(
+                        grant.guest.trim_start_matches("./").to_string(),
+                    ),
+                });
+            }
+            g.dir(grant).map_err(|source| FlagError::Dir {
+                flag,
+                spec: spec.clone(),
+                source,
+            })?;
         }
         if let Some(spec) = &self.vfs {
             let (source, guest) = spec

@@ -309,6 +309,18 @@ fn finding_15_duplicate_and_empty_guest_paths_are_refused() {
         stderr(&o),
         format!("error: invalid `--dir {a}::`: the guest path is empty: write HOST::/PATH\n")
     );
+    // A guest path written after `::` must be absolute (a bare `--dir d`
+    // keeps wasmtime's convention).
+    for spec in [format!("{a}::data"), format!("{a}::./data")] {
+        let o = run(&["run", "--ro-dir", &spec, guest(LEGACY), "cat", "/x"]);
+        assert_exit(&o, 2);
+        assert_eq!(
+            stderr(&o),
+            format!(
+                "error: invalid `--ro-dir {spec}`: the guest path `data` is not absolute: write HOST::/data\n"
+            )
+        );
+    }
     let o = run(&[
         "run",
         "--dir",

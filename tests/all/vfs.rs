@@ -345,16 +345,22 @@ fn finding_03_a_killed_run_leaves_no_vfs_copy_behind() {
     assert_eq!(after, before, "nothing new in /dev/shm or /tmp");
 }
 
+/// A directory `PREFIX{pid}-abcdef` holding a file in `root`, for a pid
+/// no process has (above the kernel's largest).
+fn left_by_a_dead_process(root: &std::path::Path, prefix: &str) -> std::path::PathBuf {
+    let stale = root.join(format!("{prefix}4194305-abcdef"));
+    std::fs::create_dir(&stale).unwrap();
+    std::fs::write(stale.join("left.txt"), "x").unwrap();
+    stale
+}
+
 /// With `NANOPOD_VFS_ROOT` (for systems that refuse user namespaces),
 /// copies whose process died are swept at the next start, and a run
 /// removes its own.
 #[test]
 fn copies_under_nanopod_vfs_root_of_dead_processes_are_swept() {
     let root = tempfile::tempdir().unwrap();
-    // No process has this id (above the kernel's largest pid).
-    let stale = root.path().join("nanopod-vfs-4194305-abcdef");
-    std::fs::create_dir(&stale).unwrap();
-    std::fs::write(stale.join("left.txt"), "x").unwrap();
+    let stale = left_by_a_dead_process(root.path(), "nanopod-vfs-");
     let source = corpus();
     let o = nanopod()
         .env("NANOPOD_VFS_ROOT", root.path())
@@ -371,4 +377,37 @@ fn copies_under_nanopod_vfs_root_of_dead_processes_are_swept() {
     assert_exit(&o, 0);
     assert_eq!(stdout(&o), "alpha\n");
     assert_eq!(vfs_entries(root.path()), Vec::<String>::new());
+    assert!(!stale.exists(), "the dead process's copy is gone");
+}
+
+/// A `--vfs-out` tree left half-written by a killed run (its staging
+/// directory beside the destination) is removed by the next write-out
+/// there; one of a process still running is left alone.
+#[test]
+fn staging_trees_of_dead_runs_are_swept_by_the_next_vfs_out() {
+    let parent = tempfile::tempdir().unwrap();
+    let stale = left_by_a_dead_process(parent.path(), ".nanopod-vfs-out-");
+    let alive = parent
+        .path()
+        .join(format!(".nanopod-vfs-out-{}-abcdef", std::process::id()));
+    std::fs::create_dir(&alive).unwrap();
+    let source = corpus();
+    let out = parent.path().join("state");
+    let o = run(&[
+        "run",
+        "--vfs",
+        &format!("{}::/d", source.path().display()),
+        "--vfs-out",
+        out.to_str().unwrap(),
+        guest(LEGACY),
+        "cat",
+        "/d/a.txt",
+    ]);
+    assert_exit(&o, 0);
+    assert!(!stale.exists(), "the dead run's staging tree is gone");
+    assert!(alive.exists(), "a live process's is kept");
+    assert_eq!(
+        std::fs::read_to_string(out.join("a.txt")).unwrap(),
+        "alpha\n"
+    );
 }

@@ -172,8 +172,11 @@ impl VirtualDir {
             Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
             _ => PathBuf::from("."),
         };
+        // A run killed while writing out leaves its staging tree; the next
+        // write-out beside it removes those whose process is gone.
+        sweep(&parent, STAGING_PREFIX);
         let staging = tempfile::Builder::new()
-            .prefix(".nanopod-vfs-out-")
+            .prefix(&format!("{STAGING_PREFIX}{}-", std::process::id()))
             .tempdir_in(&parent)
             .with_context(|| format!("cannot write into `{}`", parent.display()))?;
         copy_tree(self.path(), staging.path(), &mut Copied::default())?;
@@ -190,15 +193,23 @@ fn shared_dir(root: &Path) -> Result<tempfile::TempDir> {
     if !root.is_dir() {
         bail!("NANOPOD_VFS_ROOT: `{}` is not a directory", root.display());
     }
-    sweep(root);
+    sweep(root, COPY_PREFIX);
     tempfile::Builder::new()
-        .prefix(&format!("nanopod-vfs-{}-", std::process::id()))
+        .prefix(&format!("{COPY_PREFIX}{}-", std::process::id()))
         .tempdir_in(root)
         .context("cannot create the in-memory directory")
 }
 
-/// Removes the copies under `root` whose process no longer runs.
-fn sweep(root: &Path) {
+/// The name of an in-memory copy under `NANOPOD_VFS_ROOT`: then its
+/// owner's pid and a random part.
+const COPY_PREFIX: &str = "nanopod-vfs-";
+
+/// The name of a `--vfs-out` tree being written beside its destination.
+const STAGING_PREFIX: &str = ".nanopod-vfs-out-";
+
+/// Removes the entries of `root` named `PREFIX{pid}-…` whose process no
+/// longer runs.
+fn sweep(root: &Path, prefix: &str) {
     let Ok(entries) = std::fs::read_dir(root) else {
         return;
     };
@@ -206,7 +217,7 @@ fn sweep(root: &Path) {
         let name = entry.file_name();
         let Some(pid) = name
             .to_str()
-            .and_then(|n| n.strip_prefix("nanopod-vfs-"))
+            .and_then(|n| n.strip_prefix(prefix))
             .and_then(|rest| rest.split('-').next())
             .and_then(|pid| pid.parse::<u32>().ok())
         else {

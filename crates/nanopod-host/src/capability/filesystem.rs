@@ -52,6 +52,10 @@ pub enum DirError {
     /// Its guest path is empty.
     #[error("the guest path is empty: write HOST::/PATH")]
     EmptyGuestPath,
+    /// A guest path written after `::` that is not absolute (the guest
+    /// would find it relative to a working directory it does not have).
+    #[error("the guest path `{0}` is not absolute: write HOST::/{0}")]
+    RelativeGuestPath(String),
     /// Another directory of the same component is at that guest path (the
     /// guest would see only one of them).
     #[error("guest path `{0}` is granted twice: give each directory its own")]
