@@ -81,6 +81,21 @@ fn finding_low_errors_survive_a_full_stderr_and_name_what_failed() {
         "error: invalid value `[1, 99999999999999999999]` for `--values` (list<s64>): \
          `99999999999999999999` (at 4..24) is out of range for, or not of, the number type it is given for\n"
     );
+    let o = run(&[
+        "run",
+        guest(KITCHEN),
+        "--invoke",
+        "greet",
+        "Bob",
+        "false",
+        "-o",
+        "",
+    ]);
+    assert_exit(&o, 2);
+    assert_eq!(
+        stderr(&o),
+        "error: an output needs a file name (or `-` for stdout)\n"
+    );
     let o = run(&["run", guest(KITCHEN), "--invoke", "sum", "[1, two]"]);
     assert_exit(&o, 2);
     assert!(stderr(&o).ends_with(": `two`\n"), "{}", stderr(&o));

@@ -341,6 +341,7 @@ impl OutputTarget {
                 let fd = std::io::stdout().as_fd().try_clone_to_owned()?;
                 Ok(OutputTarget::InPlace(File::from(fd)))
             }
+            Some("") => bail!("an output needs a file name (or `-` for stdout)"),
             Some(p) => {
                 let dest = PathBuf::from(p);
                 let dir = match dest.parent() {
