@@ -97,11 +97,6 @@ impl Registry {
         })
     }
 
-    /// The local cache.
-    pub fn cache(&self) -> &BlobCache {
-        &self.cache
-    }
-
     /// `reference`'s component: from the cache when it was pulled before
     /// (no network), else from its registry.
     pub async fn fetch(&self, reference: &OciRef) -> Result<Pulled, OciError> {

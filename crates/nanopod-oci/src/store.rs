@@ -9,7 +9,7 @@ use crate::OciError;
 use crate::reference::OciRef;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// The cache directory and its layout.
 #[derive(Debug, Clone)]
@@ -49,11 +49,6 @@ impl BlobCache {
                 )
             })?;
         Ok(BlobCache { root })
-    }
-
-    /// A cache rooted at `root`.
-    pub fn at(root: impl Into<PathBuf>) -> BlobCache {
-        BlobCache { root: root.into() }
     }
 
     /// Where the blob with `digest` (`sha256:HEX`) is kept.
@@ -112,11 +107,6 @@ impl BlobCache {
         file.persist(&path)
             .map_err(|e| OciError::other(format!("storing {}", path.display()), e.error))?;
         Ok(path)
-    }
-
-    /// The cache's root folder.
-    pub fn root(&self) -> &Path {
-        &self.root
     }
 
     fn index_path(&self, reference: &OciRef) -> PathBuf {
