@@ -65,6 +65,17 @@ impl Client {
     }
 }
 
+/// A registry on loopback with the kitchen component pushed as
+/// `REPO:TAG` by a client of its own: the registry, that client, the
+/// tag's reference and the pinned one `push` printed.
+fn published(repo_tag: &str) -> (Registry, Client, String, String) {
+    let registry = Registry::start();
+    let client = Client::insecure(&registry);
+    let tag = format!("oci://{}/{repo_tag}", registry.addr());
+    let pinned = client.push(guest(KITCHEN), &tag);
+    (registry, client, tag, pinned)
+}
+
 fn one_line_error(o: &Output, expected: &str) {
     assert_exit(o, 2);
     let err = stderr(o);
@@ -85,10 +96,7 @@ fn layer_digest(client: &Client) -> String {
 
 #[test]
 fn a_pushed_component_is_pulled_verified_and_run_by_tag_and_by_digest() {
-    let registry = Registry::start();
-    let client = Client::insecure(&registry);
-    let tag = format!("oci://{}/tools/kitchen:1", registry.addr());
-    let pinned = client.push(guest(KITCHEN), &tag);
+    let (registry, client, tag, pinned) = published("tools/kitchen:1");
     assert!(pinned.starts_with(&format!("oci://{}/tools/kitchen@sha256:", registry.addr())));
 
     let out = client.home.path().join("kitchen.wasm");
@@ -205,10 +213,7 @@ fn unknown_tags_bad_references_and_a_registry_that_is_down_are_one_line_errors()
 /// keeps nothing.
 #[test]
 fn a_corrupt_or_truncated_layer_is_refused_and_nothing_is_cached() {
-    let registry = Registry::start();
-    let publisher = Client::insecure(&registry);
-    let tag = format!("oci://{}/kitchen:1", registry.addr());
-    publisher.push(guest(KITCHEN), &tag);
+    let (registry, _publisher, tag, _) = published("kitchen:1");
     let probe = Client::insecure(&registry);
     assert_exit(&probe.run(&["pull", &tag]), 0);
     let blob = registry.blob_file(&layer_digest(&probe));
@@ -251,10 +256,7 @@ fn assert_no_blob(cache: &Path) {
 /// before a byte of it is downloaded.
 #[test]
 fn a_huge_layer_is_refused_from_its_manifest() {
-    let registry = Registry::start();
-    let client = Client::insecure(&registry);
-    let tag = format!("oci://{}/kitchen:1", registry.addr());
-    client.push(guest(KITCHEN), &tag);
+    let (registry, client, tag, _) = published("kitchen:1");
     assert_exit(&client.run(&["pull", &tag]), 0);
     let layer = layer_digest(&client);
     let manifest = curl(&[
@@ -355,10 +357,7 @@ fn a_tls_registry_with_basic_auth_takes_credentials_from_the_environment_or_dock
 /// tag moved later does not move the pod while the lock names it.
 #[test]
 fn a_locked_pod_keeps_running_the_digest_it_ran() {
-    let registry = Registry::start();
-    let client = Client::insecure(&registry);
-    let tag = format!("oci://{}/app:1", registry.addr());
-    let first = client.push(guest(KITCHEN), &tag);
+    let (_registry, client, tag, first) = published("app:1");
     let pod = client.home.path().join("pod.toml");
     std::fs::write(
         &pod,

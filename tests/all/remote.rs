@@ -547,6 +547,10 @@ fn export_refuses_bad_flags_with_one_line_each() {
             "`0` is not a whole number of at least 1",
         ),
         (
+            vec!["--max-buffered", "lots", kitchen],
+            "`lots` is not a size like 64MiB",
+        ),
+        (
             vec!["--token-file", "/no/such/token", kitchen],
             "cannot read `/no/such/token`",
         ),

@@ -393,8 +393,14 @@ fn a_body_past_max_body_is_413_declared_or_streamed() {
         raw_status(&server.addr, &chunked),
         "HTTP/1.1 413 Payload Too Large"
     );
-    let o = run(&["serve", "--max-body", "lots", guest(HTTP_APP)]);
-    assert_exit(&o, 2);
+    for (flag, value, said) in [
+        ("--max-body", "lots", "`lots` is not a size like 64MiB"),
+        ("--max-connections", "0", "0 is not in 1.."),
+    ] {
+        let o = run(&["serve", flag, value, guest(HTTP_APP)]);
+        assert_exit(&o, 2);
+        assert!(stderr(&o).contains(said), "{flag} {value}: {}", stderr(&o));
+    }
 }
 
 /// Finding 5: past `--max-connections`, a client is answered 503 at once

@@ -7,7 +7,7 @@ use crate::store::{BlobCache, IndexEntry};
 use futures::StreamExt;
 use oci_client::Client;
 use oci_client::client::{Certificate, CertificateEncoding, ClientConfig, ClientProtocol};
-use oci_client::errors::OciDistributionError;
+use oci_client::errors::{OciDistributionError, OciErrorCode};
 use oci_client::secrets::RegistryAuth;
 use oci_wasm::{WASM_LAYER_MEDIA_TYPE, WASM_MANIFEST_CONFIG_MEDIA_TYPE, WasmClient, WasmConfig};
 use sha2::{Digest, Sha256};
@@ -380,24 +380,18 @@ fn classify(reference: &OciRef, error: OciDistributionError) -> OciError {
             reference: name,
         },
         OciDistributionError::RegistryError { ref envelope, .. }
-            if envelope.errors.iter().any(|e| {
-                matches!(
-                    e.code,
-                    oci_client::errors::OciErrorCode::ManifestUnknown
-                        | oci_client::errors::OciErrorCode::NameUnknown
-                )
-            }) =>
+            if says(
+                envelope,
+                &[OciErrorCode::ManifestUnknown, OciErrorCode::NameUnknown],
+            ) =>
         {
             OciError::NotFound { reference: name }
         }
         OciDistributionError::RegistryError { ref envelope, .. }
-            if envelope.errors.iter().any(|e| {
-                matches!(
-                    e.code,
-                    oci_client::errors::OciErrorCode::Unauthorized
-                        | oci_client::errors::OciErrorCode::Denied
-                )
-            }) =>
+            if says(
+                envelope,
+                &[OciErrorCode::Unauthorized, OciErrorCode::Denied],
+            ) =>
         {
             OciError::Unauthorized {
                 registry,
@@ -409,6 +403,11 @@ fn classify(reference: &OciRef, error: OciDistributionError) -> OciError {
             other,
         ),
     }
+}
+
+/// Whether the registry's error envelope carries one of `codes`.
+fn says(envelope: &oci_client::errors::OciEnvelope, codes: &[OciErrorCode]) -> bool {
+    envelope.errors.iter().any(|e| codes.contains(&e.code))
 }
 
 /// An error and its sources on one line (reqwest hides the cause, such as

@@ -14,6 +14,18 @@ pub fn free_port() -> u16 {
         .port()
 }
 
+/// Waits (up to 5 s) until something accepts connections on loopback
+/// `port`; panics naming `program` otherwise.
+fn wait_for_port(port: u16, program: &str) {
+    for _ in 0..100 {
+        if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("{program} did not start on port {port}");
+}
+
 /// A `nats-server` on a free loopback port, killed (and reaped) when
 /// dropped.
 pub struct NatsServer {
@@ -53,13 +65,8 @@ impl NatsServer {
             port,
             _store: store,
         };
-        for _ in 0..100 {
-            if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                return server;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        panic!("nats-server did not start on port {port}");
+        wait_for_port(port, "nats-server");
+        server
     }
 
     /// Its port.
@@ -174,13 +181,8 @@ impl Registry {
             dir,
             tls: auth.is_some(),
         };
-        for _ in 0..100 {
-            if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                return registry;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        panic!("docker-registry did not start on port {port}");
+        wait_for_port(port, "docker-registry");
+        registry
     }
 
     /// `127.0.0.1:PORT`.
