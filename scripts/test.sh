@@ -5,12 +5,15 @@
 # the remote-link tests over NATS, docker-registry, htpasswd and openssl
 # (Debian) for the registry tests, and nodejs/npm (Debian) for the tests
 # that build filters with npm packages (the AssemblyScript proxy-wasm
-# SDK's example, a componentize-js component filter).
+# SDK's example, a componentize-js component filter); and, through
+# scripts/install-build-deps.sh, protoc, libseccomp and containerd for the
+# containerd shim and its tests.
 # Ends with one summary line,
 # "N passed, N failed", over all the test binaries.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rustup target add wasm32-wasip2 wasm32-wasip1 wasm32-unknown-unknown
+bash scripts/install-build-deps.sh
 if ! command -v nats-server >/dev/null; then
   apt-get update -qq && apt-get install -y -qq nats-server
 fi

@@ -33,10 +33,15 @@ impl UsageError {
     }
 }
 
-/// Prints `err` and picks the exit code.
+/// Prints `err` and picks the exit code (see [`report_code`]).
 pub(crate) fn report(err: &anyhow::Error, verbose: bool) -> ExitCode {
+    ExitCode::from(report_code(err, verbose))
+}
+
+/// Prints `err` and returns the exit code it maps to.
+pub(crate) fn report_code(err: &anyhow::Error, verbose: bool) -> u8 {
     if is_broken_pipe(err) {
-        return ExitCode::SUCCESS;
+        return 0;
     }
     let code = match GuestFailure::classify(err) {
         Some(failure) => {
@@ -57,7 +62,7 @@ pub(crate) fn report(err: &anyhow::Error, verbose: bool) -> ExitCode {
     if verbose {
         say!("\nCaused by:\n{err:?}");
     }
-    ExitCode::from(code)
+    code
 }
 
 /// A guest's `exit(N)` ends the run normally with exit code N; any other

@@ -5,10 +5,11 @@ use crate::error::exit_as_code;
 use crate::flags::{CapabilityFlags, WitFlag};
 use anyhow::Result;
 use clap::Args;
-use nanopod_host::Engines;
 use nanopod_host::binary::{argv0, load};
 use nanopod_host::cache::Compiled;
-use std::path::PathBuf;
+use nanopod_host::{Engines, Grants, Loaded};
+use nanopod_wit_docs::DocIndex;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 /// Call an exported function of COMPONENT with ARGS converted by their WIT
@@ -43,35 +44,55 @@ impl RunCommand {
     pub(crate) fn execute(self) -> Result<ExitCode> {
         let (component_path, args) = self.words.split_first().expect("clap requires COMPONENT");
         let component_path = PathBuf::from(component_path);
-        let engines = Engines::default();
-        let loaded = load(&engines, &super::local_file(&component_path)?)?;
+        let loaded = load(&Engines::default(), &super::local_file(&component_path)?)?;
         let mut grants = self.caps.grants()?;
-        let code = match &loaded.compiled {
-            Compiled::Module(module) => {
-                let mut argv = vec![argv0(&component_path)];
-                argv.extend(args.iter().cloned());
-                grants.args(argv).inherit_stdin();
-                block_on(run_module(&loaded.engine, module, &grants)).or_else(exit_as_code)?
-            }
-            Compiled::Component(component) => {
-                let words = OwnWords::split(args)?;
-                let target = Target {
-                    loaded: &loaded,
-                    component,
-                    wit_bytes: &loaded.bytes,
-                    docs: self.wit.docs()?,
-                    command: "run",
-                    display: component_path.display().to_string(),
-                    argv0: argv0(&component_path),
-                    default_invoke: None,
-                    remote: None,
-                    views: None,
-                    inputs: None,
-                };
-                call_target(target, words, &mut grants)?
-            }
-        };
+        let code = run_loaded(
+            &loaded,
+            &component_path,
+            args,
+            &mut grants,
+            self.wit.docs()?,
+        )?;
         self.caps.finish(&grants, code)?;
         Ok(ExitCode::from(code))
+    }
+}
+
+/// Runs `loaded`, named `path` on the command line, as `nanopod run PATH
+/// ARGS…` does under `grants`: a preview1 module or `wasi:cli/run`
+/// component as a command, another component's typed function with `args`
+/// converted by their WIT types (`docs` from `--wit`). Returns the exit
+/// code.
+pub(crate) fn run_loaded(
+    loaded: &Loaded,
+    path: &Path,
+    args: &[String],
+    grants: &mut Grants,
+    docs: Option<DocIndex>,
+) -> Result<u8> {
+    match &loaded.compiled {
+        Compiled::Module(module) => {
+            let mut argv = vec![argv0(path)];
+            argv.extend(args.iter().cloned());
+            grants.args(argv).inherit_stdin();
+            block_on(run_module(&loaded.engine, module, grants)).or_else(exit_as_code)
+        }
+        Compiled::Component(component) => {
+            let words = OwnWords::split(args)?;
+            let target = Target {
+                loaded,
+                component,
+                wit_bytes: &loaded.bytes,
+                docs,
+                command: "run",
+                display: path.display().to_string(),
+                argv0: argv0(path),
+                default_invoke: None,
+                remote: None,
+                views: None,
+                inputs: None,
+            };
+            call_target(target, words, grants)
+        }
     }
 }

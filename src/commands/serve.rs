@@ -9,7 +9,7 @@ use clap::Args;
 use nanopod_pod::Pod;
 use nanopod_serve::Server;
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 /// Serve HTTP with a `wasi:http` component, or with a pod (`pod.toml`)
@@ -70,7 +70,7 @@ impl ServeCommand {
                 )
                 .into());
             }
-            Server::from_pod(&Pod::<CapabilityFlags>::open(&self.target)?)?
+            pod_server(&self.target)?
         } else {
             refuse_vfs(&self.caps, "serve")?;
             Server::from_component(&super::local_file(&self.target)?, self.caps.grants()?)?
@@ -82,22 +82,45 @@ impl ServeCommand {
         if self.reuse > 1 {
             server.reuse_instances(self.reuse as usize)?;
         }
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .enable_all()
-            .build()?;
-        let target = self.target.display().to_string();
-        runtime.block_on(server.serve(
+        serve_until_signal(
+            server,
             self.listen,
             self.metrics,
-            |at, metrics| {
-                say!("nanopod: serving `{target}` on http://{at}");
-                if let Some(m) = metrics {
-                    say!("nanopod: metrics on http://{m}/metrics");
-                }
-            },
-            super::shutdown_signal(&runtime),
-        ))?;
-        say!("nanopod: stopped");
+            &self.target.display().to_string(),
+        )?;
         Ok(ExitCode::SUCCESS)
     }
+}
+
+/// The server of the pod whose manifest is `path`: its `[serve] chain`,
+/// each member granted what the manifest grants it.
+pub(crate) fn pod_server(path: &Path) -> Result<Server> {
+    Ok(Server::from_pod(&Pod::<CapabilityFlags>::open(path)?)?)
+}
+
+/// Serves `server` on `listen` (and its metrics on `metrics`) until SIGTERM
+/// or SIGINT, then lets requests in flight finish; says where it serves
+/// `target`, and when it stopped.
+pub(crate) fn serve_until_signal(
+    server: Server,
+    listen: SocketAddr,
+    metrics: Option<SocketAddr>,
+    target: &str,
+) -> Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(server.serve(
+        listen,
+        metrics,
+        |at, metrics| {
+            say!("nanopod: serving `{target}` on http://{at}");
+            if let Some(m) = metrics {
+                say!("nanopod: metrics on http://{m}/metrics");
+            }
+        },
+        super::shutdown_signal(&runtime),
+    ))?;
+    say!("nanopod: stopped");
+    Ok(())
 }

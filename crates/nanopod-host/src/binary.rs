@@ -30,6 +30,14 @@ pub enum BinaryError {
         #[source]
         source: Box<dyn std::error::Error + Send + Sync>,
     },
+    /// A precompiled bundle that is damaged or not one.
+    #[error("`{origin}` is a damaged precompiled bundle: {problem}")]
+    Bundle {
+        /// Where the bytes came from.
+        origin: String,
+        /// What is wrong with it.
+        problem: &'static str,
+    },
     /// A core module where a component is needed.
     #[error("`{origin}` is a core module; {needed_by} needs a component")]
     CoreModule {

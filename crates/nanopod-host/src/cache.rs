@@ -29,6 +29,17 @@ pub enum Compiled {
     Module(Module),
 }
 
+impl Compiled {
+    /// The compiled code as bytes wasmtime loads back, on an engine with
+    /// the same compatibility hash.
+    pub fn serialize(&self) -> Result<Vec<u8>> {
+        Ok(match self {
+            Compiled::Component(c) => c.serialize()?,
+            Compiled::Module(m) => m.serialize()?,
+        })
+    }
+}
+
 /// Whether a load came from the cache.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum CacheOutcome {
@@ -172,13 +183,29 @@ fn deserialize(engine: &Engine, path: &Path, is_component: bool) -> Result<Compi
     }
 }
 
+/// Loads code serialized by [`Compiled::serialize`] from memory.
+#[allow(unsafe_code)]
+pub(crate) fn deserialize_bytes(
+    engine: &Engine,
+    code: &[u8],
+    is_component: bool,
+) -> Result<Compiled> {
+    // SAFETY: only code from `crate::precompiled` bundles comes here, after
+    // their digest matched; see that module's docs on trust. wasmtime
+    // checks the header and the engine's compatibility itself.
+    unsafe {
+        Ok(if is_component {
+            Compiled::Component(Component::deserialize(engine, code)?)
+        } else {
+            Compiled::Module(Module::deserialize(engine, code)?)
+        })
+    }
+}
+
 fn store(path: &Path, compiled: &Compiled) -> Result<()> {
     let dir = path.parent().context("cache path has no parent")?;
     create_private_dir(dir)?;
-    let bytes = match compiled {
-        Compiled::Component(c) => c.serialize()?,
-        Compiled::Module(m) => m.serialize()?,
-    };
+    let bytes = compiled.serialize()?;
     // The digest first: an entry is never without it.
     let write = |to: &Path, contents: &[u8]| -> Result<()> {
         let mut tmp = tempfile::NamedTempFile::new_in(dir)?;

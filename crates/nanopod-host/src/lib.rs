@@ -41,6 +41,7 @@ pub mod limits;
 pub mod linker;
 pub mod net;
 mod nonblocking;
+pub mod precompiled;
 pub mod snapshot;
 pub mod store;
 mod tmpfs;

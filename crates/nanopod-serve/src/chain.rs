@@ -127,10 +127,15 @@ impl Server {
 
     /// The component at `path`, under `grants`.
     pub fn from_component(path: &Path, grants: Grants) -> Result<Self, ServeError> {
-        let loaded = load(&Engines::pooled(), path)?;
+        Self::from_loaded(load(&Engines::pooled(), path)?, grants)
+    }
+
+    /// A component its front end loaded (best on [`Engines::pooled`]
+    /// engines: each request instantiates it), under `grants`.
+    pub fn from_loaded(loaded: Loaded, grants: Grants) -> Result<Self, ServeError> {
         Self::chain(
             vec![Hop::Handler {
-                name: path.display().to_string(),
+                name: loaded.origin.clone(),
                 loaded,
                 remote: None,
                 views: Views::default(),
@@ -306,6 +311,41 @@ impl Server {
 }
 
 /// Whether `component` exports the interface `name` (any version).
+/// Whether `bytes` are a component that serves HTTP: it exports
+/// `wasi:http/incoming-handler` (WASI 0.2) or `wasi:http/handler` (WASI
+/// 0.3). Read from the binary, before anything is compiled, so that a front
+/// end can pick the engines that suit serving ([`Engines::pooled`]).
+pub fn serves_http(bytes: &[u8]) -> bool {
+    use wasmparser::{Parser, Payload};
+    if !Parser::is_component(bytes) {
+        return false;
+    }
+    let wanted = [
+        InterfaceName::parse("wasi:http/incoming-handler"),
+        InterfaceName::parse("wasi:http/handler"),
+    ];
+    // Nested modules and components open with their own header and close
+    // with `End`; only the outer component's exports count.
+    let mut depth = 0usize;
+    for payload in Parser::new(0).parse_all(bytes) {
+        match payload {
+            Ok(Payload::Version { .. }) => depth += 1,
+            Ok(Payload::End(_)) => depth = depth.saturating_sub(1),
+            Ok(Payload::ComponentExportSection(exports)) if depth == 1 => {
+                for export in exports.into_iter().flatten() {
+                    let name = InterfaceName::parse(export.name.name);
+                    if wanted.iter().any(|w| name.matches(w)) {
+                        return true;
+                    }
+                }
+            }
+            Ok(_) => {}
+            Err(_) => return false,
+        }
+    }
+    false
+}
+
 fn exports(component: &wasmtime::component::Component, loaded: &Loaded, name: &str) -> bool {
     let wanted = InterfaceName::parse(name);
     component

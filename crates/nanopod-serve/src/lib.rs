@@ -27,7 +27,7 @@ mod server;
 mod stage;
 
 pub use body::{BODY_IDLE_TIMEOUT, BODY_MIN_RATE, BODY_RATE_GRACE, DEFAULT_MAX_BODY};
-pub use chain::Server;
+pub use chain::{Server, serves_http};
 pub use error::ServeError;
 pub use handler::HandlerFailure;
 pub use server::{DEFAULT_MAX_CONNECTIONS, ServeLimits};
