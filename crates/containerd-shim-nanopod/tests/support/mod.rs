@@ -188,7 +188,7 @@ pub(crate) fn filesystem_image(
     for (path, contents) in files {
         let mut header = tar::Header::new_ustar();
         header.set_size(contents.len() as u64);
-        header.set_mode(0o644);
+        header.set_mode(0o755);
         header.set_cksum();
         layer.append_data(&mut header, path, *contents).unwrap();
     }
