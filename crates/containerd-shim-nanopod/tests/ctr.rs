@@ -9,7 +9,7 @@ use std::io::{BufRead, BufReader};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 use support::{Containerd, text, wasm_layer_image};
-use test_programs_artifacts::{HTTP_APP, HTTP_LOG, KITCHEN, LEGACY};
+use test_programs_artifacts::{HELLO_P1, HTTP_APP, HTTP_LOG, KITCHEN, LEGACY};
 
 fn read(path: &str) -> Vec<u8> {
     std::fs::read(path).unwrap()
@@ -93,6 +93,20 @@ fn a_command_gets_its_args_env_and_mounts_and_its_exit_code_is_the_tasks() {
         std::fs::read_to_string(data.join("out.txt")).unwrap(),
         "written"
     );
+}
+
+#[test]
+fn a_preview1_module_runs_as_a_command() {
+    let ctd = Containerd::start();
+    ctd.import_files("p1:1", &[("hello.wasm", &read(HELLO_P1))], &["/hello.wasm"]);
+    let out = ctd.run(&[], "p1:1", "p1", &["/hello.wasm", "5", "from", "ctr"]);
+    assert_eq!(
+        text(&out.stdout),
+        "hello from preview1: 5 from ctr\n",
+        "{}",
+        text(&out.stderr)
+    );
+    assert_eq!(out.status.code(), Some(5));
 }
 
 #[test]

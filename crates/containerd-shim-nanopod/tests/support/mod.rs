@@ -156,9 +156,16 @@ disabled_plugins = ["io.containerd.grpc.v1.cri"]
 }
 
 impl Drop for Containerd {
+    /// Stops containerd and any shim a failed test left running (shims
+    /// outlive containerd; each names this containerd's socket).
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        let _ = Command::new("pkill")
+            .arg("-KILL")
+            .arg("-f")
+            .arg(self.socket.as_os_str())
+            .status();
     }
 }
 
