@@ -5,8 +5,8 @@
 //! so the mounts are read from where the kernel reports them,
 //! `/proc/self/mountinfo`. Each mounted directory (a `--mount` of `ctr`, a
 //! Kubernetes volume) is granted at its own path, read-only when mounted
-//! so; the rootfs itself and the kernel's filesystems (`/proc`, `/sys`,
-//! `/dev`, cgroups) are never granted: through `/proc/self/mem` a guest
+//! so; the rootfs itself, the runtime's `/run` tmpfs and the kernel's
+//! filesystems (`/proc`, `/sys`, `/dev`, cgroups) are never granted: through `/proc/self/mem` a guest
 //! could otherwise reach its host's memory.
 
 use std::path::PathBuf;
@@ -42,10 +42,15 @@ const KERNEL_FILESYSTEMS: &[&str] = &[
 /// Trees never granted, whatever is mounted under them.
 const KERNEL_TREES: &[&str] = &["/proc", "/sys", "/dev"];
 
+/// The scratch tmpfs containerd's default spec mounts in every container:
+/// not something the user granted.
+const RUNTIME_SCRATCH: &str = "/run";
+
 /// The mounts of `/proc/self/mountinfo` text worth granting, in order:
 /// neither the rootfs nor a kernel filesystem, nor anything under
-/// `/proc`, `/sys` or `/dev`. Whether each is a directory is left to the
-/// caller (a file mount such as `/etc/hosts` is skipped there).
+/// `/proc`, `/sys` or `/dev`, nor the runtime's own `/run` tmpfs. Whether
+/// each is a directory is left to the caller (a file mount such as
+/// `/etc/hosts` is skipped there).
 pub(crate) fn grantable(mountinfo: &str) -> Vec<Mount> {
     mountinfo
         .lines()
@@ -59,7 +64,12 @@ pub(crate) fn grantable(mountinfo: &str) -> Vec<Mount> {
             let kernel_tree = KERNEL_TREES
                 .iter()
                 .any(|t| point == *t || point.starts_with(&format!("{t}/")));
-            if point == "/" || kernel_tree || KERNEL_FILESYSTEMS.contains(&fstype) {
+            let runtime_scratch = point == RUNTIME_SCRATCH && fstype == "tmpfs";
+            if point == "/"
+                || kernel_tree
+                || runtime_scratch
+                || KERNEL_FILESYSTEMS.contains(&fstype)
+            {
                 return None;
             }
             Some(Mount {
@@ -118,13 +128,18 @@ mod tests {
 10 1 8:1 /srv/my\\040files /my\\040files rw,relatime - ext4 /dev/sda1 rw
 11 1 0:57 / /scratch rw,relatime - tmpfs tmpfs rw
 12 2 0:51 /sys /proc/sys ro,relatime - proc proc rw
+13 1 0:58 / /run rw,nosuid,nodev,relatime - tmpfs tmpfs rw,size=65536k,mode=755
+14 13 8:1 /srv/sock /run/app rw,relatime - ext4 /dev/sda1 rw
 ";
 
     #[test]
     fn bind_mounts_are_granted_kernel_trees_and_the_rootfs_are_not() {
         let mounts = grantable(MOUNTINFO);
         let paths: Vec<_> = mounts.iter().map(|m| m.path.to_str().unwrap()).collect();
-        assert_eq!(paths, ["/data", "/etc/app", "/my files", "/scratch"]);
+        assert_eq!(
+            paths,
+            ["/data", "/etc/app", "/my files", "/scratch", "/run/app"]
+        );
         assert!(!mounts[0].read_only);
         assert!(mounts[1].read_only, "mounted ro, granted read-only");
     }

@@ -126,6 +126,14 @@ fn the_kernels_trees_and_the_rootfs_are_not_granted() {
             text(&out.stderr)
         );
     }
+    // containerd's default spec mounts a scratch tmpfs at /run: not a grant.
+    let out = ctd.run(
+        &[],
+        "legacy:1",
+        "run",
+        &["/app.wasm", "write", "/run/x", "y"],
+    );
+    assert!(!out.status.success(), "/run was writable");
 }
 
 #[test]
