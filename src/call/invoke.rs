@@ -4,6 +4,7 @@
 
 use crate::error::{COMPONENT_ERR, UsageError};
 use anyhow::{Context, Result};
+use nanopod_bulk::{Bulk, Returned, Shape};
 use nanopod_host::io::{InputSource, OutputConsumer, OutputTarget};
 use nanopod_host::linker::{component_linker, module_linker, prepare};
 use nanopod_host::vfs::VirtualDir;
@@ -14,13 +15,17 @@ use nanopod_typed::render::{Rendered, render};
 use nanopod_typed::{ArgValue, ExportFn, TypedArgs};
 use std::io::Write;
 use std::sync::{Arc, Mutex};
-use wasmtime::Store;
 use wasmtime::component::{Component, Func, Instance, ResourceAny, StreamAny, StreamReader, Val};
+use wasmtime::{AsContextMut, Store};
 
-/// Largest `list<u8>` argument or result, in bytes. Byte lists travel as
-/// dynamic `Val`s (40 bytes of host memory per byte); use `stream<u8>` for
-/// anything larger.
-pub(super) const MAX_BYTE_LIST: usize = 64 * 1024 * 1024;
+/// Largest `list<u8>` argument or result, in bytes, of a function on the
+/// byte fast path (see [`nanopod_bulk`]): its bytes are copied in bulk.
+pub(super) const MAX_BYTE_LIST: usize = 1 << 30;
+
+/// Largest `list<u8>` of a signature off the fast path (a byte list in a
+/// record, say): those travel as dynamic `Val`s, 40 bytes of host memory
+/// per byte. Use `stream<u8>` for anything larger.
+const MAX_VAL_BYTE_LIST: usize = 64 * 1024 * 1024;
 
 /// What to call and where its byte result goes.
 pub(crate) struct Call<'a> {
@@ -60,10 +65,30 @@ pub(crate) async fn call_component(
     }
     let pre = prepare(&linker, call.component)?;
     let mut store = call.engine.store(grants, deadline)?;
-    store.set_hostcall_fuel(MAX_BYTE_LIST * size_of::<Val>() + (16 << 20));
 
     let instance = pre.instantiate_async(&mut store).await?;
     let func = lookup(&mut store, &instance, call.function)?;
+
+    if let Some(shape) = fast_shape(call.function) {
+        store.set_hostcall_fuel(MAX_BYTE_LIST + (16 << 20));
+        let mut params = Vec::with_capacity(call.args.len());
+        for arg in call.args {
+            params.push(arg_to_bulk(arg, call.inputs).await?);
+        }
+        let out = OutputTarget::create(call.output)?;
+        let returned = shape
+            .caller()
+            .call(store.as_context_mut(), func, params)
+            .await
+            .map_err(|e| name_the_value_limit(e, MAX_BYTE_LIST))?;
+        return deliver(
+            rendered(returned),
+            out,
+            Vec::new(),
+            call.function.is_cli_run(),
+        );
+    }
+    store.set_hostcall_fuel(MAX_VAL_BYTE_LIST * size_of::<Val>() + (16 << 20));
 
     let mut outputs = Vec::new();
     let mut params = Vec::with_capacity(call.args.len());
@@ -78,7 +103,7 @@ pub(crate) async fn call_component(
         EngineMode::Sync => {
             func.call_async(&mut store, &params, &mut results)
                 .await
-                .map_err(name_the_value_limit)?;
+                .map_err(|e| name_the_value_limit(e, MAX_VAL_BYTE_LIST))?;
             match (&result_ty, results.pop()) {
                 (Some(ty), Some(v)) => render(ty, v)?,
                 _ => Rendered::Nothing,
@@ -90,7 +115,7 @@ pub(crate) async fn call_component(
                 .run_concurrent(async move |acc| -> Result<Rendered> {
                     func.call_concurrent(acc, &params, &mut results)
                         .await
-                        .map_err(name_the_value_limit)?;
+                        .map_err(|e| name_the_value_limit(e, MAX_VAL_BYTE_LIST))?;
                     let rendered = match (&result_ty, results.pop()) {
                         (Some(ty), Some(v)) => render(ty, v)?,
                         _ => Rendered::Nothing,
@@ -120,6 +145,53 @@ pub(crate) async fn call_component(
     deliver(rendered, out, outputs, call.function.is_cli_run())
 }
 
+/// The fast-path shape of `f`'s signature, if it has one: a synchronous
+/// function whose parameters and result the typed API carries in bulk.
+fn fast_shape(f: &ExportFn) -> Option<Shape> {
+    if f.is_async {
+        return None;
+    }
+    let params: Vec<_> = f.params.iter().map(|p| p.ty.clone()).collect();
+    let results: Vec<_> = f.result.iter().cloned().collect();
+    Shape::of(&params, &results)
+}
+
+/// An argument of a fast-path call: a literal, or an input read whole.
+async fn arg_to_bulk(arg: ArgValue, inputs: Option<&VirtualDir>) -> Result<Bulk> {
+    Ok(match arg {
+        ArgValue::Value(Val::String(s)) => Bulk::Text(s),
+        ArgValue::Value(Val::U32(n)) => Bulk::U32(n),
+        ArgValue::Value(Val::List(items)) => Bulk::Bytes(
+            items
+                .into_iter()
+                .map(|v| match v {
+                    Val::U8(b) => Ok(b),
+                    other => Err(anyhow::anyhow!("a list<u8> holding {other:?}")),
+                })
+                .collect::<Result<_>>()?,
+        ),
+        ArgValue::Input {
+            path,
+            kind: ParamKind::ByteList,
+        } => Bulk::Bytes(read_byte_list(path, inputs, MAX_BYTE_LIST).await?),
+        other => anyhow::bail!("a fast-path call got the argument {other:?}"),
+    })
+}
+
+/// What a fast-path call's result shows.
+fn rendered(returned: Returned) -> Rendered {
+    let value = |v| match v {
+        Bulk::Bytes(b) => Rendered::Bytes(b),
+        Bulk::Text(t) => Rendered::Text(t),
+        Bulk::U32(n) => Rendered::Text(n.to_string()),
+    };
+    match returned {
+        Returned::Nothing | Returned::Ok(None) => Rendered::Nothing,
+        Returned::Value(v) | Returned::Ok(Some(v)) => value(v),
+        Returned::Err(message) => Rendered::Error(message),
+    }
+}
+
 /// Writes the rendered result and picks the exit code. Output files (`-o`
 /// and `output-stream` parameters) are committed only when the call
 /// succeeded; after an `err` their temporary files are removed.
@@ -146,7 +218,10 @@ fn deliver(
         }
         Rendered::Bytes(bytes) => {
             if bytes.len() > MAX_BYTE_LIST {
-                anyhow::bail!("the component returned more than {MAX_BYTE_LIST} bytes as a list");
+                anyhow::bail!(
+                    "the component returned more than {} MiB as a list",
+                    MAX_BYTE_LIST >> 20
+                );
             }
             out.write_all(&bytes)?;
             out.commit()?;
@@ -182,22 +257,19 @@ async fn arg_to_val(
 ) -> Result<Val> {
     Ok(match arg {
         ArgValue::Value(v) => v,
+        ArgValue::Input {
+            path,
+            kind: ParamKind::ByteList,
+        } => {
+            let bytes = read_byte_list(path, inputs, MAX_VAL_BYTE_LIST).await?;
+            Val::List(bytes.into_iter().map(Val::U8).collect())
+        }
         ArgValue::Input { path, kind } => {
-            let source = match inputs {
-                Some(dir) if path != "-" => dir.open(&path).map(InputSource::File),
-                _ => InputSource::open(&path),
-            }?;
+            let source = open_input(&path, inputs)?;
             match kind {
                 ParamKind::ByteStream => {
                     let reader = StreamReader::new(&mut *store, source.into_producer())?;
                     Val::Stream(StreamAny::try_from_stream_reader(&mut *store, reader)?)
-                }
-                ParamKind::ByteList => {
-                    let bytes = source
-                        .read_all(MAX_BYTE_LIST)
-                        .await
-                        .map_err(|source| ByteListInput { path, source })?;
-                    Val::List(bytes.into_iter().map(Val::U8).collect())
                 }
                 _ => {
                     let stream = store.data_mut().table().push(source.into_p2_stream()?)?;
@@ -212,6 +284,29 @@ async fn arg_to_val(
             Val::Resource(ResourceAny::try_from_resource(stream, &mut *store)?)
         }
     })
+}
+
+/// Opens an input path: in a pipeline's in-memory filesystem, or the
+/// host's (and `-`, stdin, always the host's).
+fn open_input(path: &str, inputs: Option<&VirtualDir>) -> Result<InputSource> {
+    match inputs {
+        Some(dir) if path != "-" => dir.open(path).map(InputSource::File),
+        _ => InputSource::open(path),
+    }
+}
+
+/// Reads the input `path` whole for a `list<u8>` parameter, at most
+/// `limit` bytes.
+async fn read_byte_list(
+    path: String,
+    inputs: Option<&VirtualDir>,
+    limit: usize,
+) -> Result<Vec<u8>> {
+    let source = open_input(&path, inputs)?;
+    Ok(source
+        .read_all(limit)
+        .await
+        .map_err(|source| ByteListInput { path, source })?)
 }
 
 /// Runs a WASI preview1 command module: `_start` with `argv`, stdio
@@ -253,9 +348,9 @@ async fn start_module(
 }
 
 /// wasmtime's "hostcall fuel exhausted" (the bound on what one call copies
-/// between guest and host, which nanopod sets from [`MAX_BYTE_LIST`]) in
-/// the words of the limit it is.
-fn name_the_value_limit(e: wasmtime::Error) -> anyhow::Error {
+/// between guest and host, which nanopod sets from `limit`, the largest
+/// byte list of the call's path) in the words of the limit it is.
+fn name_the_value_limit(e: wasmtime::Error, limit: usize) -> anyhow::Error {
     let e = anyhow::Error::from(e);
     if e.chain().any(|c| {
         c.to_string()
@@ -263,7 +358,7 @@ fn name_the_value_limit(e: wasmtime::Error) -> anyhow::Error {
     }) {
         return UsageError::new(format!(
             "the component's values are larger than the {} MiB `nanopod run` copies in one call; take and return stream<u8> for data this large",
-            MAX_BYTE_LIST >> 20
+            limit >> 20
         ))
         .into();
     }

@@ -517,3 +517,96 @@ fn finding_03_a_killed_run_leaves_no_partial_output_behind() {
         drop(stdin);
     }
 }
+
+/// Finding 18: a guest cannot leave a symlink on the host disk that points
+/// out of its `--dir` grant (other host tools would follow it): a target
+/// that is absolute or has a `..` is refused (EPERM) and nothing is
+/// created; a link that points down from where it is still works.
+#[test]
+fn finding_18_symlinks_a_guest_creates_stay_inside_the_grant() {
+    let dir = tempfile::tempdir().unwrap();
+    let grant_dir = dir.path().join("grant");
+    std::fs::create_dir_all(grant_dir.join("sub")).unwrap();
+    std::fs::write(grant_dir.join("sub/inside.txt"), "in").unwrap();
+    std::fs::write(dir.path().join("secret.txt"), "secret").unwrap();
+    let grant = format!("{}::/d", grant_dir.display());
+    let o = run(&[
+        "run",
+        "--dir",
+        &grant,
+        guest(LEGACY),
+        "fs",
+        "ln",
+        "../secret.txt",
+        "/d/up",
+        ",",
+        "ln",
+        "/etc/passwd",
+        "/d/abs",
+        ",",
+        "ln",
+        "sub/../../secret.txt",
+        "/d/around",
+        ",",
+        "ln",
+        "sub/inside.txt",
+        "/d/down",
+        ",",
+        "read",
+        "/d/down",
+    ]);
+    assert_exit(&o, 0);
+    assert_eq!(
+        stdout(&o),
+        "ln ../secret.txt /d/up -> error: not-permitted\n\
+         ln /etc/passwd /d/abs -> error: not-permitted\n\
+         ln sub/../../secret.txt /d/around -> error: not-permitted\n\
+         ln sub/inside.txt /d/down -> ok\n\
+         read /d/down -> \"in\"\n"
+    );
+    for refused in ["up", "abs", "around"] {
+        assert!(
+            std::fs::symlink_metadata(grant_dir.join(refused)).is_err(),
+            "`{refused}` was created"
+        );
+    }
+    assert_eq!(
+        std::fs::read_link(grant_dir.join("down")).unwrap(),
+        std::path::Path::new("sub/inside.txt")
+    );
+}
+
+/// Finding 18 for preview1 modules: `path_symlink` refuses a target out
+/// of the grant with EPERM (63) and creates nothing; one inside is made.
+#[test]
+fn finding_18_preview1_symlinks_stay_inside_the_grant() {
+    let dir = tempfile::tempdir().unwrap();
+    let module = dir.path().join("ln.wasm");
+    let grant_dir = dir.path().join("grant");
+    std::fs::create_dir(&grant_dir).unwrap();
+    let grant = format!("{}::/d", grant_dir.display());
+    // `path_symlink(TARGET, fd 3 (the first preopen), "link")`; exits
+    // with its errno.
+    let wat = |target: &str| {
+        format!(
+            r#"(module
+              (import "wasi_snapshot_preview1" "path_symlink"
+                (func $symlink (param i32 i32 i32 i32 i32) (result i32)))
+              (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+              (memory (export "memory") 1)
+              (data (i32.const 16) "link")
+              (data (i32.const 32) "{target}")
+              (func (export "_start")
+                (call $exit (call $symlink (i32.const 32) (i32.const {len})
+                                           (i32.const 3) (i32.const 16) (i32.const 4)))))"#,
+            len = target.len()
+        )
+    };
+    for (target, code) in [("../outside", 63), ("/abs", 63), ("inside", 0)] {
+        std::fs::write(&module, wat::parse_str(wat(target)).unwrap()).unwrap();
+        let o = run(&["run", "--dir", &grant, module.to_str().unwrap()]);
+        assert_exit(&o, code);
+        let made = std::fs::read_link(grant_dir.join("link")).ok();
+        assert_eq!(made.is_some(), code == 0, "{target}: {made:?}");
+    }
+}

@@ -81,7 +81,17 @@ impl InputSource {
         use tokio::io::AsyncReadExt;
         let mut data = Vec::new();
         let read = match self {
-            InputSource::File(f) => f.take(limit as u64 + 1).read_to_end(&mut data)?,
+            InputSource::File(f) => {
+                // A file's size is known: one allocation of the right size
+                // (no doubling, so no peak at twice the input), and a file
+                // past the limit is refused before a byte is read.
+                let size = f.metadata()?.len();
+                if size > limit as u64 {
+                    return Err(ReadAllError::TooLarge(limit));
+                }
+                data.reserve_exact(size as usize + 1);
+                f.take(limit as u64 + 1).read_to_end(&mut data)?
+            }
             InputSource::Fifo(f) => {
                 fifo_reader(f)?
                     .take(limit as u64 + 1)

@@ -23,6 +23,8 @@
 //!   or an import that failed.
 //! - [`snapshot`]: Wizer-style pre-initialization of components.
 //! - [`vfs`]: `--vfs`, a private in-memory copy of a directory or archive.
+//! - `symlinks`: a symlink a guest creates in a grant must point down from
+//!   where it is (WASI 0.2, 0.3 and preview1 alike).
 //!
 //! This crate knows nothing of command-line syntax or WIT argument parsing;
 //! the capability table names flags and manifest keys only as data, for
@@ -44,6 +46,7 @@ mod nonblocking;
 pub mod precompiled;
 pub mod snapshot;
 pub mod store;
+mod symlinks;
 mod tmpfs;
 pub mod types;
 pub mod vfs;

@@ -49,11 +49,13 @@ pub fn trap_the_rest(
 pub fn component_linker(engine: &Engine, mode: EngineMode) -> Result<Linker<HostState>> {
     let mut linker = Linker::new(engine);
     wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
+    crate::symlinks::guard_p2(&mut linker)?;
     wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
     crate::capability::config::add_to_linker(&mut linker)?;
     crate::capability::keyvalue::add_to_linker(&mut linker)?;
     if mode == EngineMode::Concurrent {
         wasmtime_wasi::p3::add_to_linker(&mut linker)?;
+        crate::symlinks::guard_p3(&mut linker)?;
         wasmtime_wasi_http::p3::add_to_linker(&mut linker)?;
     }
     Ok(linker)
@@ -74,6 +76,7 @@ pub fn prepare(
 pub fn module_linker(engine: &Engine) -> Result<wasmtime::Linker<P1State>> {
     let mut linker = wasmtime::Linker::new(engine);
     wasmtime_wasi::p1::add_to_linker_async(&mut linker, |s: &mut P1State| &mut s.wasi)?;
+    crate::symlinks::guard_p1(&mut linker)?;
     // `proc_exit` with any status: wasmtime-wasi refuses codes from 126 up
     // with an error (and a backtrace) instead of the exit; nanopod passes
     // 0 to 255 through and reports the rest as what they are.

@@ -17,6 +17,7 @@ use crate::transport::{Endpoint, Transport};
 use crate::wire::value::cannot_cross;
 use anyhow::Result;
 use futures::channel::mpsc;
+use nanopod_bulk::{Bulk, Handler, Returned, Returns, Shape};
 use nanopod_host::types::is_byte_stream;
 use nanopod_host::{InterfaceName, LinkFailure};
 use std::sync::Arc;
@@ -135,7 +136,16 @@ impl RemoteImports {
                     params: ty.params().map(|(_, t)| t).collect(),
                     results: ty.results().collect(),
                 });
-                if func_types(ty).any(|t| is_byte_stream(&t)) {
+                if let Some(shape) = Shape::of(&forward.params, &forward.results) {
+                    // Byte lists and strings in bulk, without a `Val` per
+                    // byte (see nanopod_bulk).
+                    let returns = shape.returns;
+                    let handler: Handler = Arc::new(move |params| {
+                        let forward = forward.clone();
+                        Box::pin(async move { forward.call_bulk(params, returns).await })
+                    });
+                    shape.define(&mut instance, func, handler)?;
+                } else if func_types(ty).any(|t| is_byte_stream(&t)) {
                     // Streams live in the store's concurrent state, which
                     // only a concurrent host function can reach.
                     instance.func_new_concurrent(func, move |accessor, _ty, params, results| {
@@ -192,6 +202,23 @@ impl Forward {
                 Ok(())
             }
             Err(e) => self.fail(e, results),
+        }
+    }
+
+    /// A call on the byte fast path.
+    async fn call_bulk(&self, params: Vec<Bulk>, returns: Returns) -> wasmtime::Result<Returned> {
+        match self
+            .client
+            .call_bulk(&self.import, &self.func, &params, returns)
+            .await
+        {
+            Ok(returned) => Ok(returned),
+            // Fast-path errors are strings, so a transport failure is
+            // `err(message)`, as `transport_error` makes it for `Val`s.
+            Err(e) => match returns {
+                Returns::Fallible(_) => Ok(Returned::Err(self.failure(e))),
+                _ => Err(wasmtime::Error::new(LinkFailure(self.failure(e)))),
+            },
         }
     }
 
@@ -254,10 +281,16 @@ impl Forward {
         )
     }
 
-    /// Reports a failed call as the function's transport error, or a trap.
-    fn fail(&self, e: CallError, results: &mut [Val]) -> wasmtime::Result<()> {
+    /// A failed call's message, logged.
+    fn failure(&self, e: CallError) -> String {
         let message = format!("{}: {e}", self.context());
         tracing::debug!("`{}`: {message}", self.func);
+        message
+    }
+
+    /// Reports a failed call as the function's transport error, or a trap.
+    fn fail(&self, e: CallError, results: &mut [Val]) -> wasmtime::Result<()> {
+        let message = self.failure(e);
         match (self.results.as_slice(), results) {
             ([ty], [slot]) => match transport_error(ty, &message) {
                 Some(err) => {

@@ -6,7 +6,14 @@
 //! a component exporting a function of those types, takes wasmtime's own
 //! `Type`s from it, draws random `Val`s of them, and checks that
 //! `read_message(put_message(v)) == v`. A failure prints the seed and WIT.
+//!
+//! A second property covers the byte fast path (`nanopod_bulk`): for
+//! random signatures of its menu and random values, the fast path's
+//! encoding is byte for byte the `Val` path's, each path decodes the
+//! other's bytes, and the shape read from wasmtime's types is the one the
+//! WIT was written from.
 
+use nanopod_bulk::{Bulk, Kind, Returned, Returns, Shape};
 use nanopod_remote::wire::frame;
 use wasmtime::component::types::{ComponentItem, Type};
 use wasmtime::component::{Component, Val};
@@ -227,4 +234,184 @@ async fn random_values_of_random_types_round_trip() {
             }
         }
     }
+}
+
+/// The WIT spelling of a fast-path kind.
+fn kind_wit(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Bytes => "list<u8>",
+        Kind::Text => "string",
+        Kind::U32 => "u32",
+    }
+}
+
+fn random_kind(rng: &mut Rng) -> Kind {
+    [Kind::Bytes, Kind::Text, Kind::U32][rng.below(3) as usize]
+}
+
+/// A random value of `kind`; byte lists are now and then longer than a
+/// frame, so messages span several.
+fn random_bulk(rng: &mut Rng, kind: Kind) -> Bulk {
+    let len = match rng.below(8) {
+        0 => 0,
+        1 => frame::CHUNK + rng.below(3 * frame::CHUNK as u64) as usize,
+        _ => rng.below(2000) as usize,
+    };
+    match kind {
+        Kind::Bytes => Bulk::Bytes((0..len).map(|_| rng.next() as u8).collect()),
+        Kind::Text => Bulk::Text((0..len / 4).map(|_| random_char(rng)).collect()),
+        Kind::U32 => Bulk::U32(rng.next() as u32 >> rng.below(32)),
+    }
+}
+
+fn bulk_to_val(v: &Bulk) -> Val {
+    match v {
+        Bulk::Bytes(b) => Val::List(b.iter().map(|b| Val::U8(*b)).collect()),
+        Bulk::Text(t) => Val::String(t.clone()),
+        Bulk::U32(n) => Val::U32(*n),
+    }
+}
+
+fn returned_to_vals(r: &Returned) -> Vec<Val> {
+    let boxed = |v: &Bulk| Some(Box::new(bulk_to_val(v)));
+    match r {
+        Returned::Nothing => vec![],
+        Returned::Value(v) => vec![bulk_to_val(v)],
+        Returned::Ok(v) => vec![Val::Result(Ok(v.as_ref().and_then(boxed)))],
+        Returned::Err(e) => vec![Val::Result(Err(boxed(&Bulk::Text(e.clone()))))],
+    }
+}
+
+#[tokio::test]
+async fn the_byte_fast_path_writes_and_reads_exactly_the_val_paths_bytes() {
+    let engine = Engine::new(Config::new().cranelift_opt_level(wasmtime::OptLevel::None)).unwrap();
+    let mut tested = 0;
+    for seed in 1..=200u64 {
+        let mut rng = Rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
+        let params: Vec<Kind> = (0..rng.below(3)).map(|_| random_kind(&mut rng)).collect();
+        let returns = match rng.below(3) {
+            0 => Returns::Nothing,
+            1 => Returns::Value(random_kind(&mut rng)),
+            _ => Returns::Fallible(
+                [None, Some(Kind::Bytes), Some(Kind::Text)][rng.below(3) as usize],
+            ),
+        };
+        let result = match returns {
+            Returns::Nothing => String::new(),
+            Returns::Value(k) => format!(" -> {}", kind_wit(k)),
+            Returns::Fallible(None) => " -> result<_, string>".into(),
+            Returns::Fallible(Some(k)) => format!(" -> result<{}, string>", kind_wit(k)),
+        };
+        let wit = format!(
+            "package test:bulk;\ninterface types {{\n  f: func({}){result};\n}}\nworld w {{ export types; }}\n",
+            params
+                .iter()
+                .enumerate()
+                .map(|(i, k)| format!("p{i}: {}", kind_wit(*k)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        let (param_types, result_types) = function_types(&engine, &wit);
+        let shape = Shape {
+            params: params.clone(),
+            returns,
+        };
+        let Some(read) = Shape::of(&param_types, &result_types) else {
+            // Only signatures without a byte list or string are left out.
+            let bulky = |k: &Kind| *k != Kind::U32;
+            assert!(
+                !params.iter().any(bulky)
+                    && !matches!(returns, Returns::Value(k) | Returns::Fallible(Some(k)) if bulky(&k)),
+                "seed {seed}: no shape for\n{wit}"
+            );
+            continue;
+        };
+        assert_eq!(read, shape, "seed {seed}\n{wit}");
+        tested += 1;
+        for _ in 0..4 {
+            let vals: Vec<Bulk> = params.iter().map(|k| random_bulk(&mut rng, *k)).collect();
+            let as_vals: Vec<Val> = vals.iter().map(bulk_to_val).collect();
+            let (mut fast, mut slow) = (Vec::new(), Vec::new());
+            frame::put_bulk_message(&mut fast, &vals).unwrap();
+            frame::put_message(&mut slow, &as_vals, &param_types).unwrap();
+            assert!(
+                fast == slow,
+                "seed {seed}: parameters encode differently\n{wit}"
+            );
+            let back = frame::read_root(&mut &slow[..], &frame::BulkParams(&params))
+                .await
+                .unwrap_or_else(|e| panic!("seed {seed}: {e}\n{wit}"));
+            assert_eq!(back, vals, "seed {seed}\n{wit}");
+            assert_eq!(
+                frame::read_message(&mut &fast[..], &param_types)
+                    .await
+                    .unwrap(),
+                as_vals,
+                "seed {seed}\n{wit}"
+            );
+
+            let returned = match returns {
+                Returns::Nothing => Returned::Nothing,
+                Returns::Value(k) => Returned::Value(random_bulk(&mut rng, k)),
+                Returns::Fallible(_) if rng.chance(3) => {
+                    Returned::Err(format!("failed {}", rng.next()))
+                }
+                Returns::Fallible(k) => Returned::Ok(k.map(|k| random_bulk(&mut rng, k))),
+            };
+            let as_vals = returned_to_vals(&returned);
+            let (mut fast, mut slow) = (Vec::new(), Vec::new());
+            frame::put_returned(&mut fast, &returned, returns).unwrap();
+            frame::put_message(&mut slow, &as_vals, &result_types).unwrap();
+            assert!(
+                fast == slow,
+                "seed {seed}: results encode differently\n{wit}"
+            );
+            let back = frame::read_root(&mut &slow[..], &frame::BulkResult(returns))
+                .await
+                .unwrap_or_else(|e| panic!("seed {seed}: {e}\n{wit}"));
+            assert_eq!(back, returned, "seed {seed}\n{wit}");
+            assert_eq!(
+                frame::read_message(&mut &fast[..], &result_types)
+                    .await
+                    .unwrap(),
+                as_vals,
+                "seed {seed}\n{wit}"
+            );
+        }
+    }
+    assert!(
+        tested > 100,
+        "only {tested} signatures were on the fast path"
+    );
+}
+
+#[tokio::test]
+async fn the_byte_fast_path_refuses_what_the_val_path_refuses() {
+    // A string that is not UTF-8, a truncated list, trailing bytes, a bad
+    // result tag, and a value of another shape.
+    let text = frame::BulkParams(&[Kind::Text]);
+    let bytes = frame::BulkParams(&[Kind::Bytes]);
+    for (payload, decode, problem) in [
+        (&[2u8, 0xff, 0xfe][..], &text, "malformed string"),
+        (&[5, 1, 2][..], &bytes, "the peer closed the connection"),
+        (&[1, 7, 9][..], &bytes, "1 unexpected byte"),
+    ] {
+        let mut wire = Vec::new();
+        frame::put_frames(&mut wire, &[], payload);
+        let err = frame::read_root(&mut &wire[..], decode).await.unwrap_err();
+        assert!(err.to_string().contains(problem), "{err} for {payload:?}");
+    }
+    let mut wire = Vec::new();
+    frame::put_frames(&mut wire, &[], &[2]);
+    let err = frame::read_root(&mut &wire[..], &frame::BulkResult(Returns::Fallible(None)))
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("malformed result"), "{err}");
+    let err = frame::put_returned(
+        &mut Vec::new(),
+        &Returned::Value(Bulk::U32(1)),
+        Returns::Value(Kind::Bytes),
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("does not match"), "{err}");
 }

@@ -10,7 +10,7 @@
 //! `legacy echo ARGS…` · `legacy fs OP ARGS , OP ARGS , …` (filesystem
 //! operations in one run, each printing its outcome: `mkdir D`, `write F TEXT`,
 //! `fill F MIB` (through `wasi:filesystem` itself),
-//! `read F`, `mv A B`, `rm F`, `rmdir D`, `ls D`, `stat P`)
+//! `read F`, `mv A B`, `ln TARGET LINK`, `rm F`, `rmdir D`, `ls D`, `stat P`)
 
 use std::io::Write;
 use std::process::exit;
@@ -84,6 +84,21 @@ fn main() {
     }
 }
 
+/// `symlink-at` through the preopen holding `link` (std's own symlink
+/// call is unstable on WASI).
+fn symlink(target: &str, link: &str) -> String {
+    use wasip2::filesystem::preopens;
+    for (dir, path) in preopens::get_directories() {
+        if let Some(rest) = link.strip_prefix(&path).and_then(|r| r.strip_prefix('/')) {
+            return match dir.symlink_at(target, rest) {
+                Ok(()) => "ok".to_string(),
+                Err(e) => format!("error: {}", e.name()),
+            };
+        }
+    }
+    format!("error: no preopen holds {link}")
+}
+
 /// One filesystem operation, described as its outcome.
 fn fs_op(op: &[String]) -> String {
     use std::fs;
@@ -102,6 +117,8 @@ fn fs_op(op: &[String]) -> String {
             Err(e) => format!("error: {:?}", e.kind()),
         },
         "mv" => done(fs::rename(a(1), a(2))),
+        // `ln TARGET LINK`: a symlink at LINK whose target is TARGET.
+        "ln" => symlink(a(1), a(2)),
         "rm" => done(fs::remove_file(a(1))),
         "rmdir" => done(fs::remove_dir(a(1))),
         "ls" => match fs::read_dir(a(1)) {

@@ -6,7 +6,9 @@ mod nats;
 mod tcp;
 
 use crate::transport::{Endpoint, Transport};
-use crate::wire::{WireError, frame};
+use crate::wire::frame::{BulkResult, Decode, Values};
+use crate::wire::{CodecError, WireError, frame};
+use nanopod_bulk::{Bulk, Returned, Returns};
 use std::sync::Mutex;
 use std::time::Duration;
 use tokio::sync::OnceCell;
@@ -63,14 +65,50 @@ impl Client {
         params: (&[Val], &[Type]),
         result_types: &[Type],
     ) -> Result<Vec<Val>, CallError> {
+        self.call_with(
+            instance,
+            func,
+            |out| frame::put_message(out, params.0, params.1),
+            &Values(result_types),
+        )
+        .await
+    }
+
+    /// Calls `instance#func` on the byte fast path: `params` encoded
+    /// without `Val`s, the result decoded as `returns`.
+    pub async fn call_bulk(
+        &self,
+        instance: &str,
+        func: &str,
+        params: &[Bulk],
+        returns: Returns,
+    ) -> Result<Returned, CallError> {
+        self.call_with(
+            instance,
+            func,
+            |out| frame::put_bulk_message(out, params),
+            &BulkResult(returns),
+        )
+        .await
+    }
+
+    /// Calls `instance#func` with the parameters `put_params` appends,
+    /// and decodes the results with `decode`.
+    async fn call_with<D: Decode>(
+        &self,
+        instance: &str,
+        func: &str,
+        put_params: impl FnOnce(&mut Vec<u8>) -> Result<(), CodecError>,
+        decode: &D,
+    ) -> Result<D::Out, CallError> {
         let mut request = Vec::new();
         frame::put_header(&mut request, instance, func);
-        frame::put_message(&mut request, params.0, params.1).map_err(WireError::from)?;
+        put_params(&mut request).map_err(WireError::from)?;
         let call = async {
             match &self.endpoint.transport {
-                Transport::Tcp { addr } => self.call_tcp(addr, &request, result_types).await,
+                Transport::Tcp { addr } => self.call_tcp(addr, &request, decode).await,
                 Transport::Nats { server, subject } => {
-                    self.call_nats(server, subject, request, result_types).await
+                    self.call_nats(server, subject, request, decode).await
                 }
             }
         };

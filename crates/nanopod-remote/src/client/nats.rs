@@ -3,21 +3,19 @@
 
 use super::{CallError, Client};
 use crate::transport::{NATS_HEARTBEAT, NATS_HEARTBEAT_HEADER, NATS_SILENCE, NATS_STATUS_HEADER};
-use crate::wire::frame;
+use crate::wire::frame::{self, Decode};
 use futures::StreamExt;
-use wasmtime::component::Val;
-use wasmtime::component::types::Type;
 
 impl Client {
     /// One NATS request: the token (if any) and the invocation in one
     /// message, the results (or an error frame) in the reply.
-    pub(super) async fn call_nats(
+    pub(super) async fn call_nats<D: Decode>(
         &self,
         server: &str,
         subject: &str,
         invocation: Vec<u8>,
-        result_types: &[Type],
-    ) -> Result<Vec<Val>, CallError> {
+        decode: &D,
+    ) -> Result<D::Out, CallError> {
         let client = self
             .nats
             .get_or_try_init(|| async {
@@ -62,7 +60,7 @@ impl Client {
                 .as_ref()
                 .is_some_and(|h| h.get(NATS_STATUS_HEADER).is_some());
             if !heartbeat {
-                return Ok(frame::read_message(&mut &reply.payload[..], result_types).await?);
+                return Ok(frame::read_root(&mut &reply.payload[..], decode).await?);
             }
         }
     }

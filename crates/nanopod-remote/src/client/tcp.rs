@@ -4,6 +4,7 @@
 use super::{CallError, Client};
 use crate::stream::{self, Arrived, Demux};
 use crate::transport::Transport;
+use crate::wire::frame::Decode;
 use crate::wire::{WireError, frame};
 use futures::channel::{mpsc, oneshot};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
@@ -33,11 +34,11 @@ impl Exchange {
 }
 
 /// Sends `request` on `conn` and reads the results.
-async fn exchange(
+async fn exchange<D: Decode>(
     conn: &mut Connection,
     request: &[u8],
-    result_types: &[Type],
-) -> Result<Vec<Val>, Exchange> {
+    decode: &D,
+) -> Result<D::Out, Exchange> {
     let unanswered = |e: std::io::Error| Exchange::Unanswered(e.into());
     conn.get_mut()
         .write_all(request)
@@ -46,7 +47,7 @@ async fn exchange(
     if conn.fill_buf().await.map_err(unanswered)?.is_empty() {
         return Err(Exchange::Unanswered(WireError::Closed));
     }
-    frame::read_message(conn, result_types)
+    frame::read_root(conn, decode)
         .await
         .map_err(Exchange::Failed)
 }
@@ -63,17 +64,17 @@ impl Drop for AbortOnDrop {
 }
 
 impl Client {
-    pub(super) async fn call_tcp(
+    pub(super) async fn call_tcp<D: Decode>(
         &self,
         addr: &str,
         request: &[u8],
-        result_types: &[Type],
-    ) -> Result<Vec<Val>, CallError> {
+        decode: &D,
+    ) -> Result<D::Out, CallError> {
         let (mut conn, reused) = match self.idle_connection() {
             Some(conn) => (conn, true),
             None => (self.connect(addr).await?, false),
         };
-        let results = match exchange(&mut conn, request, result_types).await {
+        let results = match exchange(&mut conn, request, decode).await {
             // The exporter had closed the idle connection before it could
             // see this call (a plain wRPC server closes after every call,
             // and the close may not have arrived when the connection was
@@ -81,7 +82,7 @@ impl Client {
             Err(Exchange::Unanswered(e)) if reused => {
                 tracing::debug!("a pooled connection was closed ({e}); connecting again");
                 conn = self.connect(addr).await?;
-                exchange(&mut conn, request, result_types)
+                exchange(&mut conn, request, decode)
                     .await
                     .map_err(Exchange::into_error)?
             }

@@ -1,38 +1,50 @@
 //! One call of an exported function, in a fresh instance: with values,
 //! or with `stream<u8>` parameters and results fed through channels.
 
-use super::{Call, Exported, Exporter, HOSTCALL_FUEL};
+use super::{Arguments, Call, Exported, Exporter, HOSTCALL_FUEL};
 use crate::stream::{Arrived, ChunkConsumer, ChunkProducer};
 use crate::wire::frame;
 use crate::wire::value::Slot;
 use anyhow::{Context, Result};
 use futures::SinkExt;
 use futures::channel::mpsc;
+use nanopod_bulk::{Bulk, Caller, Returned};
 use nanopod_host::{Deadline, GuestFailure, HostState};
 use std::time::Instant;
-use wasmtime::Store;
 use wasmtime::component::{Func, StreamAny, StreamReader, Val};
+use wasmtime::{AsContextMut, Store};
 
 impl Exporter {
     /// Runs `call` and encodes its results, or says why it failed.
     pub(super) async fn answer(&self, call: Call<'_>) -> Result<Vec<u8>, String> {
         let started = Instant::now();
         let name = call.name();
-        let params = call
-            .params
-            .into_iter()
-            .map(|slot| match slot {
-                Slot::Value(v) => Ok(v),
-                _ => Err(format!("`{name}` takes no stream")),
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        let results = self
-            .call(call.f, params)
-            .await
-            .map_err(|reason| self.failed(&name, reason))?;
         let mut reply = Vec::new();
-        frame::put_message(&mut reply, &results, &call.f.results)
-            .map_err(|e| format!("`{}` returned values that cannot be sent: {e}", self.name))?;
+        let put = match (call.params, &call.f.bulk) {
+            (Arguments::Bulk(params), Some(bulk)) => {
+                let returned = self
+                    .call_bulk(call.f, bulk, params)
+                    .await
+                    .map_err(|reason| self.failed(&name, reason))?;
+                frame::put_returned(&mut reply, &returned, bulk.shape().returns)
+            }
+            (Arguments::Slots(slots), _) => {
+                let params = slots
+                    .into_iter()
+                    .map(|slot| match slot {
+                        Slot::Value(v) => Ok(v),
+                        _ => Err(format!("`{name}` takes no stream")),
+                    })
+                    .collect::<Result<Vec<_>, _>>()?;
+                let results = self
+                    .call(call.f, params)
+                    .await
+                    .map_err(|reason| self.failed(&name, reason))?;
+                frame::put_message(&mut reply, &results, &call.f.results)
+            }
+            (Arguments::Bulk(_), None) => unreachable!("bulk parameters are read for bulk calls"),
+        };
+        put.map_err(|e| format!("`{}` returned values that cannot be sent: {e}", self.name))?;
         access_log(&name, started);
         Ok(reply)
     }
@@ -117,6 +129,25 @@ impl Exporter {
             .get_func(&mut store, f.index)
             .context("the exported function is missing")?;
         Ok((store, func))
+    }
+
+    /// Calls `f`, whose signature is on the byte fast path, in a fresh
+    /// instance through `bulk`; errors are one line for the caller.
+    async fn call_bulk(
+        &self,
+        f: &Exported,
+        bulk: &Caller<HostState>,
+        params: Vec<Bulk>,
+    ) -> Result<Returned, String> {
+        let deadline = self.deadline();
+        let run = async {
+            let (mut store, func) = self.instantiate(f, deadline).await?;
+            // Bulk values cost a unit of hostcall fuel per byte, not a
+            // `Val`'s size.
+            store.set_hostcall_fuel(frame::MAX_MESSAGE + (16 << 20));
+            Ok::<_, anyhow::Error>(bulk.call(store.as_context_mut(), func, params).await?)
+        };
+        deadline.bound(run).await.map_err(|e| describe_failure(&e))
     }
 
     /// Calls `f` in a fresh instance; errors are one line for the caller.

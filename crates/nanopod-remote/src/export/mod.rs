@@ -9,9 +9,10 @@ mod tcp;
 
 use crate::transport::Transport;
 use crate::wire::WireError;
-use crate::wire::frame::{self, PROTOCOL, TOKEN_PREAMBLE};
+use crate::wire::frame::{self, BulkParams, PROTOCOL, TOKEN_PREAMBLE};
 use crate::wire::value::{Slot, cannot_cross};
 use anyhow::{Context, Result};
+use nanopod_bulk::{Bulk, Caller, Shape};
 use nanopod_host::linker::{component_linker, prepare};
 use nanopod_host::types::is_byte_stream;
 use nanopod_host::{Grants, HostEngine, HostState, InterfaceName};
@@ -51,12 +52,20 @@ enum Invocation<'a> {
     Refused(String),
 }
 
+/// A call's parameters as they arrived.
+enum Arguments {
+    /// As `Val`s (and streams).
+    Slots(Vec<Slot>),
+    /// On the byte fast path.
+    Bulk(Vec<Bulk>),
+}
+
 /// One call: which function, with which parameters.
 struct Call<'a> {
     instance: String,
     func: String,
     f: &'a Exported,
-    params: Vec<Slot>,
+    params: Arguments,
     /// The share of the buffered-bytes budget its parameters hold, given
     /// back when the call is done.
     _held: Option<tokio::sync::OwnedSemaphorePermit>,
@@ -75,6 +84,8 @@ struct Exported {
     results: Vec<Type>,
     /// Whether a parameter or result is a `stream<u8>`.
     streams: bool,
+    /// Its typed call, when its signature is on the byte fast path.
+    bulk: Option<Caller<HostState>>,
 }
 
 /// How an exporter admits callers.
@@ -357,7 +368,18 @@ impl Exporter {
             }
             Ok(())
         };
-        let params = match frame::read_slots_within(r, &f.params, &mut reserve).await {
+        let read = match &f.bulk {
+            Some(bulk) => {
+                let kinds = BulkParams(&bulk.shape().params);
+                frame::read_root_within(r, &kinds, &mut reserve)
+                    .await
+                    .map(Arguments::Bulk)
+            }
+            None => frame::read_slots_within(r, &f.params, &mut reserve)
+                .await
+                .map(Arguments::Slots),
+        };
+        let params = match read {
             Ok(params) => params,
             Err(WireError::OverBudget(reason)) => return Ok(self.refused(reason)),
             Err(e) => return Err(e),
@@ -406,11 +428,13 @@ fn exported(
     let params: Vec<Type> = f.params().map(|(_, t)| t).collect();
     let results: Vec<Type> = f.results().collect();
     let streams = params.iter().chain(&results).any(is_byte_stream);
+    let bulk = Shape::of(&params, &results).map(|shape| shape.caller());
     Exported {
         index,
         params,
         results,
         streams,
+        bulk,
     }
 }
 

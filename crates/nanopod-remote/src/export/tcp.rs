@@ -3,7 +3,8 @@
 
 use super::call::access_log;
 use super::{
-    Call, DRAIN_TIMEOUT, Exporter, IDLE_TIMEOUT, Invocation, REQUEST_TIMEOUT, TOKEN_TIMEOUT,
+    Arguments, Call, DRAIN_TIMEOUT, Exporter, IDLE_TIMEOUT, Invocation, REQUEST_TIMEOUT,
+    TOKEN_TIMEOUT,
 };
 use crate::stream::{self, CHANNEL_CHUNKS, Demux};
 use crate::wire::{WireError, buffers, frame};
@@ -128,7 +129,10 @@ impl Exporter {
         let started = Instant::now();
         let name = call.name();
         let mut demux = Demux::default();
-        let params = stream::arrive(call.params, &mut demux);
+        let Arguments::Slots(slots) = call.params else {
+            unreachable!("calls with streams are not on the byte fast path")
+        };
+        let params = stream::arrive(slots, &mut demux);
         let (out, mut outgoing) = mpsc::channel::<Vec<u8>>(CHANNEL_CHUNKS);
         let (rd, mut wr) = tokio::io::split(conn);
         // The connection's own buffer is read through first.

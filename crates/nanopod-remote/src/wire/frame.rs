@@ -20,7 +20,8 @@
 
 use super::leb128::{eof_is_closed, put_uleb, read_first_uleb, read_uleb};
 use super::value::{self, Slot};
-use super::{CodecError, WireError, buffers};
+use super::{CodecError, WireError, buffers, bulk};
+use nanopod_bulk::{Bulk, Kind, Returned, Returns};
 use tokio::io::{AsyncBufRead, AsyncReadExt};
 use wasmtime::component::Val;
 use wasmtime::component::types::Type;
@@ -97,6 +98,68 @@ pub fn put_message(out: &mut Vec<u8>, vals: &[Val], types: &[Type]) -> Result<()
     Ok(())
 }
 
+/// Appends fast-path parameters as a root message, framed as
+/// [`put_frames`] frames it, each byte copied once.
+pub fn put_bulk_message(out: &mut Vec<u8>, vals: &[Bulk]) -> Result<(), CodecError> {
+    put_root_pieces(out, &mut |put| bulk::encode_all(vals, put))
+}
+
+/// Appends a fast-path result as a root message, as
+/// [`put_bulk_message`] does.
+pub fn put_returned(
+    out: &mut Vec<u8>,
+    returned: &Returned,
+    returns: Returns,
+) -> Result<(), CodecError> {
+    put_root_pieces(out, &mut |put| {
+        bulk::encode_returned(returned, returns, put)
+    })
+}
+
+/// A producer of a message's bytes in pieces, handed to its argument.
+type Pieces<'a> = dyn FnMut(&mut dyn FnMut(&[u8])) -> Result<(), CodecError> + 'a;
+
+/// Appends the message `pieces` produces as root frames: once to learn
+/// its length (so every frame's header is known before its data), once to
+/// copy the bytes into their frames.
+fn put_root_pieces(out: &mut Vec<u8>, pieces: &mut Pieces<'_>) -> Result<(), CodecError> {
+    let mut total = 0;
+    pieces(&mut |piece| total += piece.len())?;
+    if total > MAX_MESSAGE {
+        return Err(CodecError::Mismatch(format!(
+            "a message of {} MiB, over the {} MiB limit",
+            total >> 20,
+            MAX_MESSAGE >> 20
+        )));
+    }
+    out.reserve(total + 8 * (total / CHUNK + 1));
+    let start = |out: &mut Vec<u8>, left: usize| {
+        let n = left.min(CHUNK);
+        put_frame_header(out, &[], n);
+        n
+    };
+    // Bytes left in the current frame and in the message; the length of
+    // the last frame started.
+    let mut in_frame = start(out, total);
+    let (mut left, mut last) = (total, in_frame);
+    pieces(&mut |mut piece| {
+        while !piece.is_empty() {
+            if in_frame == 0 {
+                in_frame = start(out, left);
+                last = in_frame;
+            }
+            let n = piece.len().min(in_frame);
+            out.extend_from_slice(&piece[..n]);
+            (in_frame, left, piece) = (in_frame - n, left - n, &piece[n..]);
+        }
+    })?;
+    // A message that fills its last frame ends with an empty one.
+    if last == CHUNK {
+        put_frame_header(out, &[], 0);
+    }
+    Ok(())
+}
+
 /// Appends an error frame with `reason`.
 pub fn put_error(out: &mut Vec<u8>, reason: &str) {
     put_frames(out, &[ERROR_PATH], reason.as_bytes());
@@ -116,6 +179,26 @@ pub async fn read_name(r: &mut (impl AsyncBufRead + Unpin)) -> Result<String, Wi
 /// Reads the next frame; `None` when the peer closed cleanly between
 /// frames.
 pub async fn read_frame(r: &mut (impl AsyncBufRead + Unpin)) -> Result<Option<Frame>, WireError> {
+    let Some((path, len)) = read_frame_head(r).await? else {
+        return Ok(None);
+    };
+    // Chunk-sized frames (stream chunks) read into reused buffers; no
+    // buffer is zeroed first.
+    let mut data = if len >= CHUNK / 4 {
+        buffers::take()
+    } else {
+        // Room for `read_to_end`'s last probe too.
+        Vec::with_capacity(len + 32)
+    };
+    read_data(r, len, &mut data).await?;
+    Ok(Some(Frame { path, data }))
+}
+
+/// Reads a frame's path and data length; `None` when the peer closed
+/// cleanly between frames.
+async fn read_frame_head(
+    r: &mut (impl AsyncBufRead + Unpin),
+) -> Result<Option<(Vec<u32>, usize)>, WireError> {
     let depth = match read_first_uleb(r).await? {
         None => return Ok(None),
         Some(d) => d,
@@ -131,19 +214,20 @@ pub async fn read_frame(r: &mut (impl AsyncBufRead + Unpin)) -> Result<Option<Fr
     if len > MAX_MESSAGE as u64 {
         return Err(WireError::TooLarge);
     }
-    // Chunk-sized frames (stream chunks) read into reused buffers; no
-    // buffer is zeroed first.
-    let mut data = if len >= (CHUNK / 4) as u64 {
-        buffers::take()
-    } else {
-        // Room for `read_to_end`'s last probe too.
-        Vec::with_capacity(len as usize + 32)
-    };
-    let got = (&mut *r).take(len).read_to_end(&mut data).await?;
-    if got as u64 != len {
+    Ok(Some((path, len as usize)))
+}
+
+/// Appends a frame's `len` bytes of data to `data`.
+async fn read_data(
+    r: &mut (impl AsyncBufRead + Unpin),
+    len: usize,
+    data: &mut Vec<u8>,
+) -> Result<(), WireError> {
+    let got = (&mut *r).take(len as u64).read_to_end(data).await?;
+    if got != len {
         return Err(WireError::Closed);
     }
-    Ok(Some(Frame { path, data }))
+    Ok(())
 }
 
 /// Reads root frames until they hold a whole message of `types`, and
@@ -152,14 +236,7 @@ pub async fn read_message(
     r: &mut (impl AsyncBufRead + Unpin),
     types: &[Type],
 ) -> Result<Vec<Val>, WireError> {
-    read_slots(r, types)
-        .await?
-        .into_iter()
-        .map(|slot| match slot {
-            Slot::Value(v) => Ok(v),
-            _ => Err(WireError::Protocol("a stream where a value belongs".into())),
-        })
-        .collect()
+    read_root(r, &Values(types)).await
 }
 
 /// [`read_message`] for a message whose top-level `stream<u8>` values
@@ -179,20 +256,98 @@ pub async fn read_slots_within(
     types: &[Type],
     reserve: &mut (dyn FnMut(usize) -> Result<(), WireError> + Send),
 ) -> Result<Vec<Slot>, WireError> {
+    read_root_within(r, &Slots(types), reserve).await
+}
+
+/// How the bytes of a root message become values.
+pub trait Decode: Sync {
+    /// The values.
+    type Out;
+    /// Decodes a whole message; [`CodecError::Truncated`] when more
+    /// bytes may follow.
+    fn decode(&self, payload: &[u8]) -> Result<Self::Out, CodecError>;
+    /// Whether a message of no bytes is a whole message, so a peer that
+    /// closes without sending one has sent it.
+    fn may_be_empty(&self) -> bool;
+}
+
+/// Parameters or results as `Val`s of these types, with top-level
+/// `stream<u8>` values as [`Slot`]s.
+pub struct Slots<'a>(pub &'a [Type]);
+
+impl Decode for Slots<'_> {
+    type Out = Vec<Slot>;
+    fn decode(&self, payload: &[u8]) -> Result<Vec<Slot>, CodecError> {
+        value::decode_slots(payload, self.0)
+    }
+    fn may_be_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+/// Parameters or results as `Val`s of these types.
+pub struct Values<'a>(pub &'a [Type]);
+
+impl Decode for Values<'_> {
+    type Out = Vec<Val>;
+    fn decode(&self, payload: &[u8]) -> Result<Vec<Val>, CodecError> {
+        value::decode_all(payload, self.0)
+    }
+    fn may_be_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+/// Fast-path parameters of these kinds.
+pub struct BulkParams<'a>(pub &'a [Kind]);
+
+impl Decode for BulkParams<'_> {
+    type Out = Vec<Bulk>;
+    fn decode(&self, payload: &[u8]) -> Result<Vec<Bulk>, CodecError> {
+        bulk::decode_all(payload, self.0)
+    }
+    fn may_be_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+/// A fast-path result of this type.
+pub struct BulkResult(pub Returns);
+
+impl Decode for BulkResult {
+    type Out = Returned;
+    fn decode(&self, payload: &[u8]) -> Result<Returned, CodecError> {
+        bulk::decode_returned(payload, self.0)
+    }
+    fn may_be_empty(&self) -> bool {
+        self.0 == Returns::Nothing
+    }
+}
+
+/// Reads root frames until they hold a whole message, and decodes it with
+/// `decode`, calling `reserve` as [`read_slots_within`] does. An error
+/// frame becomes [`WireError::Remote`].
+pub async fn read_root_within<D: Decode>(
+    r: &mut (impl AsyncBufRead + Unpin),
+    decode: &D,
+    reserve: &mut (dyn FnMut(usize) -> Result<(), WireError> + Send),
+) -> Result<D::Out, WireError> {
     let mut payload = Vec::new();
     loop {
-        let Some(frame) = read_frame(r).await? else {
+        let Some((path, len)) = read_frame_head(r).await? else {
             // A peer may end its message by closing its side.
-            return match value::decode_slots(&payload, types) {
-                Ok(vals) if !payload.is_empty() || types.is_empty() => Ok(vals),
+            return match decode.decode(&payload) {
+                Ok(vals) if !payload.is_empty() || decode.may_be_empty() => Ok(vals),
                 _ => Err(WireError::Closed),
             };
         };
-        match frame.path.as_slice() {
+        match path.as_slice() {
             [] => {}
             [ERROR_PATH] => {
+                let mut reason = Vec::with_capacity(len.min(MAX_NAME));
+                read_data(r, len, &mut reason).await?;
                 return Err(WireError::Remote(
-                    String::from_utf8_lossy(&frame.data).into_owned(),
+                    String::from_utf8_lossy(&reason).into_owned(),
                 ));
             }
             path => {
@@ -201,23 +356,31 @@ pub async fn read_slots_within(
                 )));
             }
         }
-        if payload.len() + frame.data.len() > MAX_MESSAGE {
+        if payload.len() + len > MAX_MESSAGE {
             return Err(WireError::TooLarge);
         }
-        reserve(frame.data.len())?;
+        reserve(len)?;
+        // Straight into the message: a frame's bytes are copied once.
         // nanopod splits a message into frames of exactly CHUNK bytes;
         // any other size may end one (other peers send one frame of any
         // size).
-        let last = frame.data.len() != CHUNK;
-        payload.extend_from_slice(&frame.data);
-        if last {
-            match value::decode_slots(&payload, types) {
+        read_data(r, len, &mut payload).await?;
+        if len != CHUNK {
+            match decode.decode(&payload) {
                 Ok(vals) => return Ok(vals),
                 Err(CodecError::Truncated) => {}
                 Err(e) => return Err(e.into()),
             }
         }
     }
+}
+
+/// [`read_root_within`] with no budget.
+pub async fn read_root<D: Decode>(
+    r: &mut (impl AsyncBufRead + Unpin),
+    decode: &D,
+) -> Result<D::Out, WireError> {
+    read_root_within(r, decode, &mut |_| Ok(())).await
 }
 
 /// Appends a token preamble.

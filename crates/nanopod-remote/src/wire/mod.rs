@@ -4,6 +4,7 @@
 //! connections, streams or transports.
 
 pub mod buffers;
+pub mod bulk;
 pub mod frame;
 pub(crate) mod leb128;
 pub mod value;

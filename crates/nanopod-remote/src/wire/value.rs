@@ -398,7 +398,7 @@ fn min_size(ty: &Type) -> usize {
     }
 }
 
-fn take<'a>(input: &mut &'a [u8], n: usize) -> Result<&'a [u8], CodecError> {
+pub(super) fn take<'a>(input: &mut &'a [u8], n: usize) -> Result<&'a [u8], CodecError> {
     if input.len() < n {
         return Err(CodecError::Truncated);
     }
@@ -427,7 +427,7 @@ fn take_char(input: &mut &[u8]) -> Result<char, CodecError> {
 
 /// A length prefix, checked against the bytes left: each of the `n`
 /// elements takes at least `elem_min` bytes.
-fn take_len(input: &mut &[u8], elem_min: usize) -> Result<usize, CodecError> {
+pub(super) fn take_len(input: &mut &[u8], elem_min: usize) -> Result<usize, CodecError> {
     let n = take_uleb(input, 32)?;
     let fits = if elem_min == 0 {
         n <= MAX_EMPTY_ELEMENTS
@@ -440,7 +440,7 @@ fn take_len(input: &mut &[u8], elem_min: usize) -> Result<usize, CodecError> {
     Ok(n as usize)
 }
 
-fn narrow<T: TryFrom<W>, W>(v: W, what: &'static str) -> Result<T, CodecError> {
+pub(super) fn narrow<T: TryFrom<W>, W>(v: W, what: &'static str) -> Result<T, CodecError> {
     T::try_from(v).map_err(|_| CodecError::Malformed { what })
 }
 
