@@ -1,6 +1,7 @@
 //! The wRPC wire format, in layers: `leb128` integers, [`value`]s
-//! encoded by their WIT types, [`frame`]s of an invocation, and the
-//! [`buffers`] chunk-sized frames are read into. Nothing here knows of
+//! encoded by their WIT types (and [`bulk`], the same bytes for the byte
+//! fast path's values, without a `Val` per byte), [`frame`]s of an
+//! invocation, and the [`buffers`] chunk-sized frames are read into. Nothing here knows of
 //! connections, streams or transports.
 
 pub mod buffers;
