@@ -299,10 +299,15 @@ impl<T: 'static> Visit for Define<'_, '_, T> {
                 let answer = handler(params.into_bulks());
                 Box::new(async move {
                     let returned = answer.await?;
-                    let kind = format!("{returned:?}");
-                    R::from_returned(returned).ok_or_else(|| {
-                        format_err!("the host answered {kind} where {returns:?} belongs")
-                    })
+                    // Checked before converting, so that the answer (a
+                    // megabyte, say) is never formatted on the way.
+                    if !returned.fits(returns) {
+                        return Err(format_err!(
+                            "the host answered a value that does not fit {returns:?}"
+                        ));
+                    }
+                    R::from_returned(returned)
+                        .ok_or_else(|| format_err!("the host answered the wrong type"))
                 })
             })
     }
