@@ -15,7 +15,8 @@ use std::path::Path;
 /// arguments converted by their WIT types) and returns the exit code;
 /// errors are printed as the CLI prints them.
 pub fn run(loaded: &Loaded, path: &Path, args: &[String], mut grants: Grants) -> u8 {
-    crate::commands::run::run_loaded(loaded, path, args, &mut grants, None)
+    let args = crate::call::os_words(args);
+    crate::commands::run::run_loaded(loaded, path, &args, &mut grants, None)
         .unwrap_or_else(|err| report(&err))
 }
 

@@ -28,11 +28,14 @@ use std::process::ExitCode;
 /// subcommand, and returns the exit code the README documents.
 pub fn main() -> ExitCode {
     quiet_library_backtraces();
-    if let Some(message) = non_utf8_argument() {
-        say!("error: {message}");
-        return ExitCode::from(error::USAGE);
-    }
-    let cli = commands::Cli::parse();
+    let cli = match commands::Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) if e.kind() == clap::error::ErrorKind::InvalidUtf8 => {
+            say!("error: {}", non_utf8_argument());
+            return ExitCode::from(error::USAGE);
+        }
+        Err(e) => e.exit(),
+    };
     init_tracing(cli.verbose);
     let verbose = cli.verbose > 0;
     if cli.offline {
@@ -44,18 +47,20 @@ pub fn main() -> ExitCode {
     }
 }
 
-/// The first command-line word that is not UTF-8, named (nanopod's words
-/// and a component's arguments, WIT strings, are UTF-8; a host path that
-/// is not cannot be named to nanopod).
-fn non_utf8_argument() -> Option<String> {
+/// Names the first command-line word that is not UTF-8, once clap has
+/// refused one: a typed function's path arguments (after COMPONENT) may be
+/// any bytes, so the word refused is one of nanopod's own (a flag's value,
+/// `up`'s words), which are UTF-8.
+fn non_utf8_argument() -> String {
     let (index, word) = std::env::args_os()
         .enumerate()
         .skip(1)
-        .find(|(_, word)| word.to_str().is_none())?;
-    Some(format!(
-        "argument {index} (`{}`) is not UTF-8: nanopod takes UTF-8 words only; rename the file, or give its contents on stdin as `-`",
+        .find(|(_, word)| word.to_str().is_none())
+        .unwrap_or_default();
+    format!(
+        "argument {index} (`{}`) is not UTF-8: nanopod's own flags take UTF-8 words (only a component's path arguments, after it, may be other bytes); give the path through a link with a UTF-8 name",
         word.to_string_lossy()
-    ))
+    )
 }
 
 /// With `RUST_BACKTRACE=1` in the environment (common on developers'

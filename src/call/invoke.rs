@@ -14,6 +14,7 @@ use nanopod_typed::exports::ParamKind;
 use nanopod_typed::render::{Rendered, render};
 use nanopod_typed::{ArgValue, ExportFn, TypedArgs};
 use std::io::Write;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use wasmtime::component::{Component, Func, Instance, ResourceAny, StreamAny, StreamReader, Val};
 use wasmtime::{AsContextMut, Store};
@@ -38,7 +39,7 @@ pub(crate) struct Call<'a> {
     /// Its arguments.
     pub args: TypedArgs,
     /// `-o FILE` for byte results; stdout when `None`.
-    pub output: Option<&'a str>,
+    pub output: Option<&'a Path>,
     /// Imports served by exporters on other hosts (a pod's remote links).
     pub remote: Option<&'a RemoteImports>,
     /// The views through which a pod's components reach their own grants.
@@ -288,9 +289,17 @@ async fn arg_to_val(
 
 /// Opens an input path: in a pipeline's in-memory filesystem, or the
 /// host's (and `-`, stdin, always the host's).
-fn open_input(path: &str, inputs: Option<&VirtualDir>) -> Result<InputSource> {
+fn open_input(path: &Path, inputs: Option<&VirtualDir>) -> Result<InputSource> {
     match inputs {
-        Some(dir) if path != "-" => dir.open(path).map(InputSource::File),
+        Some(dir) if path.as_os_str() != "-" => {
+            let guest_path = path.to_str().with_context(|| {
+                format!(
+                    "`{}` is not UTF-8: a path in the pod's in-memory filesystem is a WASI path, a string",
+                    path.display()
+                )
+            })?;
+            dir.open(guest_path).map(InputSource::File)
+        }
         _ => InputSource::open(path),
     }
 }
@@ -298,7 +307,7 @@ fn open_input(path: &str, inputs: Option<&VirtualDir>) -> Result<InputSource> {
 /// Reads the input `path` whole for a `list<u8>` parameter, at most
 /// `limit` bytes.
 async fn read_byte_list(
-    path: String,
+    path: PathBuf,
     inputs: Option<&VirtualDir>,
     limit: usize,
 ) -> Result<Vec<u8>> {
@@ -367,9 +376,9 @@ fn name_the_value_limit(e: wasmtime::Error, limit: usize) -> anyhow::Error {
 
 /// An input too large (or unreadable) for a `list<u8>` parameter.
 #[derive(Debug, thiserror::Error)]
-#[error("cannot pass `{path}` as list<u8> (functions that take stream<u8> have no size limit)")]
+#[error("cannot pass `{}` as list<u8> (functions that take stream<u8> have no size limit)", path.display())]
 struct ByteListInput {
-    path: String,
+    path: PathBuf,
     #[source]
     source: nanopod_host::io::ReadAllError,
 }

@@ -7,7 +7,7 @@ mod invoke;
 mod words;
 
 pub(crate) use invoke::run_module;
-pub(crate) use words::OwnWords;
+pub(crate) use words::{OwnWords, os_words, utf8_command_word};
 
 use crate::error::{UsageError, exit_as_code};
 use crate::flags::CapabilityFlags;
@@ -80,7 +80,7 @@ pub(crate) fn call_target(target: Target<'_>, words: OwnWords, grants: &mut Gran
     let typed_args = if function.is_cli_run() {
         // A command's `-o FILE` is its own (nanopod's `-o` is for a typed
         // function's result): it stays in argv, and stdout is the command's.
-        grants.args(own.argv(&target.argv0)).inherit_stdin();
+        grants.args(own.argv(&target.argv0)?).inherit_stdin();
         own.output = None;
         Vec::new()
     } else {

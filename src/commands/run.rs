@@ -1,6 +1,6 @@
 //! `nanopod run`: call a component's typed function, or run a command.
 
-use crate::call::{OwnWords, Target, block_on, call_target, run_module};
+use crate::call::{OwnWords, Target, block_on, call_target, run_module, utf8_command_word};
 use crate::error::exit_as_code;
 use crate::flags::{CapabilityFlags, WitFlag};
 use anyhow::Result;
@@ -9,6 +9,7 @@ use nanopod_host::binary::{argv0, load};
 use nanopod_host::cache::Compiled;
 use nanopod_host::{Engines, Grants, Loaded};
 use nanopod_wit_docs::DocIndex;
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -29,14 +30,15 @@ pub(crate) struct RunCommand {
     /// The component (.wasm) or WASI preview1 module, then the function's
     /// arguments (and `--invoke F`, `-o FILE`, `--help`). Everything from
     /// COMPONENT on belongs to the component, so `--help` after it shows
-    /// the component's help.
+    /// the component's help. Host paths need not be UTF-8.
     #[arg(
         trailing_var_arg = true,
         allow_hyphen_values = true,
         required = true,
-        value_name = "COMPONENT [ARGS]"
+        value_name = "COMPONENT [ARGS]",
+        value_parser = clap::value_parser!(OsString)
     )]
-    pub words: Vec<String>,
+    pub words: Vec<OsString>,
 }
 
 impl RunCommand {
@@ -66,14 +68,16 @@ impl RunCommand {
 pub(crate) fn run_loaded(
     loaded: &Loaded,
     path: &Path,
-    args: &[String],
+    args: &[OsString],
     grants: &mut Grants,
     docs: Option<DocIndex>,
 ) -> Result<u8> {
     match &loaded.compiled {
         Compiled::Module(module) => {
             let mut argv = vec![argv0(path)];
-            argv.extend(args.iter().cloned());
+            for word in args {
+                argv.push(utf8_command_word(word)?);
+            }
             grants.args(argv).inherit_stdin();
             block_on(run_module(&loaded.engine, module, grants)).or_else(exit_as_code)
         }

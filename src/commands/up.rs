@@ -3,7 +3,7 @@
 //! (`[[step]]` tables), each step in turn over a shared in-memory
 //! filesystem.
 
-use crate::call::{OwnWords, Target, call_target};
+use crate::call::{OwnWords, Target, call_target, os_words};
 use crate::flags::{CapabilityFlags, WitFlag};
 use anyhow::Result;
 use clap::Args;
@@ -60,7 +60,7 @@ impl UpCommand {
         let mut docs = self.wit.docs()?;
         // Checked before any step runs: a mistake in nanopod's own words
         // must not run half a pipeline.
-        let own = OwnWords::split(args)?;
+        let own = OwnWords::split(&os_words(args))?;
         let Some(pipeline) = pod.pipeline(args, own.help)? else {
             let composed = pod.compose(&pod.plan.entry)?;
             let invoke = pod.manifest.invoke.clone();
@@ -69,7 +69,7 @@ impl UpCommand {
         };
         for step in pipeline.steps() {
             tracing::info!("step {} of {}: `{}`", step.number, step.of, step.component);
-            let words = OwnWords::split(&step.words)?;
+            let words = OwnWords::split(&os_words(&step.words))?;
             let step_docs = if step.is_last() { docs.take() } else { None };
             let composed = step.compose(&pod)?;
             let code = call_pod(

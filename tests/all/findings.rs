@@ -2,7 +2,7 @@
 //! after its finding that failed before its fix.
 
 use crate::support::*;
-use test_programs_artifacts::{HELLO_P1, KITCHEN, LEGACY};
+use test_programs_artifacts::{HELLO_P1, KITCHEN, LEGACY, UPPER};
 
 /// Finding 1: `-o` after a WASI 0.2 command is the command's own: it
 /// reaches argv, stdout stays the command's, and the file is untouched.
@@ -101,21 +101,88 @@ fn finding_low_errors_survive_a_full_stderr_and_name_what_failed() {
     assert!(stderr(&o).ends_with(": `two`\n"), "{}", stderr(&o));
 }
 
-/// Finding 17: a word that is not UTF-8 is refused by position and shown
-/// (lossily), with what to do instead, not clap's generic message.
+/// Finding 17: host paths need not be UTF-8. A component, its `list<u8>`,
+/// `stream<u8>` and `input-stream` inputs and its `-o` file may have any
+/// bytes for names; a word that is not UTF-8 where a string is needed (a
+/// `string` parameter, a WASI command's argv, a nanopod flag) is refused
+/// naming the word, not with clap's generic message.
 #[test]
-fn finding_17_a_non_utf8_word_is_named() {
+fn finding_17_host_paths_need_not_be_utf8() {
+    use std::ffi::OsStr;
     use std::os::unix::ffi::OsStrExt;
-    let path = std::ffi::OsStr::from_bytes(b"/tmp/\xff.bin");
+    let dir = tempfile::tempdir().unwrap();
+    let at = |name: &[u8]| dir.path().join(OsStr::from_bytes(name));
+    let (input, plain) = (at(b"caf\xe9.txt"), at(b"plain.txt"));
+    std::fs::write(&input, "hello\n").unwrap();
+    std::fs::write(&plain, "hello\n").unwrap();
+    let component = at(b"kitchen-\xff.wasm");
+    std::fs::copy(guest(KITCHEN), &component).unwrap();
+    let checksum = |path: &std::path::Path| {
+        nanopod()
+            .arg("run")
+            .arg(&component)
+            .args(["--invoke", "checksum"])
+            .arg(path)
+            .output()
+            .unwrap()
+    };
+    let (o, expected) = (checksum(&input), checksum(&plain));
+    assert_exit(&o, 0);
+    assert_exit(&expected, 0);
+    assert_eq!(stdout(&o), stdout(&expected));
     let o = nanopod()
-        .args(["run", guest(KITCHEN), "--invoke", "checksum"])
-        .arg(path)
+        .args(["run", guest(KITCHEN), "--invoke", "drain"])
+        .arg(&input)
+        .output()
+        .unwrap();
+    assert_exit(&o, 0);
+    assert_eq!(stdout(&o), "6\n");
+    let output = at(b"out-\xe9.txt");
+    let mut inline = std::ffi::OsString::from("--output=");
+    inline.push(&output);
+    let o = nanopod()
+        .args(["run", guest(UPPER)])
+        .arg(&input)
+        .arg(inline)
+        .output()
+        .unwrap();
+    assert_exit(&o, 0);
+    assert_eq!(std::fs::read_to_string(&output).unwrap(), "HELLO\n");
+
+    let o = nanopod()
+        .args(["run", guest(KITCHEN), "--invoke", "greet"])
+        .arg(OsStr::from_bytes(b"B\xffb"))
+        .arg("false")
         .output()
         .unwrap();
     assert_exit(&o, 2);
     assert_eq!(
         stderr(&o),
-        "error: argument 5 (`/tmp/\u{fffd}.bin`) is not UTF-8: nanopod takes UTF-8 words only; rename the file, or give its contents on stdin as `-`\n"
+        "error: `--name` (string) is given `B\u{fffd}b`, which is not UTF-8: only a path may be other bytes\n"
+    );
+    let o = nanopod()
+        .args(["run", guest(LEGACY), "echo"])
+        .arg(&input)
+        .output()
+        .unwrap();
+    assert_exit(&o, 2);
+    assert!(
+        stderr(&o).contains("is not UTF-8: WASI gives a command its arguments as strings"),
+        "{}",
+        stderr(&o)
+    );
+    let o = nanopod()
+        .args(["run", "--ro-dir"])
+        .arg(dir.path().join(OsStr::from_bytes(b"\xff")))
+        .args([guest(KITCHEN), "--invoke", "add", "1", "2"])
+        .output()
+        .unwrap();
+    assert_exit(&o, 2);
+    assert!(
+        stderr(&o).starts_with("error: argument 3 (`")
+            && stderr(&o).contains("is not UTF-8: nanopod's own flags take UTF-8 words"),
+        "{}",
+        stderr(&o)
     );
 }
 

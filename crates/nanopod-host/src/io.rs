@@ -10,7 +10,7 @@
 use anyhow::{Context, Result, bail};
 use std::fs::File;
 use std::io::{Read, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context as TaskContext, Poll};
@@ -49,20 +49,22 @@ pub enum InputSource {
 impl InputSource {
     /// Opens `path` read-only, or stdin for `-`. Opening never blocks: a
     /// FIFO without a writer yet is opened non-blocking (its reads then
-    /// wait in the runtime, not in a system call).
-    pub fn open(path: &str) -> Result<Self> {
+    /// wait in the runtime, not in a system call). A host path need not be
+    /// UTF-8.
+    pub fn open(path: &Path) -> Result<Self> {
         use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
-        if path == "-" {
+        if path.as_os_str() == "-" {
             return Ok(InputSource::Stdin);
         }
+        let shown = path.display();
         let probe = std::fs::OpenOptions::new()
             .read(true)
             .custom_flags(libc::O_NONBLOCK)
             .open(path)
-            .with_context(|| format!("cannot open `{path}`"))?;
+            .with_context(|| format!("cannot open `{shown}`"))?;
         let kind = probe.metadata()?.file_type();
         if kind.is_dir() {
-            bail!("`{path}` is a directory, not a file");
+            bail!("`{shown}` is a directory, not a file");
         }
         if kind.is_fifo() {
             return Ok(InputSource::Fifo(probe));
@@ -72,7 +74,7 @@ impl InputSource {
         // (a terminal or a device would otherwise fail with EAGAIN).
         let fd = std::os::fd::AsRawFd::as_raw_fd(&probe);
         let file = File::open(format!("/proc/self/fd/{fd}"))
-            .with_context(|| format!("cannot open `{path}`"))?;
+            .with_context(|| format!("cannot open `{shown}`"))?;
         Ok(InputSource::File(file))
     }
 
@@ -343,17 +345,15 @@ fn link_unnamed(file: &File, path: &std::path::Path) -> std::io::Result<()> {
 
 impl OutputTarget {
     /// Stdout for `None` or `-`; an existing device or FIFO in place; else a
-    /// temporary file next to `path`.
-    pub fn create(path: Option<&str>) -> Result<Self> {
-        match path {
-            None | Some("-") => {
-                use std::os::fd::AsFd;
-                let fd = std::io::stdout().as_fd().try_clone_to_owned()?;
-                Ok(OutputTarget::InPlace(File::from(fd)))
-            }
-            Some("") => bail!("an output needs a file name (or `-` for stdout)"),
+    /// temporary file next to `path` (which need not be UTF-8).
+    pub fn create(path: Option<&Path>) -> Result<Self> {
+        match path.map(Path::as_os_str) {
+            None => Self::stdout(),
+            Some(p) if p == "-" => Self::stdout(),
+            Some(p) if p.is_empty() => bail!("an output needs a file name (or `-` for stdout)"),
             Some(p) => {
                 let dest = PathBuf::from(p);
+                let p = dest.display();
                 let dir = match dest.parent() {
                     Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
                     _ => PathBuf::from("."),
@@ -396,6 +396,12 @@ impl OutputTarget {
                 Ok(OutputTarget::File { tmp, dest })
             }
         }
+    }
+
+    fn stdout() -> Result<Self> {
+        use std::os::fd::AsFd;
+        let fd = std::io::stdout().as_fd().try_clone_to_owned()?;
+        Ok(OutputTarget::InPlace(File::from(fd)))
     }
 
     /// Flushes, and renames a file output into place.
@@ -443,11 +449,10 @@ impl Write for OutputTarget {
 
 /// Writes `bytes` to `path` through a temporary file renamed into place (in
 /// place for devices such as `/dev/null`): never a half-written file.
-pub fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> Result<()> {
-    let name = path.to_str().context("output path is not UTF-8")?;
-    let mut out = OutputTarget::create(Some(name))?;
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+    let mut out = OutputTarget::create(Some(path))?;
     out.write_all(bytes)
-        .with_context(|| format!("cannot write `{name}`"))?;
+        .with_context(|| format!("cannot write `{}`", path.display()))?;
     out.commit()
 }
 

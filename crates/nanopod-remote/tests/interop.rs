@@ -222,11 +222,11 @@ async fn a_nanopod_link_streams_bytes_through_a_wrpc_server() {
         .await
         .unwrap();
     let shout = instance.get_func(&mut store, "shout").unwrap();
-    let source = InputSource::open(dir.path().join("in").to_str().unwrap()).unwrap();
+    let source = InputSource::open(&dir.path().join("in")).unwrap();
     let reader = StreamReader::new(&mut store, source.into_producer()).unwrap();
     let param = Val::Stream(StreamAny::try_from_stream_reader(&mut store, reader).unwrap());
     let out = Arc::new(std::sync::Mutex::new(
-        OutputTarget::create(Some(out_path.to_str().unwrap())).unwrap(),
+        OutputTarget::create(Some(out_path.as_path())).unwrap(),
     ));
     let sink = out.clone();
     store

@@ -17,6 +17,8 @@
 use crate::exports::{ExportFn, ParamKind, ParamSpec};
 use crate::help::describe;
 use crate::raw::RawArg;
+use std::ffi::OsString;
+use std::path::PathBuf;
 use wasmtime::component::{Type, Val};
 
 /// Words that do not fit the function's parameters.
@@ -69,6 +71,17 @@ pub enum BindError {
         /// What to give for it.
         what: String,
     },
+    /// A word that is not UTF-8 for a parameter that is not a path: WIT
+    /// strings and values are UTF-8.
+    #[error("`--{param}` ({wit_type}) is given `{text}`, which is not UTF-8: only a path may be other bytes")]
+    NotUtf8 {
+        /// The word, its non-UTF-8 bytes shown as U+FFFD.
+        text: String,
+        /// The parameter.
+        param: String,
+        /// Its WIT type.
+        wit_type: String,
+    },
     /// A word that is not a value of the parameter's type.
     #[error("invalid value `{text}` for `--{param}` ({wit_type}): {why}")]
     Invalid {
@@ -90,15 +103,15 @@ pub enum ArgValue {
     Value(Val),
     /// A file (or `-` for stdin) the host must open and pass as `kind`.
     Input {
-        /// The path the user gave.
-        path: String,
+        /// The path the user gave (any bytes: a host path).
+        path: PathBuf,
         /// How to pass it.
         kind: ParamKind,
     },
     /// An `output-stream` the host must create: a path, or stdout.
     Output {
         /// The path the user gave, if any.
-        path: Option<String>,
+        path: Option<PathBuf>,
     },
 }
 
@@ -107,7 +120,7 @@ pub type TypedArgs = Vec<ArgValue>;
 
 /// Binds `args` to `f`'s parameters and converts them.
 pub fn bind(f: &ExportFn, args: &[RawArg]) -> Result<TypedArgs, BindError> {
-    let mut given: Vec<Option<String>> = vec![None; f.params.len()];
+    let mut given: Vec<Option<OsString>> = vec![None; f.params.len()];
     let mut iter = args.iter().peekable();
     while let Some(arg) = iter.next() {
         match arg {
@@ -125,7 +138,7 @@ pub fn bind(f: &ExportFn, args: &[RawArg]) -> Result<TypedArgs, BindError> {
                             iter.next();
                             w
                         }
-                        _ => "true".to_string(),
+                        _ => "true".into(),
                     },
                     None => match iter.next() {
                         Some(RawArg::Word(w)) => w.clone(),
@@ -143,7 +156,7 @@ pub fn bind(f: &ExportFn, args: &[RawArg]) -> Result<TypedArgs, BindError> {
                 Some(idx) => given[idx] = Some(w.clone()),
                 None => {
                     return Err(BindError::Unexpected {
-                        word: w.clone(),
+                        word: w.to_string_lossy().into_owned(),
                         function: f.name.clone(),
                         count: f.params.len(),
                     });
@@ -185,7 +198,7 @@ fn param_index(f: &ExportFn, flag: &str) -> Result<usize, BindError> {
         })
 }
 
-fn convert_param(p: &ParamSpec, text: Option<String>) -> Result<ArgValue, BindError> {
+fn convert_param(p: &ParamSpec, text: Option<OsString>) -> Result<ArgValue, BindError> {
     let Some(text) = text else {
         return match (&p.kind, &p.ty) {
             (ParamKind::OutputStream, _) => Ok(ArgValue::Output { path: None }),
@@ -197,19 +210,28 @@ fn convert_param(p: &ParamSpec, text: Option<String>) -> Result<ArgValue, BindEr
         };
     };
     match p.kind {
-        ParamKind::OutputStream => Ok(ArgValue::Output { path: Some(text) }),
+        ParamKind::OutputStream => Ok(ArgValue::Output {
+            path: Some(text.into()),
+        }),
         ref k if k.is_input() => Ok(ArgValue::Input {
-            path: text,
+            path: text.into(),
             kind: k.clone(),
         }),
-        _ => convert_value(&p.ty, &text)
-            .map(ArgValue::Value)
-            .map_err(|why| BindError::Invalid {
-                text: text.clone(),
+        _ => {
+            let text = text.into_string().map_err(|text| BindError::NotUtf8 {
+                text: text.to_string_lossy().into_owned(),
                 param: p.name.clone(),
                 wit_type: p.wit_type.clone(),
-                why,
-            }),
+            })?;
+            convert_value(&p.ty, &text)
+                .map(ArgValue::Value)
+                .map_err(|why| BindError::Invalid {
+                    text: text.clone(),
+                    param: p.name.clone(),
+                    wit_type: p.wit_type.clone(),
+                    why,
+                })
+        }
     }
 }
 
