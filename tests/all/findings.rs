@@ -643,6 +643,45 @@ fn finding_18_symlinks_a_guest_creates_stay_inside_the_grant() {
     );
 }
 
+/// Finding 18 for WASI 0.3: `symlink-at` (nanopod's guard over
+/// wasmtime-wasi's p3 filesystem) refuses a target that leaves the grant
+/// and creates nothing; a link inside is made.
+#[test]
+fn finding_18_wasi_0_3_symlinks_stay_inside_the_grant() {
+    let dir = tempfile::tempdir().unwrap();
+    let grant_dir = dir.path().join("grant");
+    std::fs::create_dir(&grant_dir).unwrap();
+    std::fs::write(grant_dir.join("inside.txt"), "in").unwrap();
+    let grant = format!("{}::/d", grant_dir.display());
+    let ln = |target: &str, link: &str| {
+        let o = run(&[
+            "run",
+            "--dir",
+            &grant,
+            guest(test_programs_artifacts::P3_HELLO),
+            "ln",
+            target,
+            link,
+        ]);
+        assert_exit(&o, 0);
+        stdout(&o)
+    };
+    assert_eq!(ln("../outside", "up"), "error: not-permitted\n");
+    assert_eq!(ln("a/../../outside", "around"), "error: not-permitted\n");
+    assert_eq!(ln("/etc/passwd", "abs"), "error: not-permitted\n");
+    assert_eq!(ln("inside.txt", "down"), "ok\n");
+    for refused in ["up", "around", "abs"] {
+        assert!(
+            std::fs::symlink_metadata(grant_dir.join(refused)).is_err(),
+            "`{refused}` was created"
+        );
+    }
+    assert_eq!(
+        std::fs::read_link(grant_dir.join("down")).unwrap(),
+        std::path::Path::new("inside.txt")
+    );
+}
+
 /// Finding 18 for preview1 modules: `path_symlink` refuses a target out
 /// of the grant with EPERM (63) and creates nothing; one inside is made.
 #[test]
