@@ -106,6 +106,20 @@ fn a_transport_failure_is_an_err_when_the_signature_allows_it_and_a_trap_otherwi
     let o = up(&pod, &["--invoke", "call-bytes", "3", "100000"]);
     assert_exit(&o, 0);
     assert_eq!(stdout(&o), "300000\n");
+    // A byte list over the wire's 64 MiB message limit is refused by the
+    // caller before a byte is sent (a trap: `take-bytes` cannot say
+    // `err`); the exporter is untouched and serves the next call.
+    let too_big = ((64 << 20) + 1).to_string();
+    let o = up(&pod, &["--invoke", "call-bytes", "1", &too_big]);
+    assert_exit(&o, 3);
+    assert!(
+        stderr(&o).contains("a message of 64 MiB, over the 64 MiB limit"),
+        "{}",
+        stderr(&o)
+    );
+    let o = up(&pod, &["--invoke", "call-bytes", "1", "10"]);
+    assert_exit(&o, 0);
+    assert_eq!(stdout(&o), "10\n");
 }
 
 /// A stand-in for the geo sidecar whose `find` never returns.
