@@ -190,10 +190,16 @@ mod tests {
         let name = OsStr::from_bytes(b"caf\xe9.out").to_os_string();
         let mut inline = OsString::from("--output=");
         inline.push(&name);
-        let own = OwnWords::split(&[OsString::from("in"), OsString::from("-o"), name.clone()]).unwrap();
+        let own =
+            OwnWords::split(&[OsString::from("in"), OsString::from("-o"), name.clone()]).unwrap();
         assert_eq!(own.output, Some(PathBuf::from(&name)));
         let error = own.argv("cmd").unwrap_err();
-        assert!(error.to_string().contains("is not UTF-8: WASI gives a command"), "{error}");
+        assert!(
+            error
+                .to_string()
+                .contains("is not UTF-8: WASI gives a command"),
+            "{error}"
+        );
         let own = OwnWords::split(&[inline]).unwrap();
         assert_eq!(own.output, Some(PathBuf::from(&name)));
     }

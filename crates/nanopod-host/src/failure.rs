@@ -166,9 +166,18 @@ mod tests {
         for (address, expected) in [
             (0xffff_fe00, GuestFailure::ShadowStackOverflow),
             (0xfff0_0000, GuestFailure::ShadowStackOverflow),
-            (0xffef_ffff, GuestFailure::Trap("out of bounds memory access".into())),
-            (0x0020_0000, GuestFailure::Trap("out of bounds memory access".into())),
-            (0x1_0000_0000, GuestFailure::Trap("out of bounds memory access".into())),
+            (
+                0xffef_ffff,
+                GuestFailure::Trap("out of bounds memory access".into()),
+            ),
+            (
+                0x0020_0000,
+                GuestFailure::Trap("out of bounds memory access".into()),
+            ),
+            (
+                0x1_0000_0000,
+                GuestFailure::Trap("out of bounds memory access".into()),
+            ),
         ] {
             let failure = GuestFailure::classify(&out_of_bounds_at(address));
             assert_eq!(failure, Some(expected), "{address:#x}");

@@ -73,7 +73,9 @@ pub enum BindError {
     },
     /// A word that is not UTF-8 for a parameter that is not a path: WIT
     /// strings and values are UTF-8.
-    #[error("`--{param}` ({wit_type}) is given `{text}`, which is not UTF-8: only a path may be other bytes")]
+    #[error(
+        "`--{param}` ({wit_type}) is given `{text}`, which is not UTF-8: only a path may be other bytes"
+    )]
     NotUtf8 {
         /// The word, its non-UTF-8 bytes shown as U+FFFD.
         text: String,
