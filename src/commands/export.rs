@@ -16,7 +16,8 @@ use std::process::ExitCode;
 /// Serve COMPONENT's exported functions over the network (the wRPC
 /// protocol over TCP), so a pod elsewhere can link an import to it with
 /// `remote = "tcp://HOST:PORT"`. Every call gets a fresh instance under the
-/// grants and limits given here (`--timeout`, `--max-memory` per call).
+/// grants and limits given here (`--timeout`, `--max-memory` per call),
+/// unless `--reuse` lets an instance serve several.
 /// SIGINT or SIGTERM stops accepting and lets calls in flight finish.
 #[derive(Args, Debug)]
 pub(crate) struct ExportCommand {
@@ -53,6 +54,14 @@ pub(crate) struct ExportCommand {
     #[arg(long = "max-buffered", value_name = "SIZE", default_value = "1GiB", value_parser = nanopod_host::limits::parse_size)]
     pub max_buffered: usize,
 
+    /// Let one instance serve up to N calls in turn instead of making a
+    /// fresh one per call: faster, but the calls it serves share its
+    /// memory, so what one leaves there the next can see. A call that traps
+    /// or runs out of time takes its instance with it; calls with
+    /// `stream<u8>` values always get a fresh one.
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = at_least_one)]
+    pub reuse: usize,
+
     /// The component (.wasm) to serve.
     #[arg(value_name = "COMPONENT")]
     pub component: PathBuf,
@@ -72,6 +81,7 @@ impl ExportCommand {
             token,
             max_connections: self.max_connections,
             max_buffered: self.max_buffered,
+            reuse: self.reuse,
         };
         let name = loaded.origin.clone();
         let exporter = Exporter::new(&name, &loaded.engine, component, grants, options)?;

@@ -360,6 +360,36 @@ fn hostile_frames_are_refused_and_the_exporter_keeps_serving() {
     assert_eq!(stdout(&up(&pod, &["Paris", "Berlin"])), "877.5\n");
 }
 
+/// `export --reuse N`: one instance serves up to N calls in turn (calc's
+/// `calls-before` counts them in its memory), then a fresh one takes over;
+/// a call that traps takes its instance with it. Without `--reuse`, every
+/// call sees a fresh instance.
+#[test]
+fn export_reuse_lets_an_instance_serve_calls_in_turn() {
+    // `calls-before(trap)`: a root function, one `bool`, a `u32` back.
+    let calls_before = |addr: &str, trap: bool| {
+        let mut call = header("", "calls-before");
+        call.extend_from_slice(&[0, 1, u8::from(trap)]);
+        raw_exchange(addr, &call)
+    };
+    let count = |addr: &str| {
+        let back = calls_before(addr, false);
+        assert_eq!(back.get(..2), Some(&[0, 1][..]), "a one-byte u32: {back:?}");
+        back[2]
+    };
+    let fresh = export(&[guest(CALC)]);
+    let seen: Vec<u8> = (0..3).map(|_| count(&fresh.addr)).collect();
+    assert_eq!(seen, [0, 0, 0]);
+    let reused = export(&["--reuse", "3", guest(CALC)]);
+    let seen: Vec<u8> = (0..5).map(|_| count(&reused.addr)).collect();
+    assert_eq!(seen, [0, 1, 2, 0, 1]);
+    let back = String::from_utf8_lossy(&calls_before(&reused.addr, true)).into_owned();
+    assert!(back.contains("the component trapped"), "{back:?}");
+    assert_eq!(count(&reused.addr), 0, "the trapped instance was not kept");
+    let o = run(&["export", "--reuse", "0", guest(CALC)]);
+    assert_exit(&o, 2);
+}
+
 /// Finding 6: what callers make an exporter buffer is bounded across
 /// connections (`--max-buffered`): a call past it is refused with why, and
 /// what a finished call held is given back.

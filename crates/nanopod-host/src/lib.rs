@@ -22,6 +22,8 @@
 //! - [`GuestFailure`] and [`LinkFailure`]: how a run failed: trap, limit,
 //!   or an import that failed.
 //! - [`snapshot`]: Wizer-style pre-initialization of components.
+//! - [`pool`]: idle instances kept for later requests or calls (`serve`'s
+//!   reuse, `export --reuse`), a shard per worker thread.
 //! - [`vfs`]: `--vfs`, a private in-memory copy of a directory or archive.
 //! - `symlinks`: a symlink a guest creates in a grant must point down from
 //!   where it is (WASI 0.2, 0.3 and preview1 alike).
@@ -43,6 +45,7 @@ pub mod limits;
 pub mod linker;
 pub mod net;
 mod nonblocking;
+pub mod pool;
 pub mod precompiled;
 pub mod snapshot;
 pub mod store;

@@ -12,7 +12,7 @@
 use crate::component_filter::{ComponentFilter, FILTER_INTERFACE};
 use crate::error::ServeError;
 use crate::handler::Handler;
-use crate::pool::worker_threads;
+use nanopod_host::pool::worker_threads;
 use crate::server::{self, ServeLimits};
 use crate::stage::Stage;
 use nanopod_host::binary::{compile, load, read_wasm};

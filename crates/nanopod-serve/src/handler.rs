@@ -11,7 +11,7 @@
 
 use crate::error::ServeError;
 use crate::p3::Instances;
-use crate::pool::Idle;
+use nanopod_host::pool::Idle;
 use crate::stage::Stage;
 use nanopod_host::linker::prepare;
 use nanopod_host::store::Guarded;

@@ -10,11 +10,12 @@
 //! - `component_filter`: synchronous component filters
 //!   (`nanopod:http/filter`, wit/filter.wit) on kept instances;
 //!   proxy-wasm filters are `nanopod-proxy-wasm`'s.
-//! - `pool`: idle instances kept for later requests, a shard per worker
-//!   thread.
 //! - `server`: hyper on nanopod's accept loop, the access log, and the
 //!   metrics endpoint.
 //! - `error`: why a chain cannot be served.
+//!
+//! Instances kept for later requests wait in [`nanopod_host::pool`], a
+//! shard per worker thread.
 
 mod body;
 mod chain;
@@ -22,7 +23,6 @@ mod component_filter;
 mod error;
 mod handler;
 mod p3;
-mod pool;
 mod server;
 mod stage;
 

@@ -2,11 +2,22 @@
 
 wit_bindgen::generate!({ path: "wit", world: "calc" });
 
-use exports::example::calc::ops::Guest;
+use std::sync::atomic::{AtomicU32, Ordering};
 
 struct Calc;
 
+/// Calls of `calls-before` this instance took.
+static CALLS: AtomicU32 = AtomicU32::new(0);
+
 impl Guest for Calc {
+    fn calls_before(trap: bool) -> u32 {
+        let before = CALLS.fetch_add(1, Ordering::Relaxed);
+        assert!(!trap, "asked to trap");
+        before
+    }
+}
+
+impl exports::example::calc::ops::Guest for Calc {
     fn add(a: u32, b: u32) -> u32 {
         a.wrapping_add(b)
     }

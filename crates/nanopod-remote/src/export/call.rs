@@ -1,7 +1,9 @@
-//! One call of an exported function, in a fresh instance: with values,
-//! or with `stream<u8>` parameters and results fed through channels.
+//! One call of an exported function, in a fresh instance (or, with
+//! `--reuse`, one that served earlier calls): with values, or with
+//! `stream<u8>` parameters and results fed through channels (always in a
+//! fresh instance).
 
-use super::{Arguments, Call, Exported, Exporter, HOSTCALL_FUEL};
+use super::{Arguments, Call, Exported, Exporter, HOSTCALL_FUEL, Kept};
 use crate::stream::{Arrived, ChunkConsumer, ChunkProducer};
 use crate::wire::frame;
 use crate::wire::value::Slot;
@@ -9,10 +11,11 @@ use anyhow::{Context, Result};
 use futures::SinkExt;
 use futures::channel::mpsc;
 use nanopod_bulk::{Bulk, Caller, Returned};
+use nanopod_host::store::Guarded;
 use nanopod_host::{Deadline, GuestFailure, HostState};
 use std::time::Instant;
+use wasmtime::AsContextMut;
 use wasmtime::component::{Func, StreamAny, StreamReader, Val};
-use wasmtime::{AsContextMut, Store};
 
 impl Exporter {
     /// Runs `call` and encodes its results, or says why it failed.
@@ -66,7 +69,13 @@ impl Exporter {
     ) -> Result<Vec<u32>, String> {
         let deadline = self.deadline();
         let run = async {
-            let (mut store, func) = self.instantiate(f, deadline).await?;
+            let Kept {
+                mut store,
+                instance,
+                ..
+            } = self.fresh(deadline).await?;
+            store.set_hostcall_fuel(HOSTCALL_FUEL);
+            let func = function(&mut store, instance, f)?;
             let mut vals = Vec::with_capacity(params.len());
             for param in params {
                 vals.push(match param {
@@ -113,26 +122,43 @@ impl Exporter {
         deadline.bound(run).await.map_err(|e| describe_failure(&e))
     }
 
-    /// A fresh instance for one call, under the component's grants and
-    /// limits, and its function `f`. (The exporter's engine is a server's:
-    /// the call yields to the executor at every tick, so a long call never
-    /// holds a worker thread.)
-    async fn instantiate(
-        &self,
-        f: &Exported,
-        deadline: Deadline,
-    ) -> Result<(Store<HostState>, Func)> {
+    /// A fresh instance, under the component's grants and limits. (The
+    /// exporter's engine is a server's: a call yields to the executor at
+    /// every tick, so a long call never holds a worker thread.)
+    async fn fresh(&self, deadline: Deadline) -> Result<Kept> {
         let mut store = self.engine.store(&self.grants, deadline)?;
-        store.set_hostcall_fuel(HOSTCALL_FUEL);
         let instance = self.pre.instantiate_async(&mut store).await?;
-        let func = instance
-            .get_func(&mut store, f.index)
-            .context("the exported function is missing")?;
-        Ok((store, func))
+        Ok(Kept {
+            store,
+            instance,
+            served: 0,
+        })
     }
 
-    /// Calls `f`, whose signature is on the byte fast path, in a fresh
-    /// instance through `bulk`; errors are one line for the caller.
+    /// An instance for one call: one that served fewer than `--reuse`
+    /// calls, its deadline restarted for this one, else a fresh one.
+    async fn instance(&self, deadline: Deadline) -> Result<Kept> {
+        match self.idle.take() {
+            Some(mut kept) => {
+                kept.store.data_mut().guard().restart(deadline);
+                Ok(kept)
+            }
+            None => self.fresh(deadline).await,
+        }
+    }
+
+    /// An instance whose call returned: kept for the next call while it
+    /// may serve more, else dropped. (One whose call failed is dropped
+    /// where the error is, never kept.)
+    fn returned(&self, mut kept: Kept) {
+        kept.served += 1;
+        if kept.served < self.reuse {
+            self.idle.put(kept);
+        }
+    }
+
+    /// Calls `f`, whose signature is on the byte fast path, through
+    /// `bulk`; errors are one line for the caller.
     async fn call_bulk(
         &self,
         f: &Exported,
@@ -141,22 +167,29 @@ impl Exporter {
     ) -> Result<Returned, String> {
         let deadline = self.deadline();
         let run = async {
-            let (mut store, func) = self.instantiate(f, deadline).await?;
+            let mut kept = self.instance(deadline).await?;
             // Bulk values cost a unit of hostcall fuel per byte, not a
             // `Val`'s size.
-            store.set_hostcall_fuel(frame::MAX_MESSAGE + (16 << 20));
-            Ok::<_, anyhow::Error>(bulk.call(store.as_context_mut(), func, params).await?)
+            kept.store.set_hostcall_fuel(frame::MAX_MESSAGE + (16 << 20));
+            let func = function(&mut kept.store, kept.instance, f)?;
+            let returned = bulk.call(kept.store.as_context_mut(), func, params).await?;
+            self.returned(kept);
+            Ok::<_, anyhow::Error>(returned)
         };
         deadline.bound(run).await.map_err(|e| describe_failure(&e))
     }
 
-    /// Calls `f` in a fresh instance; errors are one line for the caller.
+    /// Calls `f`; errors are one line for the caller.
     async fn call(&self, f: &Exported, params: Vec<Val>) -> Result<Vec<Val>, String> {
         let deadline = self.deadline();
         let run = async {
-            let (mut store, func) = self.instantiate(f, deadline).await?;
+            let mut kept = self.instance(deadline).await?;
+            kept.store.set_hostcall_fuel(HOSTCALL_FUEL);
+            let func = function(&mut kept.store, kept.instance, f)?;
             let mut results = vec![Val::Bool(false); f.results.len()];
-            func.call_async(&mut store, &params, &mut results).await?;
+            func.call_async(&mut kept.store, &params, &mut results)
+                .await?;
+            self.returned(kept);
             Ok::<_, anyhow::Error>(results)
         };
         deadline.bound(run).await.map_err(|e| describe_failure(&e))
@@ -166,6 +199,17 @@ impl Exporter {
     fn deadline(&self) -> Deadline {
         Deadline::after(self.grants.limits.timeout)
     }
+}
+
+/// The exported function `f` of `instance`.
+fn function(
+    store: &mut wasmtime::Store<HostState>,
+    instance: wasmtime::component::Instance,
+    f: &Exported,
+) -> Result<Func> {
+    instance
+        .get_func(&mut *store, f.index)
+        .context("the exported function is missing")
 }
 
 /// A failed call, in one line for its caller.

@@ -1,7 +1,8 @@
 //! `nanopod export`: a component's exported functions served to remote
 //! callers over wRPC, each call in a fresh instance (from the pooling
-//! allocator) under the component's own grants and limits: on [`tcp`], or
-//! as a member of a [`nats`] queue group; [`call`] runs one call.
+//! allocator; with `--reuse N`, an instance serves up to N calls in turn)
+//! under the component's own grants and limits: on [`tcp`], or as a member
+//! of a [`nats`] queue group; [`call`] runs one call.
 
 mod call;
 mod nats;
@@ -14,6 +15,7 @@ use crate::wire::value::{Slot, cannot_cross};
 use anyhow::{Context, Result};
 use nanopod_bulk::{Bulk, Caller, Shape};
 use nanopod_host::linker::{component_linker, prepare};
+use nanopod_host::pool::Idle;
 use nanopod_host::types::is_byte_stream;
 use nanopod_host::{Grants, HostEngine, HostState, InterfaceName};
 use std::net::SocketAddr;
@@ -22,7 +24,8 @@ use std::time::Duration;
 use tokio::io::AsyncBufRead;
 use tokio::net::TcpListener;
 use wasmtime::component::types::{ComponentItem, Type};
-use wasmtime::component::{Component, ComponentExportIndex, InstancePre, Val};
+use wasmtime::Store;
+use wasmtime::component::{Component, ComponentExportIndex, Instance, InstancePre, Val};
 
 /// How long a connection may sit between calls (or before its first).
 const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
@@ -103,6 +106,12 @@ pub struct ExportOptions {
     /// connection; a call that would pass it is refused with an error
     /// frame.
     pub max_buffered: usize,
+    /// How many calls one instance serves, one after another (1: a fresh
+    /// instance per call). Calls an instance serves share its memory, so
+    /// what one leaves there the next can see; a call that traps or runs
+    /// out of time takes its instance with it. Calls with `stream<u8>`
+    /// values always get a fresh instance.
+    pub reuse: usize,
 }
 
 /// [`ExportOptions::max_buffered`] unless set: 1 GiB.
@@ -118,6 +127,7 @@ impl Default for ExportOptions {
             token: None,
             max_connections: DEFAULT_MAX_CONNECTIONS,
             max_buffered: DEFAULT_MAX_BUFFERED,
+            reuse: 1,
         }
     }
 }
@@ -168,6 +178,18 @@ pub struct Exporter {
     /// `(instance, function)` → the function. Root functions have the
     /// instance `""`, as in wRPC.
     functions: Vec<((String, String), Exported)>,
+    /// [`ExportOptions::reuse`].
+    reuse: usize,
+    /// Instances waiting for their next call (with `reuse` over 1).
+    idle: Idle<Kept>,
+}
+
+/// An instance of the component and its store, and how many calls it has
+/// served.
+struct Kept {
+    store: Store<HostState>,
+    instance: Instance,
+    served: usize,
 }
 
 impl Exporter {
@@ -260,6 +282,8 @@ impl Exporter {
             )),
             max_buffered: options.max_buffered,
             functions,
+            reuse: options.reuse.max(1),
+            idle: Idle::new(),
         })
     }
 
