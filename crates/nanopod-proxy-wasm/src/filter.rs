@@ -363,7 +363,13 @@ impl Body for FilterBody {
             match ready!(Pin::new(&mut this.inner).poll_frame(cx)) {
                 Some(Ok(frame)) => match frame.into_data() {
                     Ok(data) => {
-                        this.pending.extend_from_slice(&data);
+                        if this.pending.is_empty() {
+                            // The frame's own buffer, without a copy when
+                            // nothing else holds it.
+                            this.pending = Vec::from(data);
+                        } else {
+                            this.pending.extend_from_slice(&data);
+                        }
                         let end = this.inner.is_end_stream();
                         let action = this
                             .ctx
