@@ -310,7 +310,9 @@ fn lower(name: &[u8]) -> Cow<'_, [u8]> {
 }
 
 fn field(headers: &HeaderMap, name: &[u8]) -> Option<Vec<u8>> {
-    let name = HeaderName::from_bytes(name).ok()?;
+    // Looked up as text: `http` parses a `&str` name on the stack, where a
+    // `HeaderName` of a non-standard name would be allocated.
+    let name = std::str::from_utf8(name).ok()?;
     headers.get(name).map(|v| v.as_bytes().to_vec())
 }
 
