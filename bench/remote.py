@@ -6,7 +6,10 @@ For `add(u32, u32) -> u32` and `echo(list<u8>) -> list<u8>` with 1 KiB and
 1 MiB, each call made by the calc-driver guest through its import:
 
   - remote: the link says `remote = "tcp://…"`, served by `nanopod export`
-    in another process on loopback (wRPC over TCP);
+    in another process on loopback (wRPC over TCP), a fresh instance per
+    call;
+  - reused: the same with `nanopod export --reuse 1000000` (one instance
+    serves the calls in turn);
   - local:  the same pod with the link to a component in the pod;
   - nats:   the same exporter behind a NATS server (`nats-server`, Debian),
             when one is installed (payloads up to its 1 MiB max_payload);
@@ -71,22 +74,32 @@ def raw_us(addr, size, n):
     return float(out.stdout)
 
 
-def exporter_and_echo(component):
-    """Starts `nanopod export COMPONENT` and the native echo server on free
-    loopback ports: (exporter, its host:port, echo, its host:port)."""
+def exporter(component, *flags):
+    """Starts `nanopod export FLAGS COMPONENT` on a free loopback port:
+    (the process, its host:port)."""
+    p, line = start([NANOPOD, "export", "--listen", "tcp://127.0.0.1:0", *flags, component], True)
+    return p, line.split("tcp://")[1].split()[0]
+
+
+def exporters_and_echo(component):
+    """Starts `nanopod export COMPONENT` (fresh instances, and reused
+    ones) and the native echo server on free loopback ports: (the
+    processes, the exporters' host:port, the echo's host:port)."""
     for path in (NANOPOD, ECHO):
         if not os.path.exists(path):
             sys.exit(f"missing {path}: see the build commands at the top of this script")
-    exporter, line = start([NANOPOD, "export", "--listen", "tcp://127.0.0.1:0", component], True)
+    fresh, fresh_addr = exporter(component)
+    reused, reused_addr = exporter(component, "--reuse", "1000000")
     echo, echo_addr = start([ECHO, "serve", "127.0.0.1:0"], False)
-    return exporter, line.split("tcp://")[1].split()[0], echo, echo_addr
+    return [fresh, reused, echo], (fresh_addr, reused_addr), echo_addr
 
 
 def main():
     calc, driver = guest("calc"), guest("calc-driver")
     tmp = tempfile.mkdtemp(prefix="nanopod-remote-bench-")
-    exporter, remote_addr, echo, echo_addr = exporter_and_echo(calc)
-    links = [("local", 'to = "calc"'), ("remote", f'remote = "tcp://{remote_addr}"')]
+    procs, (remote_addr, reused_addr), echo_addr = exporters_and_echo(calc)
+    links = [("local", 'to = "calc"'), ("remote", f'remote = "tcp://{remote_addr}"'),
+             ("reused", f'remote = "tcp://{reused_addr}"')]
     extra = []
     if shutil.which("nats-server"):
         port = free_port()
@@ -118,27 +131,28 @@ def main():
         for name, invoke, size, raw_size, (n_local, n_remote, n_raw) in cases:
             local = per_call_us(pods["local"], invoke, n_local, size)
             remote = per_call_us(pods["remote"], invoke, n_remote, size)
+            reused = per_call_us(pods["reused"], invoke, n_remote, size)
             raw = raw_us(echo_addr, raw_size, n_raw)
             nats = None
             if "nats" in pods and raw_size < (1 << 20):
                 nats = per_call_us(pods["nats"], invoke, n_remote, size)
-            rows.append((name, local, remote, raw, nats))
-        print(f"{'call':<12} {'in pod':>10} {'remote':>10} {'raw TCP echo':>13} "
-              f"{'remote/raw':>11} {'remote/in pod':>14}")
-        for name, local, remote, raw, _ in rows:
-            print(f"{name:<12} {local:>8.3f}us {remote:>8.1f}us {raw:>11.1f}us "
-                  f"{remote / raw:>10.2f}x {remote / local:>13.0f}x")
-        for name, _, remote, raw, nats in rows:
+            rows.append((name, local, remote, reused, raw, nats))
+        print(f"{'call':<12} {'in pod':>10} {'remote':>10} {'reused':>10} {'raw TCP echo':>13} "
+              f"{'remote/raw':>11} {'reused/raw':>11} {'remote/in pod':>14}")
+        for name, local, remote, reused, raw, _ in rows:
+            print(f"{name:<12} {local:>8.3f}us {remote:>8.1f}us {reused:>8.1f}us {raw:>11.1f}us "
+                  f"{remote / raw:>10.2f}x {reused / raw:>10.2f}x {remote / local:>13.0f}x")
+        for name, _, remote, _, raw, nats in rows:
             if nats is not None:
                 print(f"{name:<12} over NATS: {nats:.1f}us ({nats / raw:.2f}x raw, "
                       f"{nats / remote:.2f}x TCP)")
-        name, _, remote, raw, _ = rows[-1]
+        name, _, remote, _, raw, _ = rows[-1]
         mib_s = lambda us: 2 * (1 << 20) / (us / 1e6) / (1 << 20)
         print(f"\n1 MiB echo throughput: remote {mib_s(remote):.0f} MiB/s, "
               f"raw {mib_s(raw):.0f} MiB/s: {raw / remote:.2f}x of raw "
               f"(bytes both ways per second)")
     finally:
-        for p in [exporter, echo] + extra:
+        for p in procs + extra:
             p.terminate()
             p.wait()
 
