@@ -12,12 +12,12 @@
 use crate::component_filter::{ComponentFilter, FILTER_INTERFACE};
 use crate::error::ServeError;
 use crate::handler::Handler;
-use nanopod_host::pool::worker_threads;
 use crate::server::{self, ServeLimits};
 use crate::stage::Stage;
 use nanopod_host::binary::{compile, load, read_wasm};
 use nanopod_host::cache::Compiled;
 use nanopod_host::linker::component_linker;
+use nanopod_host::pool::worker_threads;
 use nanopod_host::{EngineMode, Engines, Grants, InterfaceName, Loaded, Views};
 use nanopod_pod::{ChainMember, GrantSpec, Pod};
 use nanopod_proxy_wasm::{FilterConfig, Metrics, ProxyFilter, is_filter};

@@ -13,8 +13,8 @@
 //! and remote links are refused at start.
 
 use crate::handler::HandlerFailure;
-use nanopod_host::pool::Idle;
 use nanopod_host::linker::{prepare, sync_component_linker, trap_the_rest};
+use nanopod_host::pool::Idle;
 use nanopod_host::{Deadline, Grants, GuestFailure, HostEngine, HostState};
 use std::net::SocketAddr;
 use wasmtime::Store;

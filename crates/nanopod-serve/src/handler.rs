@@ -11,9 +11,9 @@
 
 use crate::error::ServeError;
 use crate::p3::Instances;
-use nanopod_host::pool::Idle;
 use crate::stage::Stage;
 use nanopod_host::linker::prepare;
+use nanopod_host::pool::Idle;
 use nanopod_host::store::Guarded;
 use nanopod_host::{Deadline, Grants, GuestFailure, HostEngine, HostState, InterfaceName};
 use std::sync::Arc;

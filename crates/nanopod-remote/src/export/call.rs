@@ -170,7 +170,8 @@ impl Exporter {
             let mut kept = self.instance(deadline).await?;
             // Bulk values cost a unit of hostcall fuel per byte, not a
             // `Val`'s size.
-            kept.store.set_hostcall_fuel(frame::MAX_MESSAGE + (16 << 20));
+            kept.store
+                .set_hostcall_fuel(frame::MAX_MESSAGE + (16 << 20));
             let func = function(&mut kept.store, kept.instance, f)?;
             let returned = bulk.call(kept.store.as_context_mut(), func, params).await?;
             self.returned(kept);

@@ -23,8 +23,8 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::AsyncBufRead;
 use tokio::net::TcpListener;
-use wasmtime::component::types::{ComponentItem, Type};
 use wasmtime::Store;
+use wasmtime::component::types::{ComponentItem, Type};
 use wasmtime::component::{Component, ComponentExportIndex, Instance, InstancePre, Val};
 
 /// How long a connection may sit between calls (or before its first).
