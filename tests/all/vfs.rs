@@ -380,6 +380,36 @@ fn copies_under_nanopod_vfs_root_of_dead_processes_are_swept() {
     assert!(!stale.exists(), "the dead process's copy is gone");
 }
 
+/// The low finding on a `--vfs` source that holds the copy's own place
+/// (`NANOPOD_VFS_ROOT` inside it): refused at once, exit 2, instead of
+/// copying itself until `File name too long`.
+#[test]
+fn finding_low_a_vfs_source_holding_nanopod_vfs_root_is_refused() {
+    let source = corpus();
+    let root = source.path().join("vfs-root");
+    std::fs::create_dir(&root).unwrap();
+    let o = nanopod()
+        .env("NANOPOD_VFS_ROOT", &root)
+        .args([
+            "run",
+            "--vfs",
+            &format!("{}::/d", source.path().display()),
+            guest(LEGACY),
+            "cat",
+            "/d/a.txt",
+        ])
+        .output()
+        .unwrap();
+    assert_exit(&o, 2);
+    assert!(
+        stderr(&o).contains("holds NANOPOD_VFS_ROOT")
+            && stderr(&o).contains("set NANOPOD_VFS_ROOT outside it"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(vfs_entries(&root), Vec::<String>::new());
+}
+
 /// A `--vfs-out` tree left half-written by a killed run (its staging
 /// directory beside the destination) is removed by the next write-out
 /// there; one of a process still running is left alone.

@@ -60,6 +60,9 @@ impl VirtualDir {
                 source.display()
             );
         }
+        if meta.is_dir() {
+            refuse_copy_into_itself(source)?;
+        }
         let dir = Self::empty(guest, max)?;
         let copied = if meta.is_dir() {
             // 50,000 files take seconds: say what is being copied.
@@ -185,6 +188,26 @@ impl VirtualDir {
             .with_context(|| format!("cannot write `{}`", dest.display()))?;
         Ok(())
     }
+}
+
+/// Refuses a source directory that holds `NANOPOD_VFS_ROOT`, where its
+/// copy would be made: the copy would copy itself until paths grew too
+/// long. (A private tmpfs, the default, is in no directory.)
+fn refuse_copy_into_itself(source: &Path) -> Result<()> {
+    let Some(root) = std::env::var_os("NANOPOD_VFS_ROOT") else {
+        return Ok(());
+    };
+    let (Ok(source), Ok(root)) = (source.canonicalize(), Path::new(&root).canonicalize()) else {
+        return Ok(());
+    };
+    if root.starts_with(&source) {
+        bail!(
+            "`{}` holds NANOPOD_VFS_ROOT (`{}`), where its in-memory copy would be made, so it would copy itself: set NANOPOD_VFS_ROOT outside it",
+            source.display(),
+            root.display()
+        );
+    }
+    Ok(())
 }
 
 /// A fresh private directory under `root` (`NANOPOD_VFS_ROOT`), named
