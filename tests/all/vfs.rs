@@ -354,6 +354,26 @@ fn left_by_a_dead_process(root: &std::path::Path, prefix: &str) -> std::path::Pa
     stale
 }
 
+/// `legacy cat /d/a.txt` with `--vfs SOURCE::/d`, its copy made under
+/// `NANOPOD_VFS_ROOT=root`.
+fn cat_a_txt_under_vfs_root(
+    root: &std::path::Path,
+    source: &std::path::Path,
+) -> std::process::Output {
+    nanopod()
+        .env("NANOPOD_VFS_ROOT", root)
+        .args([
+            "run",
+            "--vfs",
+            &format!("{}::/d", source.display()),
+            guest(LEGACY),
+            "cat",
+            "/d/a.txt",
+        ])
+        .output()
+        .unwrap()
+}
+
 /// With `NANOPOD_VFS_ROOT` (for systems that refuse user namespaces),
 /// copies whose process died are swept at the next start, and a run
 /// removes its own.
@@ -362,18 +382,7 @@ fn copies_under_nanopod_vfs_root_of_dead_processes_are_swept() {
     let root = tempfile::tempdir().unwrap();
     let stale = left_by_a_dead_process(root.path(), "nanopod-vfs-");
     let source = corpus();
-    let o = nanopod()
-        .env("NANOPOD_VFS_ROOT", root.path())
-        .args([
-            "run",
-            "--vfs",
-            &format!("{}::/d", source.path().display()),
-            guest(LEGACY),
-            "cat",
-            "/d/a.txt",
-        ])
-        .output()
-        .unwrap();
+    let o = cat_a_txt_under_vfs_root(root.path(), source.path());
     assert_exit(&o, 0);
     assert_eq!(stdout(&o), "alpha\n");
     assert_eq!(vfs_entries(root.path()), Vec::<String>::new());
@@ -388,18 +397,7 @@ fn finding_low_a_vfs_source_holding_nanopod_vfs_root_is_refused() {
     let source = corpus();
     let root = source.path().join("vfs-root");
     std::fs::create_dir(&root).unwrap();
-    let o = nanopod()
-        .env("NANOPOD_VFS_ROOT", &root)
-        .args([
-            "run",
-            "--vfs",
-            &format!("{}::/d", source.path().display()),
-            guest(LEGACY),
-            "cat",
-            "/d/a.txt",
-        ])
-        .output()
-        .unwrap();
+    let o = cat_a_txt_under_vfs_root(&root, source.path());
     assert_exit(&o, 2);
     assert!(
         stderr(&o).contains("holds NANOPOD_VFS_ROOT")
