@@ -58,7 +58,7 @@ fn non_utf8_argument() -> String {
         .find(|(_, word)| word.to_str().is_none())
         .unwrap_or_default();
     format!(
-        "argument {index} (`{}`) is not UTF-8: nanopod's own flags take UTF-8 words (only a component's path arguments, after it, may be other bytes); give the path through a link with a UTF-8 name",
+        "argument {index} (`{}`) is not UTF-8, as nanopod's flags and `up`'s arguments must be (only `run`'s arguments after the component, its paths, may be other bytes); give the path through a link with a UTF-8 name",
         word.to_string_lossy()
     )
 }

@@ -180,7 +180,7 @@ fn finding_17_host_paths_need_not_be_utf8() {
     assert_exit(&o, 2);
     assert!(
         stderr(&o).starts_with("error: argument 3 (`")
-            && stderr(&o).contains("is not UTF-8: nanopod's own flags take UTF-8 words"),
+            && stderr(&o).contains("is not UTF-8, as nanopod's flags and `up`'s arguments must be"),
         "{}",
         stderr(&o)
     );
